@@ -1,0 +1,311 @@
+/**
+ * The operations of the assignments resource and of the configuration's `assign` action. Each one reads its input,
+ * validates it completely, and only then touches the store; nothing is written for a request that is refused.
+ */
+import { randomUUID } from 'node:crypto';
+
+import { readJsonBody } from './body.js';
+import { badRequest, GraphError, type GraphErrorDetail, notFound } from './errors.js';
+import type { Operation, OperationCall } from './http.js';
+import {
+    actionResultContext,
+    type Assignment,
+    assignmentResource,
+    assignmentsPath,
+    assignmentUrl,
+    collectionContext,
+    entityContext,
+} from './odata.js';
+import { encodeSkipToken, nextPageQuery, parseCollectionOptions, parseEntityOptions } from './queryOptions.js';
+import { type AssignmentTarget, bareTypeName, GUID_PATTERN } from './schema.js';
+import { MAX_BATCH_OPERATIONS, type StoredAssignment, StoreError } from './store.js';
+import { type BodyKind, validateBody } from './validation.js';
+
+const MAX_CONFIGURATION_ID_LENGTH = 128;
+const GUID = new RegExp(GUID_PATTERN);
+
+/** The contract's rule for `{configurationId}`: it becomes a partition key value and a URL segment. */
+export function checkConfigurationId(value: string | undefined): string {
+    const id = value ?? '';
+    const problem =
+        id.length === 0 || id.length > MAX_CONFIGURATION_ID_LENGTH
+            ? `must have 1 to ${MAX_CONFIGURATION_ID_LENGTH} characters`
+            : /[/\\?#\p{Cc}]/u.test(id)
+              ? 'must not contain / \\ ? # or control characters'
+              : id.trim() !== id
+                ? 'must not begin or end with white space'
+                : undefined;
+    if (problem) {
+        throw badRequest(`The configuration id ${problem}.`, [
+            {
+                code: 'InvalidValue',
+                message: `The configuration id ${problem}.`,
+                target: 'officeClientConfigurationId',
+            },
+        ]);
+    }
+    return id;
+}
+
+/** Assignment ids are GUIDs the service made; any other value names no assignment. */
+function assignmentIdOf(call: OperationCall): string {
+    const id = call.params.assignmentId ?? '';
+    if (!GUID.test(id)) {
+        throw notFound(`No assignment with id '${id}' exists.`);
+    }
+    return id.toLowerCase();
+}
+
+async function validBody<T>(call: OperationCall, kind: BodyKind): Promise<T> {
+    const body = await readJsonBody(call.request);
+    const result = validateBody(kind, body);
+    if (!result.valid) {
+        const [first] = result.details;
+        const more = result.details.length > 1 ? ` (and ${result.details.length - 1} more, see details)` : '';
+        throw badRequest(
+            `Invalid request body: ${first?.message ?? 'it does not match the schema.'}${more}`,
+            result.details,
+        );
+    }
+    return body as T;
+}
+
+/** The target as stored and returned: its type and properties as sent, annotations other than the type dropped. */
+function storedTarget(target: AssignmentTarget): AssignmentTarget {
+    return Object.fromEntries(
+        Object.entries(target).filter(([name]) => name === '@odata.type' || !name.includes('@')),
+    ) as AssignmentTarget;
+}
+
+function entityHeaders(stored: StoredAssignment): Record<string, string> {
+    return { ETag: stored.etag };
+}
+
+/** `If-Match`: one ETag or `*`; the quotes are optional on input, as several clients drop them. */
+function ifMatchOf(call: OperationCall): string | undefined {
+    const value = call.request.headers.get('if-match')?.trim();
+    if (value === undefined || value === '') {
+        return undefined;
+    }
+    if (value === '*') {
+        return '*';
+    }
+    if (value.includes(',')) {
+        throw badRequest('If-Match must carry a single ETag or *.');
+    }
+    const tag = value.replace(/^W\//, '');
+    return tag.startsWith('"') ? tag : `"${tag}"`;
+}
+
+function wantsRepresentation(call: OperationCall): boolean {
+    return /(^|[,;\s])return\s*=\s*representation\b/i.test(call.request.headers.get('prefer') ?? '');
+}
+
+export const createAssignment: Operation = async (call) => {
+    const configurationId = checkConfigurationId(call.params.configurationId);
+    const body = await validBody<{ target: AssignmentTarget }>(call, 'create');
+    const stored = await call.services.store.create(configurationId, {
+        id: randomUUID(),
+        target: storedTarget(body.target),
+    });
+    return {
+        status: 201,
+        body: { '@odata.context': entityContext(call.root, configurationId), ...assignmentResource(stored) },
+        headers: { ...entityHeaders(stored), Location: assignmentUrl(call.root, configurationId, stored.id) },
+    };
+};
+
+export const listAssignments: Operation = async (call) => {
+    const configurationId = checkConfigurationId(call.params.configurationId);
+    const options = parseCollectionOptions(call.query, configurationId);
+    const { store } = call.services;
+    const [page, count] = await Promise.all([
+        store.list(configurationId, {
+            top: options.top,
+            ...(options.continuation ? { continuation: options.continuation } : {}),
+        }),
+        options.count ? store.count(configurationId) : Promise.resolve(undefined),
+    ]);
+    const next = page.continuation
+        ? `${call.root}/${assignmentsPath(configurationId)}?${nextPageQuery(options, encodeSkipToken(configurationId, page.continuation))}`
+        : undefined;
+    return {
+        status: 200,
+        body: {
+            '@odata.context': collectionContext(call.root, configurationId, options.select),
+            ...(count !== undefined ? { '@odata.count': count } : {}),
+            ...(next ? { '@odata.nextLink': next } : {}),
+            value: page.items.map((a) => assignmentResource(a, options.select)),
+        },
+    };
+};
+
+export const getAssignment: Operation = async (call) => {
+    const configurationId = checkConfigurationId(call.params.configurationId);
+    const { select } = parseEntityOptions(call.query);
+    const id = assignmentIdOf(call);
+    const stored = await call.services.store.get(configurationId, id);
+    if (!stored) {
+        throw notFound(`No assignment with id '${id}' exists.`);
+    }
+    return {
+        status: 200,
+        body: {
+            '@odata.context': entityContext(call.root, configurationId, select),
+            ...assignmentResource(stored, select),
+        },
+        headers: entityHeaders(stored),
+    };
+};
+
+/** Cosmos answers 404 for a missing item and 412 for a stale ETag; both become the client's answer unchanged. */
+function missingAs404(id: string) {
+    return (error: unknown) => {
+        if (error instanceof StoreError && error.kind === 'notFound') {
+            throw notFound(`No assignment with id '${id}' exists.`);
+        }
+        throw error;
+    };
+}
+
+export const updateAssignment: Operation = async (call) => {
+    const configurationId = checkConfigurationId(call.params.configurationId);
+    const id = assignmentIdOf(call);
+    const ifMatch = ifMatchOf(call);
+    const body = await validBody<{ id?: string; target?: AssignmentTarget }>(call, 'update');
+    if (body.id !== undefined && body.id.toLowerCase() !== id) {
+        throw badRequest(`The id '${body.id}' in the body does not match the id '${id}' in the path.`, [
+            { code: 'InvalidValue', message: 'The id cannot be changed.', target: 'id' },
+        ]);
+    }
+    const { store } = call.services;
+    let stored: StoredAssignment;
+    if (body.target) {
+        // A target is replaced whole: its type may change, so merging the old properties in would be wrong.
+        const condition = ifMatch === '*' ? undefined : ifMatch;
+        stored = await store
+            .replace(configurationId, { id, target: storedTarget(body.target) }, condition)
+            .catch(missingAs404(id));
+    } else {
+        const current = await store.get(configurationId, id);
+        if (!current) {
+            throw notFound(`No assignment with id '${id}' exists.`);
+        }
+        if (ifMatch && ifMatch !== '*' && ifMatch !== current.etag) {
+            throw new GraphError('PreconditionFailed', 'The If-Match ETag does not match the current assignment.');
+        }
+        stored = current;
+    }
+    if (!wantsRepresentation(call)) {
+        return { status: 204, headers: entityHeaders(stored) };
+    }
+    return {
+        status: 200,
+        body: { '@odata.context': entityContext(call.root, configurationId), ...assignmentResource(stored) },
+        headers: { ...entityHeaders(stored), 'Preference-Applied': 'return=representation' },
+    };
+};
+
+export const deleteAssignment: Operation = async (call) => {
+    const configurationId = checkConfigurationId(call.params.configurationId);
+    const id = assignmentIdOf(call);
+    const ifMatch = ifMatchOf(call);
+    await call.services.store
+        .delete(configurationId, id, ifMatch === '*' ? undefined : ifMatch)
+        .catch(missingAs404(id));
+    return { status: 204 };
+};
+
+/** Two targets are the same assignment when they name the same type and group, whatever the spelling. */
+function targetKey(target: AssignmentTarget): string {
+    return `${bareTypeName(target['@odata.type']).toLowerCase()}|${(target.groupId ?? '').toLowerCase()}`;
+}
+
+function sameTarget(a: AssignmentTarget, b: AssignmentTarget): boolean {
+    return JSON.stringify(a) === JSON.stringify(b);
+}
+
+async function currentSet(call: OperationCall, configurationId: string): Promise<StoredAssignment[]> {
+    const all: StoredAssignment[] = [];
+    let continuation: string | undefined;
+    do {
+        const page = await call.services.store.list(configurationId, {
+            top: 1000,
+            ...(continuation ? { continuation } : {}),
+        });
+        all.push(...page.items);
+        continuation = page.continuation;
+    } while (continuation);
+    return all;
+}
+
+/**
+ * `assign` replaces the configuration's whole set. Assignments whose target is unchanged keep their id; the rest of
+ * the old set is deleted and the new targets created, all in one transactional batch.
+ */
+export const assign: Operation = async (call) => {
+    const configurationId = checkConfigurationId(call.params.configurationId);
+    const body = await validBody<{ officeConfigurationAssignments: { target: AssignmentTarget }[] }>(call, 'assign');
+    const targets = body.officeConfigurationAssignments.map((a) => storedTarget(a.target));
+    const duplicates: GraphErrorDetail[] = [];
+    const seen = new Map<string, number>();
+    targets.forEach((target, index) => {
+        const key = targetKey(target);
+        const first = seen.get(key);
+        if (first === undefined) {
+            seen.set(key, index);
+            return;
+        }
+        duplicates.push({
+            code: 'DuplicateTarget',
+            message: `officeConfigurationAssignments[${index}] assigns the same target as officeConfigurationAssignments[${first}].`,
+            target: `officeConfigurationAssignments[${index}].target${target.groupId !== undefined ? '.groupId' : ''}`,
+        });
+    });
+    if (duplicates.length > 0) {
+        throw badRequest(`Invalid request body: ${duplicates[0]?.message ?? ''}`, duplicates);
+    }
+
+    const current = await currentSet(call, configurationId);
+    const unused = [...current];
+    const result: Assignment[] = [];
+    const additions: Assignment[] = [];
+    for (const target of targets) {
+        const index = unused.findIndex((a) => sameTarget(a.target, target));
+        const kept = index >= 0 ? unused.splice(index, 1)[0] : undefined;
+        if (kept) {
+            result.push(kept);
+        } else {
+            const added = { id: randomUUID(), target };
+            additions.push(added);
+            result.push(added);
+        }
+    }
+    const operations = unused.length + additions.length;
+    if (operations > MAX_BATCH_OPERATIONS) {
+        throw badRequest(
+            `This assign needs ${operations} changes (${unused.length} removals, ${additions.length} additions); ` +
+                `one atomic transaction holds at most ${MAX_BATCH_OPERATIONS}.`,
+        );
+    }
+    await call.services.store
+        .applySet(
+            configurationId,
+            unused.map((a) => a.id),
+            additions,
+        )
+        .catch((error: unknown) => {
+            // The set changed between our read and the batch (a concurrent assign, create or delete).
+            if (error instanceof StoreError && (error.kind === 'notFound' || error.kind === 'conflict')) {
+                throw new GraphError(
+                    'Conflict',
+                    'The assignments changed while this assign ran; nothing was changed. Retry it.',
+                );
+            }
+            throw error;
+        });
+    return {
+        status: 200,
+        body: { '@odata.context': actionResultContext(call.root), value: result.map((a) => assignmentResource(a)) },
+    };
+};

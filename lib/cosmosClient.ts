@@ -1,0 +1,108 @@
+/**
+ * Connects to Cosmos DB for NoSQL the way the settings say: the embedded server, an account key (the emulator), or
+ * Microsoft Entra ID (managed identity in Azure). One CosmosClient per process, created on first use.
+ */
+import type { Agent } from 'node:https';
+
+import { type Container, CosmosClient, type CosmosClientOptions, PartitionKeyKind } from '@azure/cosmos';
+
+import type { CosmosSettings } from './config.js';
+import { type EmbeddedCosmos, startEmbeddedCosmos } from './embeddedCosmos.js';
+import { PARTITION_KEY_PATH } from './store.js';
+
+export interface OpenedContainer {
+    container: Container;
+    /** Says where the data lives, for the start-up message. */
+    description: string;
+    dispose(): Promise<void>;
+}
+
+/**
+ * Retries on 429 are the SDK's own; their total wait is capped well under the Functions timeout so that a throttled
+ * request still ends in an answer (429 with Retry-After) instead of a host timeout.
+ */
+function clientOptions(settings: CosmosSettings, endpoint: string, agent?: Agent): CosmosClientOptions {
+    return {
+        endpoint,
+        ...(agent ? { agent } : {}),
+        userAgentSuffix: 'office-client-configuration-assignments',
+        connectionPolicy: {
+            requestTimeout: settings.requestTimeoutMs,
+            // One region per account here: discovery would only add a metadata round trip on a cold start.
+            enableEndpointDiscovery: settings.connection.kind === 'identity',
+            retryOptions: { maxRetryAttemptCount: 5, fixedRetryIntervalInMilliseconds: 0, maxWaitTimeInSeconds: 10 },
+        },
+    };
+}
+
+/** Data-plane creation works with a key only: with Entra ID the Bicep creates the database and container. */
+async function ensureContainer(client: CosmosClient, settings: CosmosSettings): Promise<Container> {
+    const { database } = await client.databases.createIfNotExists({ id: settings.database });
+    const { container } = await database.containers.createIfNotExists({
+        id: settings.container,
+        partitionKey: { paths: [PARTITION_KEY_PATH], kind: PartitionKeyKind.Hash, version: 2 },
+    });
+    return container;
+}
+
+export async function openEmbeddedContainer(
+    settings: CosmosSettings,
+    embedded: EmbeddedCosmos,
+): Promise<OpenedContainer> {
+    const client = new CosmosClient({
+        ...clientOptions(settings, embedded.endpoint, embedded.agent),
+        key: embedded.key,
+    });
+    const container = await ensureContainer(client, settings);
+    return {
+        container,
+        description: `in memory (embedded Cosmos DB server at ${embedded.endpoint}; data is lost when the process ends)`,
+        dispose: () => Promise.resolve(client.dispose()),
+    };
+}
+
+export async function openContainer(settings: CosmosSettings): Promise<OpenedContainer> {
+    const { connection } = settings;
+    switch (connection.kind) {
+        case 'embedded': {
+            const embedded = await startEmbeddedCosmos();
+            try {
+                const opened = await openEmbeddedContainer(settings, embedded);
+                return {
+                    ...opened,
+                    dispose: async () => {
+                        await opened.dispose();
+                        await embedded.close();
+                    },
+                };
+            } catch (error) {
+                await embedded.close();
+                throw error;
+            }
+        }
+        case 'key': {
+            const client = new CosmosClient({ ...clientOptions(settings, connection.endpoint), key: connection.key });
+            return {
+                container: await ensureContainer(client, settings),
+                description: `Cosmos DB at ${connection.endpoint} (account key)`,
+                dispose: () => Promise.resolve(client.dispose()),
+            };
+        }
+        case 'identity': {
+            // Loaded only here: the identity library is not needed (nor paid for at start-up) anywhere else.
+            const { DefaultAzureCredential } = await import('@azure/identity');
+            const aadCredentials = new DefaultAzureCredential(
+                connection.managedIdentityClientId
+                    ? { managedIdentityClientId: connection.managedIdentityClientId }
+                    : {},
+            );
+            const client = new CosmosClient({ ...clientOptions(settings, connection.endpoint), aadCredentials });
+            const container = client.database(settings.database).container(settings.container);
+            return {
+                container,
+                description: `Cosmos DB at ${connection.endpoint} (Microsoft Entra ID)`,
+                dispose: () => Promise.resolve(client.dispose()),
+            };
+        }
+    }
+}

@@ -1,0 +1,112 @@
+/**
+ * Graph errors: the one place that knows the status, code and body of every error the service returns. Handlers
+ * throw a GraphError; lib/http turns it (or anything else thrown) into the Graph error body.
+ */
+
+export interface GraphErrorDetail {
+    code: string;
+    message: string;
+    target?: string;
+}
+
+export type GraphErrorCode =
+    | 'BadRequest'
+    | 'InvalidAuthenticationToken'
+    | 'Authorization_RequestDenied'
+    | 'ResourceNotFound'
+    | 'MethodNotAllowed'
+    | 'Conflict'
+    | 'PreconditionFailed'
+    | 'RequestEntityTooLarge'
+    | 'UnsupportedMediaType'
+    | 'UnprocessableEntity'
+    | 'TooManyRequests'
+    | 'ServiceUnavailable'
+    | 'InternalServerError';
+
+const STATUS: Record<GraphErrorCode, number> = {
+    BadRequest: 400,
+    InvalidAuthenticationToken: 401,
+    Authorization_RequestDenied: 403,
+    ResourceNotFound: 404,
+    MethodNotAllowed: 405,
+    Conflict: 409,
+    PreconditionFailed: 412,
+    RequestEntityTooLarge: 413,
+    UnsupportedMediaType: 415,
+    UnprocessableEntity: 422,
+    TooManyRequests: 429,
+    ServiceUnavailable: 503,
+    InternalServerError: 500,
+};
+
+export class GraphError extends Error {
+    readonly status: number;
+
+    constructor(
+        readonly code: GraphErrorCode,
+        message: string,
+        readonly details: GraphErrorDetail[] = [],
+        /** Extra response headers: `Allow`, `Retry-After`, `WWW-Authenticate`. */
+        readonly headers: Record<string, string> = {},
+    ) {
+        super(message);
+        this.name = 'GraphError';
+        this.status = STATUS[code];
+    }
+}
+
+export const badRequest = (message: string, details?: GraphErrorDetail[]) =>
+    new GraphError('BadRequest', message, details);
+
+export const notFound = (message: string) => new GraphError('ResourceNotFound', message);
+
+export const methodNotAllowed = (method: string, allow: readonly string[]) =>
+    new GraphError('MethodNotAllowed', `The HTTP method '${method}' is not allowed on this resource.`, [], {
+        Allow: allow.join(', '),
+    });
+
+export const serviceUnavailable = (retryAfterSeconds: number) =>
+    new GraphError(
+        'ServiceUnavailable',
+        'The service is temporarily unavailable. Retry the request after the time given in Retry-After.',
+        [],
+        { 'Retry-After': String(retryAfterSeconds) },
+    );
+
+export const tooManyRequests = (retryAfterSeconds: number) =>
+    new GraphError('TooManyRequests', 'Too many requests. Retry the request after the time given in Retry-After.', [], {
+        'Retry-After': String(retryAfterSeconds),
+    });
+
+export const internalServerError = () =>
+    new GraphError('InternalServerError', 'An unexpected error occurred. Quote the request-id when reporting it.');
+
+export interface GraphErrorBody {
+    error: {
+        code: string;
+        message: string;
+        details?: GraphErrorDetail[];
+        innerError: { date: string; 'request-id': string; 'client-request-id': string };
+    };
+}
+
+/** Graph writes `date` in UTC to the second, without a zone designator. */
+export function graphDate(now: Date): string {
+    return now.toISOString().slice(0, 19);
+}
+
+export function errorBody(
+    error: GraphError,
+    ids: { requestId: string; clientRequestId: string },
+    now: Date,
+): GraphErrorBody {
+    return {
+        error: {
+            code: error.code,
+            message: error.message,
+            ...(error.details.length > 0 ? { details: error.details } : {}),
+            innerError: { date: graphDate(now), 'request-id': ids.requestId, 'client-request-id': ids.clientRequestId },
+        },
+    };
+}

@@ -1,0 +1,182 @@
+/**
+ * The request pipeline every function shares: request ids, method dispatch (405), error translation and the headers
+ * Graph puts on every response. A route's operations only say what happens; this module says how it is answered.
+ */
+import { randomUUID } from 'node:crypto';
+
+import type { HttpHandler, HttpRequest, HttpResponseInit, InvocationContext } from '@azure/functions';
+
+import {
+    badRequest,
+    errorBody,
+    GraphError,
+    internalServerError,
+    methodNotAllowed,
+    serviceUnavailable,
+    tooManyRequests,
+} from './errors.js';
+import { ODATA_JSON, serviceRoot } from './odata.js';
+import { compileTemplate, decodeParams, matchTemplate, PathDecodingError, pathSegments } from './routing.js';
+import type { Services } from './services.js';
+import { StoreError } from './store.js';
+
+export const HTTP_METHODS = ['GET', 'POST', 'PATCH', 'PUT', 'DELETE', 'HEAD', 'OPTIONS'] as const;
+export type HttpMethod = (typeof HTTP_METHODS)[number];
+
+/** What a client is told to wait when storage is unreachable: long enough for a failover or a restart. */
+export const UNAVAILABLE_RETRY_AFTER_SECONDS = 5;
+
+export interface OperationCall {
+    request: HttpRequest;
+    /** Route parameters, percent-decoded once. */
+    params: Record<string, string>;
+    /** The query string as sent, duplicates kept (hosts differ in how they fold them). */
+    query: URLSearchParams;
+    /** The service root as the client addressed it, e.g. `https://host/beta`. */
+    root: string;
+    services: Services;
+}
+
+export interface OperationResult {
+    status: number;
+    body?: unknown;
+    headers?: Record<string, string>;
+}
+
+export type Operation = (call: OperationCall) => Promise<OperationResult>;
+
+export interface Route {
+    /** The function's name in Azure. */
+    name: string;
+    /** Route template under the `beta` prefix, in the Functions syntax. */
+    template: string;
+    operations: Partial<Record<HttpMethod, Operation>>;
+}
+
+const PRINTABLE = /^[\x20-\x7e]{1,256}$/;
+
+function clientRequestIdOf(request: HttpRequest, requestId: string): string {
+    const sent = request.headers.get('client-request-id')?.trim();
+    return sent && PRINTABLE.test(sent) ? sent : requestId;
+}
+
+function toGraphError(error: unknown): GraphError | undefined {
+    if (error instanceof GraphError) {
+        return error;
+    }
+    if (error instanceof PathDecodingError) {
+        return badRequest(error.message);
+    }
+    if (error instanceof StoreError) {
+        switch (error.kind) {
+            case 'unavailable':
+                return serviceUnavailable(UNAVAILABLE_RETRY_AFTER_SECONDS);
+            case 'throttled':
+                return tooManyRequests(Math.max(1, Math.ceil((error.retryAfterMs ?? 1000) / 1000)));
+            case 'notFound':
+                return new GraphError('ResourceNotFound', 'The assignment does not exist.');
+            case 'conflict':
+                return new GraphError('Conflict', 'The request conflicts with a concurrent change; retry it.');
+            case 'preconditionFailed':
+                return new GraphError('PreconditionFailed', 'The If-Match ETag does not match the current assignment.');
+            case 'invalidContinuation':
+                return badRequest('The $skiptoken is not valid.');
+            case 'unexpected':
+                return undefined;
+        }
+    }
+    return undefined;
+}
+
+function describe(error: unknown): string {
+    if (error instanceof Error) {
+        const cause = (error as { cause?: unknown }).cause;
+        return `${error.stack ?? error.message}${cause instanceof Error ? `\ncaused by: ${cause.stack ?? cause.message}` : ''}`;
+    }
+    return String(error);
+}
+
+/** Wraps a route into a Functions HTTP handler. `services` is called per request so the app can create it lazily. */
+export function createHttpHandler(route: Route, services: () => Services): HttpHandler {
+    const compiled = compileTemplate(route.template);
+    const allowed = HTTP_METHODS.filter((m) => route.operations[m]);
+    return async (request: HttpRequest, context: InvocationContext): Promise<HttpResponseInit> => {
+        const requestId = randomUUID();
+        const ids = { requestId, clientRequestId: clientRequestIdOf(request, requestId) };
+        const current = services();
+        let result: OperationResult;
+        try {
+            const url = new URL(request.url);
+            const params = decodeParams(matchTemplate(compiled, pathSegments(url.pathname) ?? []) ?? {});
+            const operation = route.operations[request.method as HttpMethod];
+            if (!operation) {
+                throw methodNotAllowed(request.method, allowed);
+            }
+            result = await operation({
+                request,
+                params,
+                query: url.searchParams,
+                root: serviceRoot(request.url),
+                services: current,
+            });
+        } catch (error) {
+            let graphError = toGraphError(error);
+            if (graphError === undefined || graphError.status >= 500) {
+                // Server-side detail stays in the log, keyed by the request-id the client was given.
+                context.error(`request-id ${requestId}: ${request.method} ${route.name} failed: ${describe(error)}`);
+            }
+            graphError ??= internalServerError();
+            result = {
+                status: graphError.status,
+                body: errorBody(graphError, ids, current.clock()),
+                headers: graphError.headers,
+            };
+        }
+        const headers: Record<string, string> = {
+            ...result.headers,
+            'request-id': ids.requestId,
+            'client-request-id': ids.clientRequestId,
+            'OData-Version': '4.0',
+        };
+        if (result.body === undefined) {
+            return { status: result.status, headers };
+        }
+        return {
+            status: result.status,
+            headers: { ...headers, 'Content-Type': ODATA_JSON },
+            body: JSON.stringify(result.body),
+        };
+    };
+}
+
+/**
+ * Answers every method on paths no route serves, naming the first segment that leads nowhere, as Graph does
+ * ("Resource not found for the segment 'x'.").
+ */
+export function unknownSegment(templates: readonly string[]): Partial<Record<HttpMethod, Operation>> {
+    const compiled = templates.map(compileTemplate);
+    const operation: Operation = ({ request }) => {
+        const segments = pathSegments(new URL(request.url).pathname) ?? [];
+        const index = segments.findIndex(
+            (_, i) =>
+                !compiled.some((t) =>
+                    matchTemplate({ ...t, segments: t.segments.slice(0, i + 1) }, segments.slice(0, i + 1)),
+                ),
+        );
+        const segment = segments[index] ?? '';
+        return Promise.reject(
+            segment === ''
+                ? badRequest('Invalid request: the service root has no resource of its own.')
+                : badRequest(`Resource not found for the segment '${safeDecode(segment)}'.`),
+        );
+    };
+    return Object.fromEntries(HTTP_METHODS.map((m) => [m, operation]));
+}
+
+function safeDecode(segment: string): string {
+    try {
+        return decodeURIComponent(segment);
+    } catch {
+        return segment;
+    }
+}

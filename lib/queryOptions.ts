@@ -1,0 +1,141 @@
+/**
+ * OData query options of the assignments collection: `$top`, `$skiptoken`, `$count`, `$select`, each also accepted
+ * without `$` and in any case, as Graph's beta endpoint does. Options the service does not implement are refused by
+ * name rather than silently ignored, so that a client never mistakes an unfiltered page for a filtered one.
+ */
+import { createHash } from 'node:crypto';
+
+import { badRequest } from './errors.js';
+import { ASSIGNMENT_TYPE } from './schema.js';
+
+export const DEFAULT_TOP = 100;
+export const MAX_TOP = 999;
+export const SELECTABLE = ['id', 'target'] as const;
+
+const UNSUPPORTED = ['filter', 'orderby', 'search', 'expand', 'skip', 'apply', 'compute', 'levels'];
+const SYSTEM = ['top', 'skiptoken', 'count', 'select', 'format', ...UNSUPPORTED];
+
+export interface CollectionOptions {
+    top: number;
+    continuation?: string;
+    count: boolean;
+    select?: string[];
+}
+
+type Scope = 'collection' | 'entity';
+
+/** Options a single entity accepts; the rest of the system options only make sense on a collection. */
+const ENTITY_OPTIONS = new Set(['select', 'format']);
+
+function systemOptions(query: URLSearchParams, scope: Scope): Map<string, string> {
+    const options = new Map<string, string>();
+    for (const [rawName, value] of query) {
+        const name = rawName.replace(/^\$/, '').toLowerCase();
+        if (!SYSTEM.includes(name)) {
+            if (rawName.startsWith('$')) {
+                throw badRequest(`The query option '${rawName}' is not supported.`);
+            }
+            continue; // custom query options are the client's business (OData 4.01, 5.2)
+        }
+        if (UNSUPPORTED.includes(name) || (scope === 'entity' && !ENTITY_OPTIONS.has(name))) {
+            throw badRequest(`The query option '$${name}' is not supported on this resource.`);
+        }
+        if (options.has(name)) {
+            throw badRequest(`The query option '$${name}' is given more than once.`);
+        }
+        options.set(name, value);
+    }
+    const format = options.get('format');
+    if (format !== undefined && !/^(json|application\/json)(;.*)?$/i.test(format)) {
+        throw badRequest(`The $format '${format}' is not supported; use 'json'.`);
+    }
+    return options;
+}
+
+function parseSelect(value: string | undefined): string[] | undefined {
+    if (value === undefined) {
+        return undefined;
+    }
+    const properties: string[] = [];
+    for (const raw of value.split(',')) {
+        const name = raw.trim();
+        const known = SELECTABLE.find((p) => p.toLowerCase() === name.toLowerCase());
+        if (!known) {
+            throw badRequest(`Could not find a property named '${name}' on type '${ASSIGNMENT_TYPE}'.`);
+        }
+        if (!properties.includes(known)) {
+            properties.push(known);
+        }
+    }
+    return properties;
+}
+
+function parseTop(value: string | undefined): number {
+    if (value === undefined) {
+        return DEFAULT_TOP;
+    }
+    if (!/^\d{1,4}$/.test(value) || Number(value) < 1 || Number(value) > MAX_TOP) {
+        throw badRequest(`The value '${value}' of $top is invalid; it must be a whole number from 1 to ${MAX_TOP}.`);
+    }
+    return Number(value);
+}
+
+function parseCount(value: string | undefined): boolean {
+    if (value === undefined) {
+        return false;
+    }
+    const lower = value.toLowerCase();
+    if (lower !== 'true' && lower !== 'false') {
+        throw badRequest(`The value '${value}' of $count is invalid; it must be true or false.`);
+    }
+    return lower === 'true';
+}
+
+// The skiptoken wraps Cosmos' continuation token with a checksum bound to the configuration, so that a garbled,
+// truncated or transplanted token is refused as a bad request before it reaches Cosmos.
+function checksum(configurationId: string, payload: string): string {
+    return createHash('sha256').update(`${configurationId}\n${payload}`).digest('base64url').slice(0, 22);
+}
+
+export function encodeSkipToken(configurationId: string, continuation: string): string {
+    const payload = Buffer.from(continuation, 'utf8').toString('base64url');
+    return `${payload}.${checksum(configurationId, payload)}`;
+}
+
+export function decodeSkipToken(configurationId: string, token: string): string {
+    const [payload, sum, extra] = token.split('.');
+    if (!payload || !sum || extra !== undefined || sum !== checksum(configurationId, payload)) {
+        throw badRequest('The $skiptoken is not valid for this collection.');
+    }
+    return Buffer.from(payload, 'base64url').toString('utf8');
+}
+
+export function parseCollectionOptions(query: URLSearchParams, configurationId: string): CollectionOptions {
+    const options = systemOptions(query, 'collection');
+    const skiptoken = options.get('skiptoken');
+    const select = parseSelect(options.get('select'));
+    return {
+        top: parseTop(options.get('top')),
+        count: parseCount(options.get('count')),
+        ...(skiptoken !== undefined ? { continuation: decodeSkipToken(configurationId, skiptoken) } : {}),
+        ...(select ? { select } : {}),
+    };
+}
+
+export function parseEntityOptions(query: URLSearchParams): { select?: string[] } {
+    const select = parseSelect(systemOptions(query, 'entity').get('select'));
+    return select ? { select } : {};
+}
+
+/** The query string of the next page: the client's own options, with the new skiptoken. */
+export function nextPageQuery(options: CollectionOptions, skiptoken: string): string {
+    const parts = [`$top=${options.top}`];
+    if (options.count) {
+        parts.push('$count=true');
+    }
+    if (options.select) {
+        parts.push(`$select=${options.select.join(',')}`);
+    }
+    parts.push(`$skiptoken=${encodeURIComponent(skiptoken)}`);
+    return parts.join('&');
+}

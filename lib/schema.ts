@@ -1,0 +1,121 @@
+/**
+ * JSON Schemas (draft 2020-12) of the request bodies: the single source of the body rules, read by the validator,
+ * the tests and the OpenAPI description. Type names are the CSDL's; each object schema's `title` is its OData type,
+ * which the validator quotes in its messages.
+ */
+
+export const NAMESPACE = 'microsoft.graph';
+export const ASSIGNMENT_TYPE = `${NAMESPACE}.officeClientConfigurationAssignment`;
+export const BASE_TARGET_TYPE = `${NAMESPACE}.officeConfigurationAssignmentTarget`;
+export const GROUP_TARGET_TYPE = `${NAMESPACE}.officeConfigurationGroupAssignmentTarget`;
+
+/** Graph accepts `@odata.type` values with or without the leading `#`. */
+const typeName = (name: string) => ({ enum: [`#${name}`, name] });
+
+/**
+ * Instance and property annotations (`@odata.context`, `target@odata.type`, `@microsoft.graph.tips`) are accepted and
+ * ignored, as an OData service does; any other unknown property is an error.
+ */
+const annotations = { '^[^@]*@[^@]+\\.[^@]+$': {} };
+
+export const GUID_PATTERN = '^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$';
+
+export const MAX_ASSIGNMENTS_PER_ASSIGN = 100;
+
+const target = {
+    title: BASE_TARGET_TYPE,
+    description: 'Who the configuration applies to; `@odata.type` names the concrete target type.',
+    type: 'object',
+    required: ['@odata.type'],
+    properties: { '@odata.type': { type: 'string' } },
+    discriminator: { propertyName: '@odata.type' },
+    oneOf: [
+        {
+            title: BASE_TARGET_TYPE,
+            properties: { '@odata.type': typeName(BASE_TARGET_TYPE) },
+            patternProperties: annotations,
+            additionalProperties: false,
+        },
+        {
+            title: GROUP_TARGET_TYPE,
+            required: ['groupId'],
+            properties: {
+                '@odata.type': typeName(GROUP_TARGET_TYPE),
+                groupId: {
+                    description: 'Object id of the Microsoft Entra ID group.',
+                    type: 'string',
+                    format: 'uuid',
+                },
+            },
+            patternProperties: annotations,
+            additionalProperties: false,
+        },
+    ],
+} as const;
+
+const assignmentProperties = {
+    '@odata.type': typeName(ASSIGNMENT_TYPE),
+    id: { type: 'string', description: 'Assigned by the service; a value sent on create is ignored.' },
+    target: { $ref: '#/$defs/officeConfigurationAssignmentTarget' },
+} as const;
+
+const defs = { officeConfigurationAssignmentTarget: target } as const;
+
+/** POST .../assignments */
+export const createAssignmentSchema = {
+    $schema: 'https://json-schema.org/draft/2020-12/schema',
+    $id: 'officeClientConfigurationAssignment.create',
+    title: ASSIGNMENT_TYPE,
+    type: 'object',
+    required: ['target'],
+    properties: assignmentProperties,
+    patternProperties: annotations,
+    additionalProperties: false,
+    $defs: defs,
+} as const;
+
+/** PATCH .../assignments/{id}: the same properties, none required. */
+export const updateAssignmentSchema = {
+    $schema: 'https://json-schema.org/draft/2020-12/schema',
+    $id: 'officeClientConfigurationAssignment.update',
+    title: ASSIGNMENT_TYPE,
+    type: 'object',
+    properties: assignmentProperties,
+    patternProperties: annotations,
+    additionalProperties: false,
+    $defs: defs,
+} as const;
+
+/** POST .../assign: the action's one parameter, the whole new set. */
+export const assignActionSchema = {
+    $schema: 'https://json-schema.org/draft/2020-12/schema',
+    $id: 'officeClientConfiguration.assign',
+    title: `${NAMESPACE}.assign`,
+    type: 'object',
+    required: ['officeConfigurationAssignments'],
+    properties: {
+        officeConfigurationAssignments: {
+            type: 'array',
+            maxItems: MAX_ASSIGNMENTS_PER_ASSIGN,
+            items: {
+                title: ASSIGNMENT_TYPE,
+                type: 'object',
+                required: ['target'],
+                properties: assignmentProperties,
+                patternProperties: annotations,
+                additionalProperties: false,
+            },
+        },
+    },
+    patternProperties: annotations,
+    additionalProperties: false,
+    $defs: defs,
+} as const;
+
+/** What a stored target looks like once validated. */
+export type AssignmentTarget = { '@odata.type': string; groupId?: string } & Record<string, unknown>;
+
+/** Strips the optional `#`, so that the two spellings of a type compare equal. */
+export function bareTypeName(odataType: string): string {
+    return odataType.startsWith('#') ? odataType.slice(1) : odataType;
+}

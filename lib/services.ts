@@ -1,0 +1,67 @@
+/**
+ * What a handler needs from the outside world, in one small object: the store, the clock and a logger. The app
+ * builds it from the settings; a test hands in its own (the embedded Cosmos, a stopped one, a fixed clock).
+ */
+import type { Container } from '@azure/cosmos';
+
+import type { AppConfig } from './config.js';
+import { openContainer, type OpenedContainer } from './cosmosClient.js';
+import { AssignmentStore } from './store.js';
+
+export interface Logger {
+    info(message: string): void;
+    warn(message: string): void;
+    error(message: string): void;
+}
+
+export interface Services {
+    store: AssignmentStore;
+    clock: () => Date;
+    logger: Logger;
+}
+
+export interface AppServices extends Services {
+    /** Connects now rather than on the first request; resolves to where the data lives. */
+    warmUp(): Promise<string>;
+    dispose(): Promise<void>;
+}
+
+export const consoleLogger: Logger = {
+    info: (m) => console.info(m),
+    warn: (m) => console.warn(m),
+    error: (m) => console.error(m),
+};
+
+/**
+ * The container is opened on first use and the promise kept, so one CosmosClient serves the process; a failed
+ * attempt is forgotten, so the next request tries again once storage is back.
+ */
+export function createAppServices(config: AppConfig, logger: Logger = consoleLogger): AppServices {
+    let opening: Promise<OpenedContainer> | undefined;
+    const open = () => {
+        opening ??= openContainer(config.cosmos).then(
+            (opened) => {
+                const warning = config.cosmos.connection.kind === 'embedded' ? ' — for local use only' : '';
+                logger.info(`Assignments are stored ${opened.description}${warning}.`);
+                return opened;
+            },
+            (error: unknown) => {
+                opening = undefined;
+                throw error;
+            },
+        );
+        return opening;
+    };
+    const container = async (): Promise<Container> => (await open()).container;
+    return {
+        store: new AssignmentStore(container),
+        clock: () => new Date(),
+        logger,
+        warmUp: async () => (await open()).description,
+        dispose: async () => {
+            const current = opening;
+            opening = undefined;
+            await (await current?.catch(() => undefined))?.dispose();
+        },
+    };
+}

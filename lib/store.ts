@@ -1,0 +1,282 @@
+/**
+ * The Cosmos store of assignments. One container, partitioned by the configuration id, so that every operation of
+ * the API stays inside one logical partition. Cosmos failures leave this module as a StoreError that says what kind
+ * of failure it was, never as an SDK error: callers decide the HTTP answer from the kind alone.
+ */
+import {
+    BulkOperationType,
+    type Container,
+    type ItemDefinition,
+    type JSONObject,
+    type OperationInput,
+} from '@azure/cosmos';
+
+import type { Assignment } from './odata.js';
+import type { AssignmentTarget } from './schema.js';
+
+export const PARTITION_KEY_PATH = '/configurationId';
+
+/** Operations in one transactional batch: the Cosmos DB limit. */
+export const MAX_BATCH_OPERATIONS = 100;
+
+export interface StoredAssignment extends Assignment {
+    etag: string;
+}
+
+interface AssignmentDocument extends ItemDefinition {
+    id: string;
+    configurationId: string;
+    target: AssignmentTarget;
+}
+
+export type StoreErrorKind =
+    | 'notFound'
+    | 'conflict'
+    | 'preconditionFailed'
+    | 'throttled'
+    | 'unavailable'
+    | 'invalidContinuation'
+    | 'unexpected';
+
+export class StoreError extends Error {
+    constructor(
+        readonly kind: StoreErrorKind,
+        message: string,
+        /** From Cosmos on 429, else a suggestion for the client. */
+        readonly retryAfterMs?: number,
+        override readonly cause?: unknown,
+    ) {
+        super(message);
+        this.name = 'StoreError';
+    }
+}
+
+// Transport failures: the account is unreachable or the request ran out of time.
+const UNAVAILABLE_CODES = new Set([
+    'ECONNREFUSED',
+    'ECONNRESET',
+    'ETIMEDOUT',
+    'ENOTFOUND',
+    'EAI_AGAIN',
+    'EPIPE',
+    'EHOSTUNREACH',
+    'ENETUNREACH',
+    'UND_ERR_SOCKET',
+    'REQUEST_SEND_ERROR',
+]);
+
+function translate(error: unknown, operation: string): StoreError {
+    if (error instanceof StoreError) {
+        return error;
+    }
+    const e = (error ?? {}) as { code?: unknown; name?: unknown; retryAfterInMs?: unknown; message?: unknown };
+    const retryAfterMs = typeof e.retryAfterInMs === 'number' ? e.retryAfterInMs : undefined;
+    const at = `Cosmos DB ${operation}`;
+    switch (e.code) {
+        case 404:
+            return new StoreError('notFound', `${at}: not found`, undefined, error);
+        case 409:
+            return new StoreError('conflict', `${at}: conflict`, undefined, error);
+        case 412:
+            return new StoreError('preconditionFailed', `${at}: precondition failed`, undefined, error);
+        case 429:
+            return new StoreError('throttled', `${at}: throttled`, retryAfterMs ?? 1000, error);
+        case 408:
+        case 503:
+            return new StoreError('unavailable', `${at}: status ${e.code}`, undefined, error);
+    }
+    const transport =
+        (typeof e.code === 'string' && UNAVAILABLE_CODES.has(e.code)) ||
+        e.name === 'TimeoutError' ||
+        e.name === 'AbortError';
+    if (transport) {
+        return new StoreError('unavailable', `${at}: ${String(e.code ?? e.name)}`, undefined, error);
+    }
+    const reason = typeof e.message === 'string' ? e.message : `code ${String(e.code as string | number | undefined)}`;
+    return new StoreError('unexpected', `${at}: ${reason}`, undefined, error);
+}
+
+/** HTTP ETags are quoted strings; Cosmos DB's `_etag` is one, the embedded server's is the bare value. */
+function httpEtag(etag: unknown): string {
+    const value = String(etag);
+    return value.startsWith('"') ? value : `"${value}"`;
+}
+
+function toAssignment(document: AssignmentDocument): StoredAssignment {
+    return { id: document.id, target: document.target, etag: httpEtag(document._etag) };
+}
+
+export interface AssignmentPage {
+    items: StoredAssignment[];
+    /** Cosmos' continuation token when more items exist. */
+    continuation?: string;
+}
+
+export class AssignmentStore {
+    /** @param container resolves the container on first use (the client is created lazily). */
+    constructor(private readonly container: () => Promise<Container>) {}
+
+    private async run<T>(operation: string, action: (container: Container) => Promise<T>): Promise<T> {
+        try {
+            return await action(await this.container());
+        } catch (error) {
+            throw translate(error, operation);
+        }
+    }
+
+    /** Resolves only once Cosmos has acknowledged the write. */
+    async create(configurationId: string, assignment: Assignment): Promise<StoredAssignment> {
+        return await this.run('create', async (container) => {
+            const document: AssignmentDocument = { id: assignment.id, configurationId, target: assignment.target };
+            const { resource } = await container.items.create<AssignmentDocument>(document);
+            if (!resource) {
+                throw new StoreError('unexpected', 'Cosmos DB create: no resource in the response');
+            }
+            return toAssignment(resource);
+        });
+    }
+
+    async get(configurationId: string, id: string): Promise<StoredAssignment | undefined> {
+        return await this.run('read', async (container) => {
+            const { resource } = await container.item(id, configurationId).read<AssignmentDocument>();
+            return resource ? toAssignment(resource) : undefined;
+        });
+    }
+
+    /**
+     * One page of the configuration's assignments, in the partition's insertion order. The query names the partition
+     * in its SQL as well as in the options: it is then a single-partition query on every Cosmos implementation.
+     */
+    async list(configurationId: string, page: { top: number; continuation?: string }): Promise<AssignmentPage> {
+        return await this.run('query', async (container) => {
+            const query = container.items.query<AssignmentDocument>(
+                {
+                    query: 'SELECT * FROM c WHERE c.configurationId = @configurationId',
+                    parameters: [{ name: '@configurationId', value: configurationId }],
+                },
+                {
+                    partitionKey: configurationId,
+                    maxItemCount: page.top,
+                    ...(page.continuation ? { continuationToken: page.continuation } : {}),
+                },
+            );
+            let response;
+            try {
+                response = await query.fetchNext();
+            } catch (error) {
+                // A continuation token Cosmos cannot parse is the client's fault, not the store's.
+                if (page.continuation && (error as { code?: unknown }).code === 400) {
+                    throw new StoreError(
+                        'invalidContinuation',
+                        'Cosmos DB query: invalid continuation',
+                        undefined,
+                        error,
+                    );
+                }
+                throw error;
+            }
+            return {
+                items: response.resources.map(toAssignment),
+                ...(response.hasMoreResults && response.continuationToken
+                    ? { continuation: response.continuationToken }
+                    : {}),
+            };
+        });
+    }
+
+    async count(configurationId: string): Promise<number> {
+        return await this.run('count', async (container) => {
+            const { resources } = await container.items
+                .query<number>(
+                    {
+                        query: 'SELECT VALUE COUNT(1) FROM c WHERE c.configurationId = @configurationId',
+                        parameters: [{ name: '@configurationId', value: configurationId }],
+                    },
+                    { partitionKey: configurationId },
+                )
+                .fetchAll();
+            return resources[0] ?? 0;
+        });
+    }
+
+    /**
+     * Checks a client's If-Match against the stored document, then returns the condition to send Cosmos: the
+     * document's own `_etag`, so that a change between this read and the write still fails as a precondition.
+     */
+    private async condition(container: Container, configurationId: string, id: string, ifMatch?: string) {
+        if (ifMatch === undefined) {
+            return {};
+        }
+        const { resource } = await container.item(id, configurationId).read<AssignmentDocument>();
+        if (!resource) {
+            throw new StoreError('notFound', 'Cosmos DB read: not found');
+        }
+        if (httpEtag(resource._etag) !== ifMatch) {
+            throw new StoreError('preconditionFailed', 'If-Match does not match the stored ETag');
+        }
+        return { accessCondition: { type: 'IfMatch', condition: String(resource._etag) } };
+    }
+
+    /** Replaces the target; `ifMatch` (an HTTP ETag) makes it conditional. */
+    async replace(configurationId: string, assignment: Assignment, ifMatch?: string): Promise<StoredAssignment> {
+        return await this.run('replace', async (container) => {
+            const document: AssignmentDocument = { id: assignment.id, configurationId, target: assignment.target };
+            const options = await this.condition(container, configurationId, assignment.id, ifMatch);
+            const { resource } = await container
+                .item(assignment.id, configurationId)
+                .replace<AssignmentDocument>(document, options);
+            if (!resource) {
+                throw new StoreError('unexpected', 'Cosmos DB replace: no resource in the response');
+            }
+            return toAssignment(resource);
+        });
+    }
+
+    async delete(configurationId: string, id: string, ifMatch?: string): Promise<void> {
+        await this.run('delete', async (container) => {
+            const options = await this.condition(container, configurationId, id, ifMatch);
+            await container.item(id, configurationId).delete(options);
+        });
+    }
+
+    /**
+     * Applies a whole new set in one transactional batch: Cosmos DB runs it atomically within the partition, so a
+     * failure leaves the previous set as it was. Each operation names its partition key, as batches require.
+     */
+    async applySet(
+        configurationId: string,
+        removals: readonly string[],
+        additions: readonly Assignment[],
+    ): Promise<void> {
+        const operations: OperationInput[] = [
+            ...removals.map(
+                (id): OperationInput => ({
+                    operationType: BulkOperationType.Delete,
+                    id,
+                    partitionKey: configurationId,
+                }),
+            ),
+            ...additions.map(
+                (a): OperationInput => ({
+                    operationType: BulkOperationType.Create,
+                    partitionKey: configurationId,
+                    resourceBody: { id: a.id, configurationId, target: a.target as JSONObject },
+                }),
+            ),
+        ];
+        if (operations.length === 0) {
+            return;
+        }
+        if (operations.length > MAX_BATCH_OPERATIONS) {
+            throw new StoreError('unexpected', `a batch holds at most ${MAX_BATCH_OPERATIONS} operations`);
+        }
+        await this.run('batch', async (container) => {
+            const { result } = await container.items.batch(operations, configurationId);
+            const failed = (result ?? []).find((r) => r.statusCode >= 400 && r.statusCode !== 424);
+            if (!result || failed) {
+                // 424 marks operations that failed only because another one did; the first real status says why.
+                throw translate({ code: failed?.statusCode ?? 500 }, 'batch');
+            }
+        });
+    }
+}

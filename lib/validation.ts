@@ -1,0 +1,130 @@
+/**
+ * Request-body validation: ajv compiles the schemas of lib/schema once, and each violation becomes one Graph error
+ * detail whose `target` is the property's dotted path (`target.groupId`).
+ */
+import { Ajv2020, type ErrorObject, type ValidateFunction } from 'ajv/dist/2020.js';
+
+import type { GraphErrorDetail } from './errors.js';
+import { assignActionSchema, createAssignmentSchema, GUID_PATTERN, updateAssignmentSchema } from './schema.js';
+
+const ajv = new Ajv2020({ allErrors: true, discriminator: true, verbose: true, strictRequired: false });
+// Graph's GUIDs: the plain 8-4-4-4-12 form (ajv-formats' uuid would also let `urn:uuid:` through).
+ajv.addFormat('uuid', new RegExp(GUID_PATTERN));
+
+const validators = {
+    create: ajv.compile(createAssignmentSchema),
+    update: ajv.compile(updateAssignmentSchema),
+    assign: ajv.compile(assignActionSchema),
+} satisfies Record<string, ValidateFunction>;
+
+export type BodyKind = keyof typeof validators;
+
+export type ValidationResult = { valid: true } | { valid: false; details: GraphErrorDetail[] };
+
+export function validateBody(kind: BodyKind, body: unknown): ValidationResult {
+    const validate = validators[kind];
+    if (validate(body)) {
+        return { valid: true };
+    }
+    return { valid: false, details: toDetails(validate.errors ?? []) };
+}
+
+/** `/target/groupId` → `target.groupId`; `/officeConfigurationAssignments/0/target` → `officeConfigurationAssignments[0].target`. */
+function dottedPath(instancePath: string, child?: string): string {
+    const segments = instancePath
+        .split('/')
+        .slice(1)
+        .map((s) => s.replace(/~1/g, '/').replace(/~0/g, '~'));
+    if (child !== undefined) {
+        segments.push(child);
+    }
+    return segments.reduce((path, s) => (/^\d+$/.test(s) ? `${path}[${s}]` : path ? `${path}.${s}` : s), '');
+}
+
+function quoted(value: unknown): string {
+    return typeof value === 'string' ? `'${value}'` : JSON.stringify(value);
+}
+
+function typeOf(error: ErrorObject): string {
+    const title = (error.parentSchema as { title?: unknown } | undefined)?.title;
+    return typeof title === 'string' ? title : 'the request body';
+}
+
+function toDetail(error: ErrorObject): GraphErrorDetail | undefined {
+    const path = dottedPath(error.instancePath);
+    const where = path || 'the request body';
+    const params = error.params as Record<string, unknown>;
+    switch (error.keyword) {
+        case 'required': {
+            const property = String(params.missingProperty);
+            return {
+                code: 'MissingProperty',
+                message: `The property '${property}' is required on type '${typeOf(error)}'.`,
+                target: dottedPath(error.instancePath, property),
+            };
+        }
+        case 'additionalProperties': {
+            const property = String(params.additionalProperty);
+            return {
+                code: 'UnknownProperty',
+                message: `The property '${property}' does not exist on type '${typeOf(error)}'.`,
+                target: dottedPath(error.instancePath, property),
+            };
+        }
+        case 'type':
+            return {
+                code: 'InvalidType',
+                message: `The value of '${where}' must be of type ${String(params.type)}.`,
+                target: path,
+            };
+        case 'enum':
+            return {
+                code: 'InvalidValue',
+                message: `The value ${quoted(error.data)} of '${where}' is not one of ${(params.allowedValues as unknown[]).map(quoted).join(', ')}.`,
+                target: path,
+            };
+        case 'format':
+            return {
+                code: 'InvalidValue',
+                message: `The value ${quoted(error.data)} of '${where}' is not a valid GUID.`,
+                target: path,
+            };
+        case 'maxItems':
+            return {
+                code: 'TooManyItems',
+                message: `'${where}' has more than ${String(params.limit)} items.`,
+                target: path,
+            };
+        case 'discriminator': {
+            if (params.error !== 'mapping') {
+                return undefined; // the missing or non-string tag is reported by `required` or `type`
+            }
+            const names = (error.parentSchema as { oneOf: { title: string }[] }).oneOf.map((s) => s.title);
+            return {
+                code: 'InvalidValue',
+                message: `The value ${quoted(params.tagValue)} of '${dottedPath(error.instancePath, '@odata.type')}' is not a known type; expected one of ${names.map(quoted).join(', ')}.`,
+                target: dottedPath(error.instancePath, '@odata.type'),
+            };
+        }
+        default:
+            return {
+                code: 'InvalidValue',
+                message: `The value of '${where}' ${error.message ?? 'is invalid'}.`,
+                target: path,
+            };
+    }
+}
+
+function toDetails(errors: ErrorObject[]): GraphErrorDetail[] {
+    const seen = new Set<string>();
+    const details: GraphErrorDetail[] = [];
+    for (const error of errors) {
+        const detail = toDetail(error);
+        const key = detail && `${detail.code} ${detail.target ?? ''}`;
+        if (detail && key && !seen.has(key)) {
+            seen.add(key);
+            details.push(detail);
+        }
+    }
+    return details;
+}

@@ -1,0 +1,68 @@
+/**
+ * The embedded Cosmos DB with the app's own connection code: what every store, handler and end-to-end test runs on.
+ */
+import type { Container } from '@azure/cosmos';
+
+import { type CosmosSettings, DEFAULT_COSMOS_CONTAINER, DEFAULT_COSMOS_DATABASE } from '../../lib/config.js';
+import { openEmbeddedContainer } from '../../lib/cosmosClient.js';
+import { type EmbeddedCosmos, startEmbeddedCosmos } from '../../lib/embeddedCosmos.js';
+import { AssignmentStore } from '../../lib/store.js';
+import type { Logger, Services } from '../../lib/services.js';
+
+export interface TestCosmos {
+    embedded: EmbeddedCosmos;
+    /** The container as the app sees it, for reading behind the API's back. */
+    container: Container;
+    services: Services;
+    /** What the app logged, for assertions on error logging. */
+    logs: string[];
+    /** Every document stored for a configuration, read straight from Cosmos. */
+    documents(configurationId: string): Promise<Record<string, unknown>[]>;
+    close(): Promise<void>;
+}
+
+export const testSettings: CosmosSettings = {
+    connection: { kind: 'embedded' },
+    database: DEFAULT_COSMOS_DATABASE,
+    container: DEFAULT_COSMOS_CONTAINER,
+    // Short, so that tests of an unreachable store finish quickly.
+    requestTimeoutMs: 2000,
+};
+
+export async function startTestCosmos(): Promise<TestCosmos> {
+    const embedded = await startEmbeddedCosmos();
+    const opened = await openEmbeddedContainer(testSettings, embedded);
+    const logs: string[] = [];
+    const logger: Logger = {
+        info: (m) => logs.push(`info: ${m}`),
+        warn: (m) => logs.push(`warn: ${m}`),
+        error: (m) => logs.push(`error: ${m}`),
+    };
+    const services: Services = {
+        store: new AssignmentStore(() => Promise.resolve(opened.container)),
+        clock: () => new Date(),
+        logger,
+    };
+    return {
+        embedded,
+        container: opened.container,
+        services,
+        logs,
+        documents: async (configurationId) => {
+            const { resources } = await opened.container.items
+                .query<Record<string, unknown>>(
+                    {
+                        query: 'SELECT * FROM c WHERE c.configurationId = @id',
+                        parameters: [{ name: '@id', value: configurationId }],
+                    },
+                    { partitionKey: configurationId },
+                )
+                .fetchAll();
+            return resources;
+        },
+        close: async () => {
+            await opened.dispose();
+            await embedded.close();
+        },
+    };
+}
