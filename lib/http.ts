@@ -17,7 +17,7 @@ import {
 } from './errors.js';
 import { ODATA_JSON, serviceRoot } from './odata.js';
 import { compileTemplate, decodeParams, matchTemplate, PathDecodingError, pathSegments } from './routing.js';
-import type { Services } from './services.js';
+import type { Access, Services } from './services.js';
 import { StoreError } from './store.js';
 
 export const HTTP_METHODS = ['GET', 'POST', 'PATCH', 'PUT', 'DELETE', 'HEAD', 'OPTIONS'] as const;
@@ -52,6 +52,8 @@ export interface Route {
     template: string;
     operations: Partial<Record<HttpMethod, Operation>>;
 }
+
+const accessOf = (method: string): Access => (method === 'GET' || method === 'HEAD' ? 'read' : 'write');
 
 const PRINTABLE = /^[\x20-\x7e]{1,256}$/;
 
@@ -112,6 +114,8 @@ export function createHttpHandler(route: Route, services: () => Services): HttpH
             if (!operation) {
                 throw methodNotAllowed(request.method, allowed);
             }
+            // Before anything is read or stored: the body of a refused request is never looked at.
+            await current.authenticator?.authenticate(request.headers.get('authorization'), accessOf(request.method));
             result = await operation({
                 request,
                 params,

@@ -14,7 +14,26 @@ export interface Logger {
     error(message: string): void;
 }
 
+/** Reads need the read (or write) permission; everything that changes data needs the write permission. */
+export type Access = 'read' | 'write';
+
+export interface Caller {
+    /** `oid` of the token: the only claim that may reach the logs. */
+    objectId: string | undefined;
+    kind: 'application' | 'delegated';
+}
+
+export interface Authenticator {
+    /**
+     * Checks the request's `Authorization` header for the access asked; throws a GraphError (401 with
+     * `WWW-Authenticate`, or 403) when it does not grant it.
+     */
+    authenticate(authorization: string | null, access: Access): Promise<Caller>;
+}
+
 export interface Services {
+    /** Absent when auth is off (local use only: lib/config refuses that in Azure). */
+    authenticator?: Authenticator;
     store: AssignmentStore;
     clock: () => Date;
     logger: Logger;

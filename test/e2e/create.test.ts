@@ -68,7 +68,10 @@ describe('create: the seed example', () => {
     });
 
     it('echoes the client-request-id the client sent', async () => {
-        const response = await post('cfg-seed', SEED_REQUEST_BODY, { ...JSON_HEADERS, 'client-request-id': 'my-id-42' });
+        const response = await post('cfg-seed', SEED_REQUEST_BODY, {
+            ...JSON_HEADERS,
+            'client-request-id': 'my-id-42',
+        });
         expect(response.status).toBe(201);
         expect(response.headers.get('client-request-id')).toBe('my-id-42');
         expect(response.headers.get('request-id')).not.toBe('my-id-42');
@@ -94,7 +97,10 @@ describe('create: target types', () => {
             'cfg-annotations',
             JSON.stringify({
                 '@odata.context': 'https://graph.microsoft.com/beta/$metadata#whatever',
-                target: { '@odata.type': 'microsoft.graph.officeConfigurationAssignmentTarget', '@odata.etag': 'W/"1"' },
+                target: {
+                    '@odata.type': 'microsoft.graph.officeConfigurationAssignmentTarget',
+                    '@odata.etag': 'W/"1"',
+                },
             }),
             { 'Content-Type': 'application/json; charset=utf-8' },
         );
@@ -102,7 +108,11 @@ describe('create: target types', () => {
         const body = (await response.json()) as { id: string; target: unknown };
         expect(body.target).toEqual({ '@odata.type': 'microsoft.graph.officeConfigurationAssignmentTarget' });
         const [document] = await app.cosmos.documents('cfg-annotations');
-        expect(Object.keys(document ?? {}).filter((k) => !k.startsWith('_'))).toEqual(['id', 'configurationId', 'target']);
+        expect(Object.keys(document ?? {}).filter((k) => !k.startsWith('_'))).toEqual([
+            'id',
+            'configurationId',
+            'target',
+        ]);
     });
 
     it('URL-decodes the configuration id once and uses it as the partition key', async () => {
@@ -173,7 +183,9 @@ describe('create: every error is Graph-shaped and stores nothing', () => {
     });
 
     it('a body of exactly 64 KiB is read and validated', async () => {
-        const base = JSON.stringify({ target: { '@odata.type': 'microsoft.graph.officeConfigurationAssignmentTarget' } });
+        const base = JSON.stringify({
+            target: { '@odata.type': 'microsoft.graph.officeConfigurationAssignmentTarget' },
+        });
         const padded = base.replace(/}$/, `${' '.repeat(64 * 1024 - base.length)}}`);
         expect(Buffer.byteLength(padded)).toBe(64 * 1024);
         const response = await post('cfg-exact', padded);
@@ -207,7 +219,10 @@ describe('create: every error is Graph-shaped and stores nothing', () => {
             },
             {
                 body: {
-                    target: { '@odata.type': 'microsoft.graph.officeConfigurationAssignmentTarget', groupId: GUID_VALUE },
+                    target: {
+                        '@odata.type': 'microsoft.graph.officeConfigurationAssignmentTarget',
+                        groupId: GUID_VALUE,
+                    },
                 },
                 targets: ['target.groupId'],
                 codes: ['UnknownProperty'],
@@ -248,7 +263,17 @@ describe('create: every error is Graph-shaped and stores nothing', () => {
     });
 
     it('a bad configuration id → 400', async () => {
-        for (const raw of ['x'.repeat(129), 'a%2Fb', 'a%5Cb', '%20lead', 'trail%20', 'ctl%01', 'q%3Fx', 'h%23x', 'bad%zz']) {
+        for (const raw of [
+            'x'.repeat(129),
+            'a%2Fb',
+            'a%5Cb',
+            '%20lead',
+            'trail%20',
+            'ctl%01',
+            'q%3Fx',
+            'h%23x',
+            'bad%zz',
+        ]) {
             const url = `${app.root}/officeConfiguration/clientConfigurations/${raw}/assignments`;
             const response = await fetch(url, { method: 'POST', headers: JSON_HEADERS, body: SEED_REQUEST_BODY });
             await expectGraphError(response, 400, 'BadRequest', expect);

@@ -6,8 +6,8 @@ import type { Container } from '@azure/cosmos';
 import { type CosmosSettings, DEFAULT_COSMOS_CONTAINER, DEFAULT_COSMOS_DATABASE } from '../../lib/config.js';
 import { openEmbeddedContainer } from '../../lib/cosmosClient.js';
 import { type EmbeddedCosmos, startEmbeddedCosmos } from '../../lib/embeddedCosmos.js';
-import { AssignmentStore } from '../../lib/store.js';
 import type { Logger, Services } from '../../lib/services.js';
+import { AssignmentStore } from '../../lib/store.js';
 
 export interface TestCosmos {
     embedded: EmbeddedCosmos;

@@ -1,0 +1,88 @@
+/**
+ * The functions as the Functions host calls them: `@azure/functions`' own HttpRequest and InvocationContext, the
+ * route table's handlers, the real SDK on the embedded Cosmos DB. No socket in between.
+ */
+import { randomUUID } from 'node:crypto';
+
+import functions from '@azure/functions';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+import { routes } from '../../functions/routes.js';
+import { createHttpHandler } from '../../lib/http.js';
+import { startTestCosmos, type TestCosmos } from '../helpers/cosmos.js';
+import { GUID, ODATA_CONTENT_TYPE, SEED_REQUEST_BODY } from '../helpers/host.js';
+
+const { HttpRequest, InvocationContext } = functions;
+
+let cosmos: TestCosmos;
+beforeAll(async () => {
+    cosmos = await startTestCosmos();
+});
+afterAll(async () => {
+    await cosmos.close();
+});
+
+function handlerOf(name: string) {
+    const route = routes.find((r) => r.name === name);
+    if (!route) {
+        throw new Error(`no route ${name}`);
+    }
+    return createHttpHandler(route, () => cosmos.services);
+}
+
+function invoke(name: string, init: ConstructorParameters<typeof HttpRequest>[0]) {
+    const logs: string[] = [];
+    const context = new InvocationContext({
+        invocationId: randomUUID(),
+        functionName: name,
+        logHandler: (level, ...args) => logs.push(`${level}: ${args.join(' ')}`),
+    });
+    return { result: handlerOf(name)(new HttpRequest(init), context), logs };
+}
+
+const base = 'https://app.example.net/beta/officeConfiguration/clientConfigurations';
+
+describe('the create function', () => {
+    it('answers the seed request with 201 and the OData body', async () => {
+        const { result } = invoke('officeClientConfigurationAssignments', {
+            method: 'POST',
+            url: `${base}/cfg-h/assignments`,
+            headers: { 'content-type': 'application/json' },
+            body: { string: SEED_REQUEST_BODY },
+        });
+        const response = await result;
+        expect(response).toMatchObject({ status: 201 });
+        const headers = response.headers as Record<string, string>;
+        expect(headers['Content-Type']).toBe(ODATA_CONTENT_TYPE);
+        const body = JSON.parse(response.body as string) as { id: string; '@odata.context': string };
+        expect(body.id).toMatch(GUID);
+        expect(body['@odata.context']).toBe(
+            "https://app.example.net/beta/$metadata#officeConfiguration/clientConfigurations('cfg-h')/assignments/$entity",
+        );
+        expect(headers.Location).toBe(`${base}/cfg-h/assignments/${body.id}`);
+        expect((await cosmos.container.item(body.id, 'cfg-h').read()).resource?.configurationId).toBe('cfg-h');
+    });
+
+    it('answers a bad body with a Graph error and logs nothing for a client error', async () => {
+        const { result, logs } = invoke('officeClientConfigurationAssignments', {
+            method: 'POST',
+            url: `${base}/cfg-h2/assignments`,
+            headers: { 'content-type': 'application/json' },
+            body: { string: '{"target":{}}' },
+        });
+        const response = await result;
+        expect(response.status).toBe(400);
+        expect(JSON.parse(response.body as string).error.details[0].target).toBe('target.@odata.type');
+        expect(logs.filter((l) => l.startsWith('error'))).toEqual([]);
+        expect(await cosmos.documents('cfg-h2')).toEqual([]);
+    });
+
+    it('reads route parameters from the URL, whatever the host put in params', async () => {
+        const { result } = invoke('officeClientConfigurationAssignments', {
+            method: 'GET',
+            url: `${base}/a%2Fb/assignments`,
+            params: { configurationId: 'a/b' },
+        });
+        expect((await result).status).toBe(400);
+    });
+});

@@ -1,0 +1,47 @@
+import { describe, expect, it } from 'vitest';
+
+import { GraphError } from '../../lib/errors.js';
+import {
+    decodeSkipToken,
+    encodeSkipToken,
+    nextPageQuery,
+    parseCollectionOptions,
+    parseEntityOptions,
+} from '../../lib/queryOptions.js';
+
+const parse = (query: string) => parseCollectionOptions(new URLSearchParams(query), 'cfg');
+
+describe('query options', () => {
+    it('defaults to 100 items, no count, every property', () => {
+        expect(parse('')).toEqual({ top: 100, count: false });
+    });
+
+    it('reads options with or without $, in any case, and keeps custom options out of the way', () => {
+        expect(parse('top=5&$COUNT=TRUE&Select=target,ID&custom=1')).toEqual({
+            top: 5,
+            count: true,
+            select: ['target', 'id'],
+        });
+    });
+
+    it('round-trips a skiptoken and refuses one that was altered or moved', () => {
+        const token = encodeSkipToken('cfg', '{"token":"+RID:~abc==#RT:1","range":{"min":"","max":"FF"}}');
+        expect(decodeSkipToken('cfg', token)).toBe('{"token":"+RID:~abc==#RT:1","range":{"min":"","max":"FF"}}');
+        expect(() => decodeSkipToken('other', token)).toThrow(GraphError);
+        expect(() => decodeSkipToken('cfg', `x${token}`)).toThrow(GraphError);
+        expect(() => decodeSkipToken('cfg', token.slice(0, -1))).toThrow(GraphError);
+        expect(parse(`$skiptoken=${encodeURIComponent(token)}`).continuation).toContain('RID');
+    });
+
+    it('writes the next page query with the client options', () => {
+        expect(nextPageQuery({ top: 10, count: true, select: ['id'] }, 'a.b')).toBe(
+            '$top=10&$count=true&$select=id&$skiptoken=a.b',
+        );
+    });
+
+    it('allows only $select on a single entity', () => {
+        expect(parseEntityOptions(new URLSearchParams('$select=id'))).toEqual({ select: ['id'] });
+        expect(() => parseEntityOptions(new URLSearchParams('$top=1'))).toThrow(/not supported/);
+        expect(() => parseEntityOptions(new URLSearchParams('$format=xml'))).toThrow(/format/);
+    });
+});
