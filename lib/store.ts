@@ -112,23 +112,62 @@ export interface AssignmentPage {
     continuation?: string;
 }
 
-export class AssignmentStore {
-    /** @param container resolves the container on first use (the client is created lazily). */
-    constructor(private readonly container: () => Promise<Container>) {}
+/** One Cosmos DB call of the store, as telemetry records it. */
+export interface StoreCall {
+    operation: string;
+    /** Request units charged, summed over the SDK calls the operation made (Cosmos reports them even on failure). */
+    requestCharge: number;
+    durationMs: number;
+    /** Undefined on success. */
+    failure?: StoreErrorKind;
+}
 
-    private async run<T>(operation: string, action: (container: Container) => Promise<T>): Promise<T> {
+export type StoreObserver = (call: StoreCall) => void;
+
+/** Adds up the request charge of each SDK response (or error) an operation sees. */
+type Meter = <R extends { requestCharge?: number }>(response: R) => R;
+
+function chargeOfError(error: unknown): number {
+    const header = (error as { headers?: Record<string, unknown> } | undefined)?.headers?.['x-ms-request-charge'];
+    return Number(header) || 0;
+}
+
+export class AssignmentStore {
+    /**
+     * @param container resolves the container on first use (the client is created lazily).
+     * @param observer told of every operation, for telemetry; it must not throw.
+     */
+    constructor(
+        private readonly container: () => Promise<Container>,
+        private readonly observer?: StoreObserver,
+    ) {}
+
+    private async run<T>(operation: string, action: (container: Container, meter: Meter) => Promise<T>): Promise<T> {
+        const started = performance.now();
+        let requestCharge = 0;
+        const meter: Meter = (response) => {
+            requestCharge += response.requestCharge ?? 0;
+            return response;
+        };
+        const report = (failure?: StoreErrorKind) =>
+            this.observer?.({ operation, requestCharge, durationMs: performance.now() - started, failure });
         try {
-            return await action(await this.container());
+            const result = await action(await this.container(), meter);
+            report();
+            return result;
         } catch (error) {
-            throw translate(error, operation);
+            const translated = translate(error, operation);
+            requestCharge += chargeOfError(error);
+            report(translated.kind);
+            throw translated;
         }
     }
 
     /** Resolves only once Cosmos has acknowledged the write. */
     async create(configurationId: string, assignment: Assignment): Promise<StoredAssignment> {
-        return await this.run('create', async (container) => {
+        return await this.run('create', async (container, meter) => {
             const document: AssignmentDocument = { id: assignment.id, configurationId, target: assignment.target };
-            const { resource } = await container.items.create<AssignmentDocument>(document);
+            const { resource } = meter(await container.items.create<AssignmentDocument>(document));
             if (!resource) {
                 throw new StoreError('unexpected', 'Cosmos DB create: no resource in the response');
             }
@@ -137,8 +176,8 @@ export class AssignmentStore {
     }
 
     async get(configurationId: string, id: string): Promise<StoredAssignment | undefined> {
-        return await this.run('read', async (container) => {
-            const { resource } = await container.item(id, configurationId).read<AssignmentDocument>();
+        return await this.run('read', async (container, meter) => {
+            const { resource } = meter(await container.item(id, configurationId).read<AssignmentDocument>());
             return resource ? toAssignment(resource) : undefined;
         });
     }
@@ -148,7 +187,7 @@ export class AssignmentStore {
      * in its SQL as well as in the options: it is then a single-partition query on every Cosmos implementation.
      */
     async list(configurationId: string, page: { top: number; continuation?: string }): Promise<AssignmentPage> {
-        return await this.run('query', async (container) => {
+        return await this.run('query', async (container, meter) => {
             const query = container.items.query<AssignmentDocument>(
                 {
                     query: 'SELECT * FROM c WHERE c.configurationId = @configurationId',
@@ -162,7 +201,7 @@ export class AssignmentStore {
             );
             let response;
             try {
-                response = await query.fetchNext();
+                response = meter(await query.fetchNext());
             } catch (error) {
                 // A continuation token Cosmos cannot parse is the client's fault, not the store's.
                 if (page.continuation && (error as { code?: unknown }).code === 400) {
@@ -185,16 +224,18 @@ export class AssignmentStore {
     }
 
     async count(configurationId: string): Promise<number> {
-        return await this.run('count', async (container) => {
-            const { resources } = await container.items
-                .query<number>(
-                    {
-                        query: 'SELECT VALUE COUNT(1) FROM c WHERE c.configurationId = @configurationId',
-                        parameters: [{ name: '@configurationId', value: configurationId }],
-                    },
-                    { partitionKey: configurationId },
-                )
-                .fetchAll();
+        return await this.run('count', async (container, meter) => {
+            const { resources } = meter(
+                await container.items
+                    .query<number>(
+                        {
+                            query: 'SELECT VALUE COUNT(1) FROM c WHERE c.configurationId = @configurationId',
+                            parameters: [{ name: '@configurationId', value: configurationId }],
+                        },
+                        { partitionKey: configurationId },
+                    )
+                    .fetchAll(),
+            );
             return resources[0] ?? 0;
         });
     }
@@ -203,11 +244,11 @@ export class AssignmentStore {
      * Checks a client's If-Match against the stored document, then returns the condition to send Cosmos: the
      * document's own `_etag`, so that a change between this read and the write still fails as a precondition.
      */
-    private async condition(container: Container, configurationId: string, id: string, ifMatch?: string) {
+    private async condition(container: Container, meter: Meter, configurationId: string, id: string, ifMatch?: string) {
         if (ifMatch === undefined) {
             return {};
         }
-        const { resource } = await container.item(id, configurationId).read<AssignmentDocument>();
+        const { resource } = meter(await container.item(id, configurationId).read<AssignmentDocument>());
         if (!resource) {
             throw new StoreError('notFound', 'Cosmos DB read: not found');
         }
@@ -219,12 +260,12 @@ export class AssignmentStore {
 
     /** Replaces the target; `ifMatch` (an HTTP ETag) makes it conditional. */
     async replace(configurationId: string, assignment: Assignment, ifMatch?: string): Promise<StoredAssignment> {
-        return await this.run('replace', async (container) => {
+        return await this.run('replace', async (container, meter) => {
             const document: AssignmentDocument = { id: assignment.id, configurationId, target: assignment.target };
-            const options = await this.condition(container, configurationId, assignment.id, ifMatch);
-            const { resource } = await container
-                .item(assignment.id, configurationId)
-                .replace<AssignmentDocument>(document, options);
+            const options = await this.condition(container, meter, configurationId, assignment.id, ifMatch);
+            const { resource } = meter(
+                await container.item(assignment.id, configurationId).replace<AssignmentDocument>(document, options),
+            );
             if (!resource) {
                 throw new StoreError('unexpected', 'Cosmos DB replace: no resource in the response');
             }
@@ -233,9 +274,9 @@ export class AssignmentStore {
     }
 
     async delete(configurationId: string, id: string, ifMatch?: string): Promise<void> {
-        await this.run('delete', async (container) => {
-            const options = await this.condition(container, configurationId, id, ifMatch);
-            await container.item(id, configurationId).delete(options);
+        await this.run('delete', async (container, meter) => {
+            const options = await this.condition(container, meter, configurationId, id, ifMatch);
+            meter(await container.item(id, configurationId).delete(options));
         });
     }
 
@@ -270,8 +311,9 @@ export class AssignmentStore {
         if (operations.length > MAX_BATCH_OPERATIONS) {
             throw new StoreError('unexpected', `a batch holds at most ${MAX_BATCH_OPERATIONS} operations`);
         }
-        await this.run('batch', async (container) => {
+        await this.run('batch', async (container, meter) => {
             const { result } = await container.items.batch(operations, configurationId);
+            meter({ requestCharge: (result ?? []).reduce((sum, r) => sum + (r.requestCharge ?? 0), 0) });
             const failed = (result ?? []).find((r) => r.statusCode >= 400 && r.statusCode !== 424);
             if (!result || failed) {
                 // 424 marks operations that failed only because another one did; the first real status says why.

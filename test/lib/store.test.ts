@@ -5,7 +5,7 @@
 import type { Container } from '@azure/cosmos';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
-import { AssignmentStore, StoreError } from '../../lib/store.js';
+import { AssignmentStore, type StoreCall, StoreError } from '../../lib/store.js';
 import { startTestCosmos, type TestCosmos } from '../helpers/cosmos.js';
 
 let cosmos: TestCosmos;
@@ -85,6 +85,22 @@ describe('AssignmentStore', () => {
             await cosmos.embedded.resume();
         }
         expect(await cosmos.services.store.get('p7', 'a')).toBeUndefined();
+    });
+
+    it('tells its observer of each operation with the request charge Cosmos reported', async () => {
+        const calls: StoreCall[] = [];
+        const observed = new AssignmentStore(() => Promise.resolve(cosmos.container), (call) => calls.push(call));
+        await observed.create('p8', { id: 'a', target });
+        await observed.get('p8', 'a');
+        await observed.delete('p8', 'missing').catch(() => undefined);
+        expect(calls.map((c) => [c.operation, c.failure])).toEqual([
+            ['create', undefined],
+            ['read', undefined],
+            ['delete', 'notFound'],
+        ]);
+        // The embedded server charges 1 RU for every request.
+        expect(calls.map((c) => c.requestCharge)).toEqual([1, 1, 1]);
+        calls.forEach((c) => expect(c.durationMs).toBeGreaterThanOrEqual(0));
     });
 
     it('reports throttling with the Retry-After Cosmos gave, and anything else as unexpected', async () => {
