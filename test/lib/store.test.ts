@@ -89,7 +89,10 @@ describe('AssignmentStore', () => {
 
     it('tells its observer of each operation with the request charge Cosmos reported', async () => {
         const calls: StoreCall[] = [];
-        const observed = new AssignmentStore(() => Promise.resolve(cosmos.container), (call) => calls.push(call));
+        const observed = new AssignmentStore(
+            () => Promise.resolve(cosmos.container),
+            (call) => calls.push(call),
+        );
         await observed.create('p8', { id: 'a', target });
         await observed.get('p8', 'a');
         await observed.delete('p8', 'missing').catch(() => undefined);
