@@ -7,6 +7,7 @@ import { randomUUID } from 'node:crypto';
 import { readJsonBody } from './body.js';
 import { badRequest, GraphError, type GraphErrorDetail, notFound } from './errors.js';
 import type { Operation, OperationCall } from './http.js';
+import { idempotencyKeyOf, keyedAssignmentId, requestHash } from './idempotency.js';
 import {
     actionResultContext,
     type Assignment,
@@ -21,7 +22,7 @@ import { type AssignmentTarget, bareTypeName, GUID_PATTERN } from './schema.js';
 import { MAX_BATCH_OPERATIONS, type StoredAssignment, StoreError } from './store.js';
 import { type BodyKind, validateBody } from './validation.js';
 
-const MAX_CONFIGURATION_ID_LENGTH = 128;
+export const MAX_CONFIGURATION_ID_LENGTH = 128;
 const GUID = new RegExp(GUID_PATTERN);
 
 /** The contract's rule for `{configurationId}`: it becomes a partition key value and a URL segment. */
@@ -101,18 +102,36 @@ function wantsRepresentation(call: OperationCall): boolean {
     return /(^|[,;\s])return\s*=\s*representation\b/i.test(call.request.headers.get('prefer') ?? '');
 }
 
-export const createAssignment: Operation = async (call) => {
-    const configurationId = checkConfigurationId(call.params.configurationId);
-    const body = await validBody<{ target: AssignmentTarget }>(call, 'create');
-    const stored = await call.services.store.create(configurationId, {
-        id: randomUUID(),
-        target: storedTarget(body.target),
-    });
+function created(call: OperationCall, configurationId: string, stored: StoredAssignment, replayed = false) {
     return {
         status: 201,
         body: { '@odata.context': entityContext(call.root, configurationId), ...assignmentResource(stored) },
-        headers: { ...entityHeaders(stored), Location: assignmentUrl(call.root, configurationId, stored.id) },
+        headers: {
+            ...entityHeaders(stored),
+            Location: assignmentUrl(call.root, configurationId, stored.id),
+            ...(replayed ? { 'Idempotent-Replayed': 'true' } : {}),
+        },
     };
+}
+
+export const createAssignment: Operation = async (call) => {
+    const configurationId = checkConfigurationId(call.params.configurationId);
+    const key = idempotencyKeyOf(call.request.headers.get('idempotency-key'));
+    const body = await validBody<{ target: AssignmentTarget }>(call, 'create');
+    const target = storedTarget(body.target);
+    const { store } = call.services;
+    if (key === undefined) {
+        return created(call, configurationId, await store.create(configurationId, { id: randomUUID(), target }));
+    }
+    const id = keyedAssignmentId(configurationId, key);
+    const outcome = await store.createOnce(configurationId, { id, target }, requestHash(body));
+    if (!outcome.sameRequest) {
+        throw new GraphError(
+            'UnprocessableEntity',
+            'The Idempotency-Key was already used for a different request body; use a new key for a new request.',
+        );
+    }
+    return created(call, configurationId, outcome.stored, outcome.replayed);
 };
 
 export const listAssignments: Operation = async (call) => {
@@ -184,7 +203,7 @@ export const updateAssignment: Operation = async (call) => {
         // A target is replaced whole: its type may change, so merging the old properties in would be wrong.
         const condition = ifMatch === '*' ? undefined : ifMatch;
         stored = await store
-            .replace(configurationId, { id, target: storedTarget(body.target) }, condition)
+            .updateTarget(configurationId, id, storedTarget(body.target), condition)
             .catch(missingAs404(id));
     } else {
         const current = await store.get(configurationId, id);

@@ -27,6 +27,8 @@ interface AssignmentDocument extends ItemDefinition {
     id: string;
     configurationId: string;
     target: AssignmentTarget;
+    /** Hash of the create request that made it, when that request carried an Idempotency-Key. */
+    requestHash?: string;
 }
 
 export type StoreErrorKind =
@@ -175,6 +177,47 @@ export class AssignmentStore {
         });
     }
 
+    /**
+     * The create of a request that carries an idempotency key: the id is derived from the key, so Cosmos' own
+     * uniqueness decides every race. A 409 means the key was used before: the stored document says whether by the
+     * same request (its hash), and is returned as the original result.
+     */
+    async createOnce(
+        configurationId: string,
+        assignment: Assignment,
+        requestHash: string,
+    ): Promise<{ stored: StoredAssignment; replayed: boolean; sameRequest: boolean }> {
+        return await this.run('create', async (container, meter) => {
+            const document: AssignmentDocument = {
+                id: assignment.id,
+                configurationId,
+                target: assignment.target,
+                requestHash,
+            };
+            try {
+                const { resource } = meter(await container.items.create<AssignmentDocument>(document));
+                if (!resource) {
+                    throw new StoreError('unexpected', 'Cosmos DB create: no resource in the response');
+                }
+                return { stored: toAssignment(resource), replayed: false, sameRequest: true };
+            } catch (error) {
+                if ((error as { code?: unknown }).code !== 409) {
+                    throw error;
+                }
+            }
+            const { resource } = meter(await container.item(assignment.id, configurationId).read<AssignmentDocument>());
+            if (!resource) {
+                // Deleted between our create and this read: the key is free again, as after any delete.
+                throw new StoreError('conflict', 'Cosmos DB create: the keyed assignment changed concurrently');
+            }
+            return {
+                stored: toAssignment(resource),
+                replayed: true,
+                sameRequest: resource.requestHash === requestHash,
+            };
+        });
+    }
+
     async get(configurationId: string, id: string): Promise<StoredAssignment | undefined> {
         return await this.run('read', async (container, meter) => {
             const { resource } = meter(await container.item(id, configurationId).read<AssignmentDocument>());
@@ -258,16 +301,25 @@ export class AssignmentStore {
         return { accessCondition: { type: 'IfMatch', condition: String(resource._etag) } };
     }
 
-    /** Replaces the target; `ifMatch` (an HTTP ETag) makes it conditional. */
-    async replace(configurationId: string, assignment: Assignment, ifMatch?: string): Promise<StoredAssignment> {
-        return await this.run('replace', async (container, meter) => {
-            const document: AssignmentDocument = { id: assignment.id, configurationId, target: assignment.target };
-            const options = await this.condition(container, meter, configurationId, assignment.id, ifMatch);
+    /**
+     * Sets the target; `ifMatch` (an HTTP ETag) makes it conditional. A partial update rather than a replace, so
+     * the document keeps what the API does not expose (the create's request hash).
+     */
+    async updateTarget(
+        configurationId: string,
+        id: string,
+        target: AssignmentTarget,
+        ifMatch?: string,
+    ): Promise<StoredAssignment> {
+        return await this.run('patch', async (container, meter) => {
+            const options = await this.condition(container, meter, configurationId, id, ifMatch);
             const { resource } = meter(
-                await container.item(assignment.id, configurationId).replace<AssignmentDocument>(document, options),
+                await container
+                    .item(id, configurationId)
+                    .patch<AssignmentDocument>([{ op: 'set', path: '/target', value: target }], options),
             );
             if (!resource) {
-                throw new StoreError('unexpected', 'Cosmos DB replace: no resource in the response');
+                throw new StoreError('unexpected', 'Cosmos DB patch: no resource in the response');
             }
             return toAssignment(resource);
         });

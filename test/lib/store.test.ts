@@ -42,14 +42,14 @@ describe('AssignmentStore', () => {
         await store.create('p3', { id: 'dup', target });
         expect((await failure(store.create('p3', { id: 'dup', target }))).kind).toBe('conflict');
         expect((await failure(store.delete('p3', 'nope'))).kind).toBe('notFound');
-        expect((await failure(store.replace('p3', { id: 'nope', target }))).kind).toBe('notFound');
+        expect((await failure(store.updateTarget('p3', 'nope', target))).kind).toBe('notFound');
     });
 
     it('checks If-Match before a replace or delete', async () => {
         const { store } = cosmos.services;
         const created = await store.create('p4', { id: 'x', target });
-        const replaced = await store.replace('p4', { id: 'x', target: { ...target, n: 1 } }, created.etag);
-        expect((await failure(store.replace('p4', { id: 'x', target }, created.etag))).kind).toBe('preconditionFailed');
+        const replaced = await store.updateTarget('p4', 'x', { ...target, n: 1 }, created.etag);
+        expect((await failure(store.updateTarget('p4', 'x', target, created.etag))).kind).toBe('preconditionFailed');
         expect((await failure(store.delete('p4', 'x', created.etag))).kind).toBe('preconditionFailed');
         await store.delete('p4', 'x', replaced.etag);
         expect(await store.get('p4', 'x')).toBeUndefined();

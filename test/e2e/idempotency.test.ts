@@ -1,0 +1,107 @@
+/**
+ * Idempotency-Key on create, over real HTTP: retries return the original result and store nothing new.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+import {
+    expectGraphError,
+    GUID,
+    JSON_HEADERS,
+    SEED_REQUEST_BODY,
+    startTestApp,
+    type TestApp,
+} from '../helpers/host.js';
+
+let app: TestApp;
+beforeAll(async () => {
+    app = await startTestApp();
+});
+afterAll(async () => {
+    await app.close();
+});
+
+const create = (cfg: string, key: string | undefined, body = SEED_REQUEST_BODY) =>
+    fetch(app.assignmentsUrl(cfg), {
+        method: 'POST',
+        headers: { ...JSON_HEADERS, ...(key === undefined ? {} : { 'Idempotency-Key': key }) },
+        body,
+    });
+
+const group = {
+    target: {
+        '@odata.type': 'microsoft.graph.officeConfigurationGroupAssignmentTarget',
+        groupId: '0f8fad5b-d9cb-469f-a165-70867728950e',
+    },
+};
+
+describe('Idempotency-Key', () => {
+    it('returns the original result for a retry with the same key and body, storing nothing new', async () => {
+        const cfg = 'cfg-idem';
+        const first = await create(cfg, '"order-1"');
+        expect(first.status).toBe(201);
+        const original = (await first.json()) as { id: string };
+        expect(original.id).toMatch(GUID);
+        expect(first.headers.get('idempotent-replayed')).toBeNull();
+
+        // The same body with other spacing and key order is the same request; the key's quotes are optional.
+        const reordered = JSON.stringify(JSON.parse(SEED_REQUEST_BODY));
+        const retry = await create(cfg, 'order-1', reordered);
+        expect(retry.status).toBe(201);
+        expect(retry.headers.get('idempotent-replayed')).toBe('true');
+        expect(retry.headers.get('location')).toBe(first.headers.get('location'));
+        expect(retry.headers.get('etag')).toBe(first.headers.get('etag'));
+        expect(await retry.json()).toEqual(original);
+        expect(await app.cosmos.documents(cfg)).toHaveLength(1);
+    });
+
+    it('refuses the same key with a different body: 422, nothing stored', async () => {
+        const cfg = 'cfg-idem-422';
+        expect((await create(cfg, 'k')).status).toBe(201);
+        const other = await create(cfg, 'k', JSON.stringify(group));
+        await expectGraphError(other, 422, 'UnprocessableEntity', expect);
+        expect(await app.cosmos.documents(cfg)).toHaveLength(1);
+    });
+
+    it('scopes keys to the configuration, and leaves keyless creates as they were', async () => {
+        const a = (await (await create('cfg-idem-a', 'shared')).json()) as { id: string };
+        const b = (await (await create('cfg-idem-b', 'shared')).json()) as { id: string };
+        expect(a.id).not.toBe(b.id);
+        await create('cfg-idem-none', undefined);
+        await create('cfg-idem-none', undefined);
+        expect(await app.cosmos.documents('cfg-idem-none')).toHaveLength(2);
+    });
+
+    it('holds under concurrency: 20 simultaneous retries of one key → one document, one id', async () => {
+        const cfg = 'cfg-idem-race';
+        const responses = await Promise.all(Array.from({ length: 20 }, () => create(cfg, 'race-key')));
+        expect(responses.map((r) => r.status)).toEqual(Array(20).fill(201));
+        const ids = new Set(await Promise.all(responses.map(async (r) => ((await r.json()) as { id: string }).id)));
+        expect(ids.size).toBe(1);
+        expect(responses.filter((r) => r.headers.get('idempotent-replayed') === 'true')).toHaveLength(19);
+        expect(await app.cosmos.documents(cfg)).toHaveLength(1);
+    });
+
+    it('still replays after the target was updated, and frees the key once the assignment is deleted', async () => {
+        const cfg = 'cfg-idem-life';
+        const first = (await (await create(cfg, 'life')).json()) as { id: string };
+        const url = `${app.assignmentsUrl(cfg)}/${first.id}`;
+        const patched = await fetch(url, { method: 'PATCH', headers: JSON_HEADERS, body: JSON.stringify(group) });
+        expect(patched.status).toBe(204);
+        const replay = await create(cfg, 'life');
+        expect(replay.status).toBe(201);
+        expect(((await replay.json()) as { id: string }).id).toBe(first.id);
+
+        expect((await fetch(url, { method: 'DELETE' })).status).toBe(204);
+        const again = await create(cfg, 'life', JSON.stringify(group));
+        expect(again.status).toBe(201);
+        expect(again.headers.get('idempotent-replayed')).toBeNull();
+        expect(await app.cosmos.documents(cfg)).toHaveLength(1);
+    });
+
+    it('refuses a malformed key with 400', async () => {
+        for (const key of ['""', 'x'.repeat(256), '   ']) {
+            await expectGraphError(await create('cfg-idem-bad', key), 400, 'BadRequest', expect);
+        }
+        expect(await app.cosmos.documents('cfg-idem-bad')).toHaveLength(0);
+    });
+});
