@@ -7,7 +7,7 @@ import { once } from 'node:events';
 import https from 'node:https';
 import type { AddressInfo } from 'node:net';
 
-import { createHttpsServer } from '@vercel/cosmosdb-server';
+import { createHttpServer, createHttpsServer } from '@vercel/cosmosdb-server';
 
 /** The server accepts any key; the SDK still signs requests, so it needs a base64 string. */
 const ANY_KEY = 'C2y6yDjf5/R+ob0N8A7Cgv30VRDJIWEHLM+4QDU9DE2nQ9nDuVTqobD4b8mGGyPMbIZnqyMsEcaGQy67XIw/Jw==';
@@ -15,8 +15,11 @@ const ANY_KEY = 'C2y6yDjf5/R+ob0N8A7Cgv30VRDJIWEHLM+4QDU9DE2nQ9nDuVTqobD4b8mGGyP
 export interface EmbeddedCosmos {
     endpoint: string;
     key: string;
-    /** Trusts the server's built-in (self-signed, expired) certificate, for this endpoint only. */
-    agent: https.Agent;
+    /**
+     * For HTTPS: trusts the server's built-in (self-signed, expired) certificate, for this endpoint only. Undefined
+     * for plain HTTP, where the SDK must use its own agent.
+     */
+    agent: https.Agent | undefined;
     port: number;
     /** Stops listening and drops open connections; the data stays. */
     stop(): Promise<void>;
@@ -25,9 +28,20 @@ export interface EmbeddedCosmos {
     close(): Promise<void>;
 }
 
-export async function startEmbeddedCosmos(port = 0): Promise<EmbeddedCosmos> {
+export interface EmbeddedCosmosOptions {
+    port?: number;
+    /**
+     * `http` serves another process on this machine, which cannot be told to trust the built-in certificate
+     * without turning its checks off: the app accepts plain HTTP for a loopback endpoint only.
+     */
+    protocol?: 'https' | 'http';
+}
+
+export async function startEmbeddedCosmos(options: EmbeddedCosmosOptions = {}): Promise<EmbeddedCosmos> {
+    const { port = 0, protocol = 'https' } = options;
     // keepAlive: the server otherwise closes every connection, which makes each request about 4x slower.
-    const server = createHttpsServer({ keepAlive: true });
+    const server =
+        protocol === 'https' ? createHttpsServer({ keepAlive: true }) : createHttpServer({ keepAlive: true });
     let listening = false;
     const listen = async (on: number) => {
         server.listen(on, '127.0.0.1');
@@ -45,9 +59,9 @@ export async function startEmbeddedCosmos(port = 0): Promise<EmbeddedCosmos> {
     };
     await listen(port);
     const bound = (server.address() as AddressInfo).port;
-    const agent = new https.Agent({ rejectUnauthorized: false, keepAlive: true });
+    const agent = protocol === 'https' ? new https.Agent({ rejectUnauthorized: false, keepAlive: true }) : undefined;
     return {
-        endpoint: `https://127.0.0.1:${bound}/`,
+        endpoint: `${protocol}://127.0.0.1:${bound}/`,
         key: ANY_KEY,
         agent,
         port: bound,
@@ -62,7 +76,7 @@ export async function startEmbeddedCosmos(port = 0): Promise<EmbeddedCosmos> {
         },
         close: async () => {
             await stop();
-            agent.destroy();
+            agent?.destroy();
         },
     };
 }
