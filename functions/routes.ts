@@ -11,6 +11,7 @@ import {
     updateAssignment,
 } from '../lib/assignments.js';
 import { type Route, unknownSegment } from '../lib/http.js';
+import { getMetadata, getOpenApi } from '../lib/metadata.js';
 
 const configuration = 'officeConfiguration/clientConfigurations/{configurationId}';
 
@@ -37,11 +38,19 @@ const resourceRoutes: Route[] = [
     },
 ];
 
-/** Everything else under /beta: a Graph error instead of the host's bare 404. */
+/** The service documents; literal templates, so both hosts rank them before the catch-all. */
+const documentRoutes: Route[] = [
+    { name: 'metadata', template: '$metadata', operations: { GET: getMetadata }, anonymous: true },
+    { name: 'openApiDocument', template: 'openapi.json', operations: { GET: getOpenApi }, anonymous: true },
+];
+
+const servedRoutes = [...resourceRoutes, ...documentRoutes];
+
+/** Everything else under /beta: a Graph error instead of the host's bare 404. Must stay last. */
 const fallbackRoute: Route = {
     name: 'unknownSegment',
     template: '{*path}',
-    operations: unknownSegment(resourceRoutes.map((r) => r.template)),
+    operations: unknownSegment(servedRoutes.map((r) => r.template)),
 };
 
-export const routes: readonly Route[] = [...resourceRoutes, fallbackRoute];
+export const routes: readonly Route[] = [...servedRoutes, fallbackRoute];

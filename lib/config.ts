@@ -33,10 +33,30 @@ export interface CosmosSettings {
     requestTimeoutMs: number;
 }
 
+export const DEFAULT_AUTH_AUTHORITY = 'https://login.microsoftonline.com';
+export const DEFAULT_READ_PERMISSION = 'DeviceManagementConfiguration.Read.All';
+export const DEFAULT_WRITE_PERMISSION = 'DeviceManagementConfiguration.ReadWrite.All';
+
+/** Who may call the API: Entra ID bearer tokens of one tenant, for this API, carrying one of two permissions. */
+export interface AuthSettings {
+    /** Directory (tenant) id, a lowercase GUID. */
+    tenantId: string;
+    /** What `aud` may be: the App ID URI (v1 tokens) and/or the client id (v2 tokens). */
+    audiences: string[];
+    /** Entra ID's sign-in host, without a trailing slash: differs in sovereign clouds. */
+    authority: string;
+    /** App role (application tokens) or scope (delegated tokens) that allows reads. */
+    readPermission: string;
+    /** App role or scope that allows reads and writes. */
+    writePermission: string;
+}
+
 export interface AppConfig {
     /** True inside Azure App Service / Functions, where in-memory fallbacks are never acceptable. */
     runningInAzure: boolean;
     cosmos: CosmosSettings;
+    /** Absent when requests are served without a token: only ever locally. */
+    auth?: AuthSettings;
 }
 
 export class ConfigurationError extends Error {
@@ -70,7 +90,7 @@ function resourceName(env: Env, name: string, fallback: string): string {
     return value;
 }
 
-function endpoint(env: Env, name: string): string | undefined {
+function endpointUrl(env: Env, name: string): URL | undefined {
     const value = text(env, name);
     if (value === undefined) {
         return undefined;
@@ -81,11 +101,16 @@ function endpoint(env: Env, name: string): string | undefined {
     } catch {
         throw new ConfigurationError(name, `'${value}' is not an absolute URL`);
     }
-    const loopback = ['localhost', '127.0.0.1', '[::1]'].includes(url.hostname);
-    if (url.protocol !== 'https:' && !(url.protocol === 'http:' && loopback)) {
-        throw new ConfigurationError(name, 'use https:// (plain http is accepted only for a loopback emulator)');
+    if (url.protocol !== 'https:' && !(url.protocol === 'http:' && isLoopback(url))) {
+        throw new ConfigurationError(name, 'use https:// (plain http is accepted only on a loopback address)');
     }
-    return url.toString();
+    return url;
+}
+
+const endpoint = (env: Env, name: string): string | undefined => endpointUrl(env, name)?.toString();
+
+export function isLoopback(url: URL): boolean {
+    return ['localhost', '127.0.0.1', '[::1]'].includes(url.hostname);
 }
 
 function positiveInteger(env: Env, name: string, fallback: number, max: number): number {
@@ -117,15 +142,133 @@ function cosmosConnection(env: Env, runningInAzure: boolean): CosmosConnection {
     return { kind: 'identity', endpoint: cosmosEndpoint, managedIdentityClientId: text(env, 'AZURE_CLIENT_ID') };
 }
 
+const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+// Tokens name their tenant by GUID in `iss`: a domain name would need one more lookup before any token could be checked.
+function tenantId(env: Env): string | undefined {
+    const value = text(env, 'AUTH_TENANT_ID');
+    if (value !== undefined && !GUID.test(value)) {
+        throw new ConfigurationError(
+            'AUTH_TENANT_ID',
+            'expected the Directory (tenant) ID, a GUID (not a domain name)',
+        );
+    }
+    return value?.toLowerCase();
+}
+
+function audiences(env: Env): string[] | undefined {
+    const value = text(env, 'AUTH_AUDIENCE');
+    if (value === undefined) {
+        return undefined;
+    }
+    const list = value.split(',').map((a) => a.trim());
+    for (const audience of list) {
+        if (!GUID.test(audience) && !URL.canParse(audience)) {
+            throw new ConfigurationError(
+                'AUTH_AUDIENCE',
+                'expected the App ID URI (api://...) and/or the client id (a GUID), separated by commas',
+            );
+        }
+    }
+    // Entra ID writes client ids in lowercase; App ID URIs are compared as registered.
+    return list.map((a) => (GUID.test(a) ? a.toLowerCase() : a));
+}
+
+function authority(env: Env): string {
+    const url = endpointUrl(env, 'AUTH_AUTHORITY');
+    if (url === undefined) {
+        return DEFAULT_AUTH_AUTHORITY;
+    }
+    if (url.pathname !== '/' || url.search !== '' || url.hash !== '' || url.username !== '' || url.password !== '') {
+        throw new ConfigurationError(
+            'AUTH_AUTHORITY',
+            'expected the sign-in host only, e.g. https://login.microsoftonline.us',
+        );
+    }
+    return url.origin;
+}
+
+// App role values and scopes: one token of printable ASCII, since `scp` separates them with spaces.
+function permission(env: Env, name: string, fallback: string): string {
+    const value = text(env, name) ?? fallback;
+    if (!/^[\x21-\x7e]{1,120}$/.test(value)) {
+        throw new ConfigurationError(name, 'expected an app role or scope name: printable characters, no spaces');
+    }
+    return value;
+}
+
+const OPTIONAL_AUTH_SETTINGS = ['AUTH_AUTHORITY', 'AUTH_READ_PERMISSION', 'AUTH_WRITE_PERMISSION'] as const;
+
+function authDisabled(env: Env, runningInAzure: boolean): boolean {
+    const value = text(env, 'AUTH_DISABLED');
+    if (value === undefined) {
+        return false;
+    }
+    if (runningInAzure) {
+        throw new ConfigurationError(
+            'AUTH_DISABLED',
+            'not allowed in Azure: remove it (the API always requires tokens there)',
+        );
+    }
+    if (value !== 'true' && value !== 'false') {
+        throw new ConfigurationError('AUTH_DISABLED', `expected true or false, got '${value}'`);
+    }
+    return value === 'true';
+}
+
+/**
+ * Auth is on as soon as any AUTH_* setting is given, and then it must be complete: a half-configured deployment
+ * fails at start-up rather than silently serving everyone.
+ */
+function authSettings(env: Env, runningInAzure: boolean): AuthSettings | undefined {
+    if (authDisabled(env, runningInAzure)) {
+        return undefined;
+    }
+    const tenant = tenantId(env);
+    const audience = audiences(env);
+    const anyOptional = OPTIONAL_AUTH_SETTINGS.some((name) => text(env, name) !== undefined);
+    if (tenant === undefined && audience === undefined && !anyOptional && !runningInAzure) {
+        return undefined;
+    }
+    const why = runningInAzure ? 'required in Azure' : 'required once any AUTH_* setting is given';
+    if (tenant === undefined) {
+        throw new ConfigurationError('AUTH_TENANT_ID', why);
+    }
+    if (audience === undefined) {
+        throw new ConfigurationError('AUTH_AUDIENCE', why);
+    }
+    return {
+        tenantId: tenant,
+        audiences: audience,
+        authority: authority(env),
+        readPermission: permission(env, 'AUTH_READ_PERMISSION', DEFAULT_READ_PERMISSION),
+        writePermission: permission(env, 'AUTH_WRITE_PERMISSION', DEFAULT_WRITE_PERMISSION),
+    };
+}
+
 export function loadConfig(env: Env = process.env): AppConfig {
     const runningInAzure = isRunningInAzure(env);
-    return {
-        runningInAzure,
-        cosmos: {
-            connection: cosmosConnection(env, runningInAzure),
-            database: resourceName(env, 'COSMOS_DATABASE', DEFAULT_COSMOS_DATABASE),
-            container: resourceName(env, 'COSMOS_CONTAINER', DEFAULT_COSMOS_CONTAINER),
-            requestTimeoutMs: positiveInteger(env, 'COSMOS_REQUEST_TIMEOUT_MS', 5000, 60_000),
-        },
+    const cosmos: CosmosSettings = {
+        connection: cosmosConnection(env, runningInAzure),
+        database: resourceName(env, 'COSMOS_DATABASE', DEFAULT_COSMOS_DATABASE),
+        container: resourceName(env, 'COSMOS_CONTAINER', DEFAULT_COSMOS_CONTAINER),
+        requestTimeoutMs: positiveInteger(env, 'COSMOS_REQUEST_TIMEOUT_MS', 5000, 60_000),
     };
+    const auth = authSettings(env, runningInAzure);
+    return { runningInAzure, cosmos, ...(auth ? { auth } : {}) };
+}
+
+/** One line for the start-up log: loud when requests are served without a token. */
+export function describeAuth(config: AppConfig): string {
+    const { auth } = config;
+    if (auth === undefined) {
+        return (
+            'WARNING: authentication is OFF: every request is served without a bearer token. For local use only; ' +
+            'set AUTH_TENANT_ID and AUTH_AUDIENCE to require Entra ID tokens.'
+        );
+    }
+    return (
+        `Entra ID bearer tokens required: tenant ${auth.tenantId}, audience ${auth.audiences.join(' or ')}, ` +
+        `reads need ${auth.readPermission} or ${auth.writePermission}, writes need ${auth.writePermission}.`
+    );
 }

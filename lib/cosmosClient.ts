@@ -7,7 +7,7 @@ import type { Agent } from 'node:https';
 import { type Container, CosmosClient, type CosmosClientOptions, PartitionKeyKind } from '@azure/cosmos';
 
 import type { CosmosSettings } from './config.js';
-import { type EmbeddedCosmos, startEmbeddedCosmos } from './embeddedCosmos.js';
+import type { EmbeddedCosmos } from './embeddedCosmos.js';
 import { PARTITION_KEY_PATH } from './store.js';
 
 export interface OpenedContainer {
@@ -65,6 +65,8 @@ export async function openContainer(settings: CosmosSettings): Promise<OpenedCon
     const { connection } = settings;
     switch (connection.kind) {
         case 'embedded': {
+            // Loaded only here: a deployment never pays for the in-memory server's code at start-up.
+            const { startEmbeddedCosmos } = await import('./embeddedCosmos.js');
             const embedded = await startEmbeddedCosmos();
             try {
                 const opened = await openEmbeddedContainer(settings, embedded);

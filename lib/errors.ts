@@ -79,6 +79,35 @@ export const tooManyRequests = (retryAfterSeconds: number) =>
         'Retry-After': String(retryAfterSeconds),
     });
 
+/** The attributes of an RFC 6750 `WWW-Authenticate: Bearer` challenge. */
+export interface BearerChallenge {
+    realm: string;
+    /** Absent when the request carried no token at all (RFC 6750 section 3.1). */
+    error?: 'invalid_token' | 'insufficient_scope';
+    description?: string;
+    scope?: string;
+}
+
+// RFC 6750 allows these characters in attribute values; anything else is dropped rather than escaped.
+const quoted = (value: string) => `"${value.replace(/[^\x20\x21\x23-\x5b\x5d-\x7e]/g, '')}"`;
+
+export function bearerChallenge(challenge: BearerChallenge): string {
+    const attributes: [string, string | undefined][] = [
+        ['realm', challenge.realm],
+        ['error', challenge.error],
+        ['error_description', challenge.description],
+        ['scope', challenge.scope],
+    ];
+    const present = attributes.filter((a): a is [string, string] => a[1] !== undefined);
+    return `Bearer ${present.map(([name, value]) => `${name}=${quoted(value)}`).join(', ')}`;
+}
+
+export const invalidAuthenticationToken = (message: string, challenge: BearerChallenge) =>
+    new GraphError('InvalidAuthenticationToken', message, [], { 'WWW-Authenticate': bearerChallenge(challenge) });
+
+export const requestDenied = (message: string, challenge: BearerChallenge) =>
+    new GraphError('Authorization_RequestDenied', message, [], { 'WWW-Authenticate': bearerChallenge(challenge) });
+
 export const internalServerError = () =>
     new GraphError('InternalServerError', 'An unexpected error occurred. Quote the request-id when reporting it.');
 

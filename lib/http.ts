@@ -39,7 +39,10 @@ export interface OperationCall {
 
 export interface OperationResult {
     status: number;
+    /** Sent as OData JSON. */
     body?: unknown;
+    /** A body already serialised in another media type (the service documents); sent as is, instead of `body`. */
+    content?: { type: string; text: string };
     headers?: Record<string, string>;
 }
 
@@ -51,6 +54,8 @@ export interface Route {
     /** Route template under the `beta` prefix, in the Functions syntax. */
     template: string;
     operations: Partial<Record<HttpMethod, Operation>>;
+    /** Served without a token: the service documents, which Graph too serves to anyone. */
+    anonymous?: boolean;
 }
 
 const accessOf = (method: string): Access => (method === 'GET' || method === 'HEAD' ? 'read' : 'write');
@@ -114,8 +119,13 @@ export function createHttpHandler(route: Route, services: () => Services): HttpH
             if (!operation) {
                 throw methodNotAllowed(request.method, allowed);
             }
-            // Before anything is read or stored: the body of a refused request is never looked at.
-            await current.authenticator?.authenticate(request.headers.get('authorization'), accessOf(request.method));
+            if (!route.anonymous) {
+                // Before anything is read or stored: the body of a refused request is never looked at.
+                await current.authenticator?.authenticate(
+                    request.headers.get('authorization'),
+                    accessOf(request.method),
+                );
+            }
             result = await operation({
                 request,
                 params,
@@ -142,6 +152,13 @@ export function createHttpHandler(route: Route, services: () => Services): HttpH
             'client-request-id': ids.clientRequestId,
             'OData-Version': '4.0',
         };
+        if (result.content !== undefined) {
+            return {
+                status: result.status,
+                headers: { ...headers, 'Content-Type': result.content.type },
+                body: result.content.text,
+            };
+        }
         if (result.body === undefined) {
             return { status: result.status, headers };
         }

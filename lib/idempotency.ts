@@ -7,7 +7,7 @@ import { createHash } from 'node:crypto';
 
 import { badRequest } from './errors.js';
 
-const MAX_KEY_LENGTH = 255;
+export const MAX_KEY_LENGTH = 255;
 
 /** The header is a Structured Field string (`"abc"`); the bare token many clients send is accepted too. */
 export function idempotencyKeyOf(header: string | null): string | undefined {

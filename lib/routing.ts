@@ -55,8 +55,9 @@ export function decodeParams(raw: Record<string, string>): Record<string, string
 }
 
 /**
- * Matches raw segments against a template: literals case-insensitively, as the Functions host does. Parameters come
- * back still encoded (decodeParams decodes them); a `{*rest}` parameter takes the remaining segments joined by `/`.
+ * Matches raw segments against a template: literals decoded and case-insensitively, as the Functions host does.
+ * Parameters come back still encoded (decodeParams decodes them); a `{*rest}` parameter takes the remaining segments
+ * joined by `/`.
  */
 export function matchTemplate(
     compiled: CompiledTemplate,
@@ -73,7 +74,8 @@ export function matchTemplate(
             return undefined;
         }
         if ('literal' in segment) {
-            if (raw.toLowerCase() !== segment.literal) {
+            // Decoded as the Functions host decodes a path before matching it: `%24metadata` is `$metadata`.
+            if (decodeLiteral(raw).toLowerCase() !== segment.literal) {
                 return undefined;
             }
         } else {
@@ -81,6 +83,14 @@ export function matchTemplate(
         }
     }
     return segments.length === compiled.segments.length ? params : undefined;
+}
+
+function decodeLiteral(segment: string): string {
+    try {
+        return decodeURIComponent(segment);
+    } catch {
+        return segment; // matches no literal; the catch-all names it
+    }
 }
 
 /** Catch-all templates rank last, as in the ASP.NET routing the Functions host uses. */

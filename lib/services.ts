@@ -1,9 +1,11 @@
 /**
- * What a handler needs from the outside world, in one small object: the store, the clock and a logger. The app
- * builds it from the settings; a test hands in its own (the embedded Cosmos, a stopped one, a fixed clock).
+ * What a handler needs from the outside world, in one small object: the authenticator, the store, the clock and a
+ * logger. The app builds it from the settings; a test hands in its own (the embedded Cosmos, a stopped one, a fixed
+ * clock, a token checker trusting a local stand-in for Entra ID).
  */
 import type { Container } from '@azure/cosmos';
 
+import { createAuthenticator } from './auth.js';
 import type { AppConfig } from './config.js';
 import { openContainer, type OpenedContainer } from './cosmosClient.js';
 import { AssignmentStore } from './store.js';
@@ -73,6 +75,7 @@ export function createAppServices(config: AppConfig, logger: Logger = consoleLog
     };
     const container = async (): Promise<Container> => (await open()).container;
     return {
+        ...(config.auth ? { authenticator: createAuthenticator(config.auth, { logger }) } : {}),
         store: new AssignmentStore(container),
         clock: () => new Date(),
         logger,

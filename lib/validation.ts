@@ -19,6 +19,13 @@ const validators = {
 
 export type BodyKind = keyof typeof validators;
 
+export const BODY_KINDS = Object.keys(validators) as BodyKind[];
+
+/** The schema a body kind is checked against, as ajv compiled it: what the OpenAPI description must publish. */
+export function bodySchema(kind: BodyKind): unknown {
+    return validators[kind].schema;
+}
+
 export type ValidationResult = { valid: true } | { valid: false; details: GraphErrorDetail[] };
 
 export function validateBody(kind: BodyKind, body: unknown): ValidationResult {

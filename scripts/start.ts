@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 
 import { routes } from '../functions/routes.js';
-import { ConfigurationError, loadConfig } from '../lib/config.js';
+import { ConfigurationError, describeAuth, loadConfig } from '../lib/config.js';
 import { startLocalHost } from '../lib/localHost.js';
 import { createAppServices } from '../lib/services.js';
 
@@ -54,6 +54,7 @@ async function runLocal(port: number): Promise<void> {
     const config = loadConfig();
     const services = createAppServices(config);
     await services.warmUp();
+    (config.auth ? console.info : console.warn)(describeAuth(config));
     const host = await startLocalHost({ routes, services, port, hostname: '0.0.0.0' });
     const origin = `http://localhost:${host.port}`;
     console.info(`Serving with the local host (Azure Functions Core Tools not found) at ${origin}/beta`);

@@ -48,6 +48,7 @@ describe('npm start (local host)', () => {
     it('says which host serves and where the data lives', () => {
         expect(output).toContain('Serving with the local host (Azure Functions Core Tools not found)');
         expect(output).toMatch(/stored in memory \(embedded Cosmos DB server/);
+        expect(output).toContain('WARNING: authentication is OFF');
     });
 
     it('answers the seed request with 201 and reads it back', async () => {

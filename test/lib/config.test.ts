@@ -1,6 +1,18 @@
 import { describe, expect, it } from 'vitest';
 
-import { ConfigurationError, DEFAULT_COSMOS_CONTAINER, DEFAULT_COSMOS_DATABASE, loadConfig } from '../../lib/config.js';
+import {
+    ConfigurationError,
+    DEFAULT_COSMOS_CONTAINER,
+    DEFAULT_COSMOS_DATABASE,
+    DEFAULT_READ_PERMISSION,
+    DEFAULT_WRITE_PERMISSION,
+    describeAuth,
+    loadConfig,
+} from '../../lib/config.js';
+
+const TENANT = '72f988bf-86f1-41af-91ab-2d7cd011db47';
+const AUTH = { AUTH_TENANT_ID: TENANT, AUTH_AUDIENCE: 'api://assignments' };
+const AZURE = { WEBSITE_SITE_NAME: 'app', COSMOS_ENDPOINT: 'https://acct.documents.azure.com/' };
 
 describe('config', () => {
     it('defaults to the embedded store locally', () => {
@@ -22,6 +34,7 @@ describe('config', () => {
             COSMOS_ENDPOINT: 'https://acct.documents.azure.com:443/',
             AZURE_CLIENT_ID: 'client',
             WEBSITE_SITE_NAME: 'app',
+            ...AUTH,
             COSMOS_DATABASE: 'db',
             COSMOS_CONTAINER: 'c',
         });
@@ -58,5 +71,76 @@ describe('config', () => {
         expect(
             loadConfig({ COSMOS_ENDPOINT: 'http://127.0.0.1:8081', COSMOS_KEY: 'a2V5' }).cosmos.connection.kind,
         ).toBe('key');
+    });
+
+    describe('auth', () => {
+        it('is off locally without auth settings, and says so loudly', () => {
+            const config = loadConfig({});
+            expect(config.auth).toBeUndefined();
+            expect(describeAuth(config)).toMatch(/^WARNING: authentication is OFF.*AUTH_TENANT_ID and AUTH_AUDIENCE/);
+        });
+
+        it('is on with a tenant and an audience, with the default authority and permissions', () => {
+            const config = loadConfig({ ...AUTH, AUTH_TENANT_ID: TENANT.toUpperCase() });
+            expect(config.auth).toEqual({
+                tenantId: TENANT,
+                audiences: ['api://assignments'],
+                authority: 'https://login.microsoftonline.com',
+                readPermission: DEFAULT_READ_PERMISSION,
+                writePermission: DEFAULT_WRITE_PERMISSION,
+            });
+            expect(describeAuth(config)).toMatch(new RegExp(`^Entra ID bearer tokens required: tenant ${TENANT}`));
+            expect(loadConfig({ ...AZURE, ...AUTH }).auth?.tenantId).toBe(TENANT);
+        });
+
+        it('takes several audiences, another cloud or a loopback authority, and other permission names', () => {
+            const clientId = '0d5b9c1e-2a3f-4b6c-8d7e-9f0a1b2c3d4e';
+            const config = loadConfig({
+                ...AUTH,
+                AUTH_AUDIENCE: ` api://assignments , ${clientId.toUpperCase()}`,
+                AUTH_AUTHORITY: 'https://login.microsoftonline.us/',
+                AUTH_READ_PERMISSION: 'Assignments.Read',
+                AUTH_WRITE_PERMISSION: 'Assignments.Write',
+            });
+            expect(config.auth).toMatchObject({
+                audiences: ['api://assignments', clientId],
+                authority: 'https://login.microsoftonline.us',
+                readPermission: 'Assignments.Read',
+                writePermission: 'Assignments.Write',
+            });
+            expect(loadConfig({ ...AUTH, AUTH_AUTHORITY: 'http://127.0.0.1:4000' }).auth?.authority).toBe(
+                'http://127.0.0.1:4000',
+            );
+        });
+
+        it('can be turned off explicitly, but only outside Azure', () => {
+            expect(loadConfig({ ...AUTH, AUTH_DISABLED: 'true' }).auth).toBeUndefined();
+            expect(loadConfig({ ...AUTH, AUTH_DISABLED: 'false' }).auth?.tenantId).toBe(TENANT);
+        });
+
+        it('stops with a message naming the auth setting', () => {
+            const cases: [Record<string, string>, string][] = [
+                [{ ...AZURE }, 'AUTH_TENANT_ID'],
+                [{ ...AZURE, AUTH_TENANT_ID: TENANT }, 'AUTH_AUDIENCE'],
+                [{ ...AZURE, ...AUTH, AUTH_DISABLED: 'true' }, 'AUTH_DISABLED'],
+                [{ AUTH_TENANT_ID: TENANT }, 'AUTH_AUDIENCE'],
+                [{ AUTH_AUDIENCE: 'api://assignments' }, 'AUTH_TENANT_ID'],
+                [{ AUTH_AUTHORITY: 'https://login.microsoftonline.us' }, 'AUTH_TENANT_ID'],
+                [{ AUTH_WRITE_PERMISSION: 'X.Write' }, 'AUTH_TENANT_ID'],
+                [{ ...AUTH, AUTH_TENANT_ID: 'contoso.onmicrosoft.com' }, 'AUTH_TENANT_ID'],
+                [{ ...AUTH, AUTH_TENANT_ID: 'common' }, 'AUTH_TENANT_ID'],
+                [{ ...AUTH, AUTH_AUDIENCE: 'assignments' }, 'AUTH_AUDIENCE'],
+                [{ ...AUTH, AUTH_AUDIENCE: 'api://assignments,' }, 'AUTH_AUDIENCE'],
+                [{ ...AUTH, AUTH_AUTHORITY: 'http://login.microsoftonline.com' }, 'AUTH_AUTHORITY'],
+                [{ ...AUTH, AUTH_AUTHORITY: `https://login.microsoftonline.com/${TENANT}` }, 'AUTH_AUTHORITY'],
+                [{ ...AUTH, AUTH_AUTHORITY: 'login.microsoftonline.com' }, 'AUTH_AUTHORITY'],
+                [{ ...AUTH, AUTH_READ_PERMISSION: 'Two Words' }, 'AUTH_READ_PERMISSION'],
+                [{ ...AUTH, AUTH_WRITE_PERMISSION: 'x'.repeat(121) }, 'AUTH_WRITE_PERMISSION'],
+                [{ ...AUTH, AUTH_DISABLED: 'yes' }, 'AUTH_DISABLED'],
+            ];
+            for (const [env, setting] of cases) {
+                expect(() => loadConfig(env), JSON.stringify(env)).toThrow(new RegExp(`^Invalid setting ${setting}: `));
+            }
+        });
     });
 });

@@ -26,6 +26,12 @@ describe('routing', () => {
         expect(() => decodeParams({ id: '%zz' })).toThrow(PathDecodingError);
     });
 
+    it('decodes literal segments before comparing them, as the Functions host does', () => {
+        const metadata = compileTemplate('$metadata');
+        expect(matchTemplate(metadata, ['%24Metadata'])).toEqual({});
+        expect(matchTemplate(metadata, ['%zzmetadata'])).toBeUndefined();
+    });
+
     it('needs every segment, and no more', () => {
         expect(
             matchTemplate(item, ['officeConfiguration', 'clientConfigurations', 'c', 'assignments']),

@@ -1,0 +1,235 @@
+/**
+ * `npm run load`: drives the app with autocannon (N creates at concurrency C), then counts what Cosmos DB holds.
+ *
+ * Three roles, two processes, as in production: this process runs the embedded Cosmos DB and the load generator;
+ * the app runs in a child process (the same `npm start` script), reaching Cosmos over loopback HTTP. With
+ * `--outage`, Cosmos stops listening for a few seconds mid-run and then comes back with its data: every 201 must
+ * be stored, every failure must be a 503 or 429 with Retry-After, and creates must succeed again afterwards.
+ *
+ *   npm run load -- --requests 10000 --concurrency 64 [--outage] [--outage-ms 3000]
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { once } from 'node:events';
+import { dirname, join } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { parseArgs } from 'node:util';
+
+import autocannon from 'autocannon';
+
+import { type CosmosSettings, DEFAULT_COSMOS_CONTAINER, DEFAULT_COSMOS_DATABASE } from '../lib/config.js';
+import { openEmbeddedContainer } from '../lib/cosmosClient.js';
+import { startEmbeddedCosmos } from '../lib/embeddedCosmos.js';
+
+export interface LoadOptions {
+    requests: number;
+    concurrency: number;
+    /** Stop Cosmos DB for this long, a third of the way into the run. */
+    outageMs?: number;
+    /** Print autocannon's progress bar and the table. */
+    progress?: boolean;
+}
+
+export interface LoadReport {
+    requests: number;
+    concurrency: number;
+    durationSeconds: number;
+    requestsPerSecond: number;
+    latencyMs: { p50: number; p99: number };
+    statusCounts: Record<string, number>;
+    non201: number;
+    acknowledged: number;
+    stored: number;
+    /** Acknowledged (201) but not found in Cosmos DB: must be 0. */
+    lost: number;
+    /** Stored without a 201: writes that reached Cosmos DB while their connection broke (answered 503). */
+    storedWithoutAcknowledgement: number;
+    /** Failures without a Retry-After header, or with a status other than 503 and 429: must be 0. */
+    badFailures: number;
+    outage?: { startedAtMs: number; endedAtMs: number; createdAfterRecovery: number };
+}
+
+const SEED_BODY = JSON.stringify({
+    '@odata.type': '#microsoft.graph.officeClientConfigurationAssignment',
+    target: { '@odata.type': 'microsoft.graph.officeConfigurationAssignmentTarget' },
+});
+
+/** autocannon hands over the raw header names, in the case the server wrote them. */
+function hasHeader(headers: Record<string, unknown> | undefined, name: string): boolean {
+    return Object.keys(headers ?? {}).some((key) => key.toLowerCase() === name);
+}
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+
+/** Starts the built app (`dist/scripts/start.js`) on a free port and resolves to its origin. */
+async function startApp(env: NodeJS.ProcessEnv): Promise<{ origin: string; child: ChildProcess }> {
+    const child = spawn(process.execPath, ['dist/scripts/start.js', '--host', 'local', '--port', '0'], {
+        cwd: root,
+        env,
+        stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let output = '';
+    const origin = await new Promise<string>((resolve, reject) => {
+        const onData = (chunk: Buffer) => {
+            output += chunk.toString();
+            const match = /at (http:\/\/localhost:\d+)\/beta/.exec(output);
+            if (match?.[1]) {
+                resolve(match[1].replace('localhost', '127.0.0.1'));
+            }
+        };
+        child.stdout?.on('data', onData);
+        child.stderr?.on('data', onData);
+        child.on('exit', (code) => reject(new Error(`the app exited (${code}) before serving:\n${output}`)));
+    });
+    return { origin, child };
+}
+
+export async function runLoad(options: LoadOptions): Promise<LoadReport> {
+    const cosmos = await startEmbeddedCosmos({ protocol: 'http' });
+    const settings: CosmosSettings = {
+        connection: { kind: 'key', endpoint: cosmos.endpoint, key: cosmos.key },
+        database: DEFAULT_COSMOS_DATABASE,
+        container: DEFAULT_COSMOS_CONTAINER,
+        requestTimeoutMs: 5000,
+    };
+    const opened = await openEmbeddedContainer(settings, cosmos);
+    const env: NodeJS.ProcessEnv = { PATH: process.env.PATH, COSMOS_ENDPOINT: cosmos.endpoint, COSMOS_KEY: cosmos.key };
+    const app = await startApp(env);
+    const configurationId = `load-${randomUUID()}`;
+    const acknowledged = new Set<string>();
+    const statusCounts: Record<string, number> = {};
+    let badFailures = 0;
+    let createdAfterRecovery = 0;
+    let recoveredAt: number | undefined;
+    const started = Date.now();
+    let outage: LoadReport['outage'];
+
+    try {
+        let instance: autocannon.Instance | undefined;
+        const run = new Promise<autocannon.Result>((resolve, reject) => {
+            instance = autocannon(
+                {
+                    url: `${app.origin}/beta/officeConfiguration/clientConfigurations/${configurationId}/assignments`,
+                    connections: options.concurrency,
+                    amount: options.requests,
+                    timeout: 30,
+                    requests: [
+                        {
+                            method: 'POST',
+                            headers: { 'content-type': 'application/json' },
+                            body: SEED_BODY,
+                            onResponse: (status, body, _context, headers) => {
+                                statusCounts[status] = (statusCounts[status] ?? 0) + 1;
+                                if (status === 201) {
+                                    acknowledged.add((JSON.parse(body) as { id: string }).id);
+                                    if (recoveredAt !== undefined) {
+                                        createdAfterRecovery += 1;
+                                    }
+                                } else if (!(status === 503 || status === 429) || !hasHeader(headers, 'retry-after')) {
+                                    badFailures += 1;
+                                }
+                            },
+                        },
+                    ],
+                },
+                (error, result) => (error ? reject(error as Error) : resolve(result)),
+            );
+        });
+        if (options.progress && instance) {
+            autocannon.track(instance, { renderResultsTable: true, renderLatencyTable: false });
+        }
+        if (options.outageMs !== undefined) {
+            const outageMs = options.outageMs;
+            // A third of the way in, judged by the requests answered so far.
+            void (async () => {
+                while (Object.values(statusCounts).reduce((a, b) => a + b, 0) < options.requests / 3) {
+                    await new Promise((resolve) => setTimeout(resolve, 5));
+                }
+                const startedAtMs = Date.now() - started;
+                await cosmos.stop();
+                await new Promise((resolve) => setTimeout(resolve, outageMs));
+                await cosmos.resume();
+                recoveredAt = Date.now();
+                outage = { startedAtMs, endedAtMs: recoveredAt - started, createdAfterRecovery: 0 };
+            })();
+        }
+        const result = await run;
+        const stored = await countStored(opened.container, configurationId);
+        const storedIds = new Set(stored);
+        const lost = [...acknowledged].filter((id) => !storedIds.has(id)).length;
+        const total = Object.values(statusCounts).reduce((a, b) => a + b, 0);
+        return {
+            requests: total,
+            concurrency: options.concurrency,
+            durationSeconds: result.duration,
+            requestsPerSecond: Math.round(total / result.duration),
+            latencyMs: { p50: result.latency.p50, p99: result.latency.p99 },
+            statusCounts,
+            non201: total - (statusCounts[201] ?? 0),
+            acknowledged: acknowledged.size,
+            stored: storedIds.size,
+            lost,
+            storedWithoutAcknowledgement: [...storedIds].filter((id) => !acknowledged.has(id)).length,
+            badFailures,
+            ...(outage ? { outage: { ...outage, createdAfterRecovery } } : {}),
+        };
+    } finally {
+        app.child.kill('SIGTERM');
+        await once(app.child, 'exit');
+        await opened.dispose();
+        await cosmos.close();
+    }
+}
+
+async function countStored(
+    container: Awaited<ReturnType<typeof openEmbeddedContainer>>['container'],
+    configurationId: string,
+): Promise<string[]> {
+    const { resources } = await container.items
+        .query<string>(
+            {
+                query: 'SELECT VALUE c.id FROM c WHERE c.configurationId = @id',
+                parameters: [{ name: '@id', value: configurationId }],
+            },
+            { partitionKey: configurationId },
+        )
+        .fetchAll();
+    return resources;
+}
+
+async function main(): Promise<void> {
+    const { values } = parseArgs({
+        options: {
+            requests: { type: 'string', default: '10000' },
+            concurrency: { type: 'string', default: '64' },
+            outage: { type: 'boolean', default: false },
+            'outage-ms': { type: 'string', default: '3000' },
+        },
+    });
+    const options: LoadOptions = {
+        requests: Number(values.requests),
+        concurrency: Number(values.concurrency),
+        progress: true,
+        ...(values.outage ? { outageMs: Number(values['outage-ms']) } : {}),
+    };
+    console.info(
+        `Load: ${options.requests} creates at concurrency ${options.concurrency}` +
+            (options.outageMs ? `, Cosmos DB stopped for ${options.outageMs} ms a third of the way in` : ''),
+    );
+    const report = await runLoad(options);
+    console.info(JSON.stringify(report, null, 2));
+    const ok = report.lost === 0 && report.badFailures === 0 && report.stored >= report.acknowledged;
+    console.info(
+        `${report.requestsPerSecond} requests/s, p50 ${report.latencyMs.p50} ms, p99 ${report.latencyMs.p99} ms, ` +
+            `non-201 ${report.non201}, acknowledged ${report.acknowledged}, stored ${report.stored}, lost ${report.lost}: ` +
+            (ok ? 'nothing acknowledged was lost' : 'FAILED'),
+    );
+    process.exitCode = ok ? 0 : 1;
+}
+
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
+    main().catch((error: unknown) => {
+        console.error(error);
+        process.exit(1);
+    });
+}
