@@ -55,6 +55,11 @@ export interface AppConfig {
     /** True inside Azure App Service / Functions, where in-memory fallbacks are never acceptable. */
     runningInAzure: boolean;
     cosmos: CosmosSettings;
+    /**
+     * Time one request may take in all. It ends a request stuck on storage with a 503 well before the Functions
+     * host's own timeout (host.json: 30 s), which would answer with a bare 500.
+     */
+    requestBudgetMs: number;
     /** Absent when requests are served without a token: only ever locally. */
     auth?: AuthSettings;
 }
@@ -254,8 +259,9 @@ export function loadConfig(env: Env = process.env): AppConfig {
         container: resourceName(env, 'COSMOS_CONTAINER', DEFAULT_COSMOS_CONTAINER),
         requestTimeoutMs: positiveInteger(env, 'COSMOS_REQUEST_TIMEOUT_MS', 5000, 60_000),
     };
+    const requestBudgetMs = positiveInteger(env, 'REQUEST_BUDGET_MS', 10_000, 25_000);
     const auth = authSettings(env, runningInAzure);
-    return { runningInAzure, cosmos, ...(auth ? { auth } : {}) };
+    return { runningInAzure, cosmos, requestBudgetMs, ...(auth ? { auth } : {}) };
 }
 
 /** One line for the start-up log: loud when requests are served without a token. */

@@ -18,8 +18,13 @@ export interface OpenedContainer {
 }
 
 /**
- * Retries on 429 are the SDK's own; their total wait is capped well under the Functions timeout so that a throttled
- * request still ends in an answer (429 with Retry-After) instead of a host timeout.
+ * The SDK's retry policy, set on purpose:
+ * - 429 (throttled): the SDK waits as Cosmos says and retries, at most 5 times and 5 s in all. Past that the
+ *   client gets our 429 with Cosmos' Retry-After: a throttled request ends in an answer well inside the request
+ *   budget (REQUEST_BUDGET_MS, 10 s) and the Functions timeout (30 s), never in a host timeout.
+ * - timeouts (`requestTimeout`, COSMOS_REQUEST_TIMEOUT_MS): the SDK never retries a write that timed out (it may
+ *   have landed); the client gets a 503 and retries, safely when it sends an Idempotency-Key.
+ * - connection failures: retried by the SDK for reads only; writes fail fast as 503.
  */
 function clientOptions(settings: CosmosSettings, endpoint: string, agent?: Agent): CosmosClientOptions {
     return {
@@ -30,7 +35,7 @@ function clientOptions(settings: CosmosSettings, endpoint: string, agent?: Agent
             requestTimeout: settings.requestTimeoutMs,
             // One region per account here: discovery would only add a metadata round trip on a cold start.
             enableEndpointDiscovery: settings.connection.kind === 'identity',
-            retryOptions: { maxRetryAttemptCount: 5, fixedRetryIntervalInMilliseconds: 0, maxWaitTimeInSeconds: 10 },
+            retryOptions: { maxRetryAttemptCount: 5, fixedRetryIntervalInMilliseconds: 0, maxWaitTimeInSeconds: 5 },
         },
     };
 }

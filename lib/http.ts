@@ -95,6 +95,33 @@ function toGraphError(error: unknown): GraphError | undefined {
     return undefined;
 }
 
+/**
+ * Races an operation against the request's time budget. A late operation is not cancelled (a write in flight may
+ * still land; its client was told 503 and may retry, safely with an Idempotency-Key), only no longer waited for.
+ */
+async function withinBudget<T>(
+    operation: Promise<T>,
+    budgetMs: number | undefined,
+    onLateFailure: (error: unknown) => void,
+): Promise<T> {
+    if (budgetMs === undefined) {
+        return await operation;
+    }
+    let timer: NodeJS.Timeout | undefined;
+    const expired = new Promise<never>((_, reject) => {
+        timer = setTimeout(() => {
+            // Still running: whatever it ends in later must not become an unhandled rejection.
+            operation.catch(onLateFailure);
+            reject(new StoreError('unavailable', `the request did not complete within ${budgetMs} ms`));
+        }, budgetMs);
+    });
+    try {
+        return await Promise.race([operation, expired]);
+    } finally {
+        clearTimeout(timer);
+    }
+}
+
 function describe(error: unknown): string {
     if (error instanceof Error) {
         const cause = (error as { cause?: unknown }).cause;
@@ -126,13 +153,17 @@ export function createHttpHandler(route: Route, services: () => Services): HttpH
                     accessOf(request.method),
                 );
             }
-            result = await operation({
-                request,
-                params,
-                query: url.searchParams,
-                root: serviceRoot(request.url),
-                services: current,
-            });
+            result = await withinBudget(
+                operation({
+                    request,
+                    params,
+                    query: url.searchParams,
+                    root: serviceRoot(request.url),
+                    services: current,
+                }),
+                current.requestBudgetMs,
+                (late) => context.warn(`request-id ${requestId}: finished after its budget: ${describe(late)}`),
+            );
         } catch (error) {
             let graphError = toGraphError(error);
             if (graphError === undefined || graphError.status >= 500) {

@@ -39,6 +39,8 @@ export interface Services {
     store: AssignmentStore;
     clock: () => Date;
     logger: Logger;
+    /** Time a request may take in all before it is answered 503; none when absent. */
+    requestBudgetMs?: number;
 }
 
 export interface AppServices extends Services {
@@ -79,6 +81,7 @@ export function createAppServices(config: AppConfig, logger: Logger = consoleLog
         store: new AssignmentStore(container),
         clock: () => new Date(),
         logger,
+        requestBudgetMs: config.requestBudgetMs,
         warmUp: async () => (await open()).description,
         dispose: async () => {
             const current = opening;

@@ -24,6 +24,7 @@ describe('config', () => {
                 container: DEFAULT_COSMOS_CONTAINER,
                 requestTimeoutMs: 5000,
             },
+            requestBudgetMs: 10_000,
         });
     });
 
@@ -60,6 +61,7 @@ describe('config', () => {
             [{ COSMOS_CONTAINER: 'x'.repeat(256) }, 'COSMOS_CONTAINER'],
             [{ COSMOS_REQUEST_TIMEOUT_MS: '0' }, 'COSMOS_REQUEST_TIMEOUT_MS'],
             [{ COSMOS_REQUEST_TIMEOUT_MS: '5s' }, 'COSMOS_REQUEST_TIMEOUT_MS'],
+            [{ REQUEST_BUDGET_MS: '30000' }, 'REQUEST_BUDGET_MS'],
         ];
         for (const [env, setting] of cases) {
             expect(() => loadConfig(env), JSON.stringify(env)).toThrow(ConfigurationError);
