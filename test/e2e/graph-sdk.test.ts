@@ -1,0 +1,167 @@
+/**
+ * The service as Graph SDK users drive it: `@microsoft/microsoft-graph-client` with `baseUrl` at the service,
+ * version `beta` and an auth provider. The client sends its token only over HTTPS to `customHosts`, so the local
+ * host serves HTTPS here, with a certificate this test makes, and the app checks every token: the client's real
+ * auth path runs, not a workaround.
+ */
+import { Client, GraphError } from '@microsoft/microsoft-graph-client';
+import { generate } from 'selfsigned';
+import { Agent } from 'undici';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+import { routes } from '../../functions/routes.js';
+import { createAuthenticator } from '../../lib/auth.js';
+import { type LocalHost, startLocalHost } from '../../lib/localHost.js';
+import { startTestCosmos, type TestCosmos } from '../helpers/cosmos.js';
+import { GUID } from '../helpers/host.js';
+import { startTokenServer, type TokenServer } from '../helpers/tokens.js';
+
+let cosmos: TestCosmos;
+let idp: TokenServer;
+let host: LocalHost;
+let dispatcher: Agent;
+let token: string;
+let tokenRequests = 0;
+
+function client(): Client {
+    return Client.initWithMiddleware({
+        baseUrl: host.origin,
+        defaultVersion: 'beta',
+        customHosts: new Set(['localhost']),
+        // Trust the test's own certificate for this client only; nothing global is loosened.
+        fetchOptions: { dispatcher },
+        authProvider: {
+            getAccessToken: () => {
+                tokenRequests += 1;
+                return Promise.resolve(token);
+            },
+        },
+    });
+}
+
+beforeAll(async () => {
+    cosmos = await startTestCosmos();
+    idp = await startTokenServer();
+    const pems = await generate([{ name: 'commonName', value: 'localhost' }], {
+        keySize: 2048,
+        days: 1,
+        extensions: [{ name: 'subjectAltName', altNames: [{ type: 2, value: 'localhost' }] }],
+    });
+    host = await startLocalHost({
+        routes,
+        services: {
+            ...cosmos.services,
+            authenticator: createAuthenticator(idp.settings, { logger: cosmos.services.logger }),
+        },
+        tls: { key: pems.private, cert: pems.cert },
+        hostname: 'localhost',
+    });
+    dispatcher = new Agent({ connect: { ca: pems.cert } });
+    token = await idp.appToken();
+});
+
+afterAll(async () => {
+    await host.close();
+    await dispatcher.close();
+    await idp.close();
+    await cosmos.close();
+});
+
+const path = (cfg: string) => `/officeConfiguration/clientConfigurations/${cfg}`;
+
+interface Assignment {
+    id: string;
+    target: { '@odata.type': string; groupId?: string };
+}
+
+describe('the Microsoft Graph JS SDK', () => {
+    it('serves HTTPS at the origin the client is given', () => {
+        expect(host.origin).toMatch(/^https:\/\/localhost:\d+$/);
+    });
+
+    it('creates, lists, gets, updates, deletes and assigns', async () => {
+        const graph = client();
+        const cfg = 'cfg-sdk';
+        const created = (await graph.api(`${path(cfg)}/assignments`).post({
+            '@odata.type': '#microsoft.graph.officeClientConfigurationAssignment',
+            target: { '@odata.type': 'microsoft.graph.officeConfigurationAssignmentTarget' },
+        })) as Assignment & { '@odata.context': string };
+        expect(created.id).toMatch(GUID);
+        expect(created['@odata.context']).toContain(`clientConfigurations('${cfg}')/assignments/$entity`);
+        expect(tokenRequests).toBeGreaterThan(0);
+
+        const listed = (await graph
+            .api(`${path(cfg)}/assignments`)
+            .top(5)
+            .count(true)
+            .get()) as {
+            '@odata.count': number;
+            value: Assignment[];
+        };
+        expect(listed['@odata.count']).toBe(1);
+        expect(listed.value.map((a) => a.id)).toEqual([created.id]);
+
+        const got = (await graph
+            .api(`${path(cfg)}/assignments/${created.id}`)
+            .select('id')
+            .get()) as Assignment;
+        expect(got).toMatchObject({ id: created.id });
+        expect(got.target).toBeUndefined();
+
+        const group = {
+            '@odata.type': '#microsoft.graph.officeConfigurationGroupAssignmentTarget',
+            groupId: '0f8fad5b-d9cb-469f-a165-70867728950e',
+        };
+        await graph.api(`${path(cfg)}/assignments/${created.id}`).patch({ target: group });
+        const updated = (await graph.api(`${path(cfg)}/assignments/${created.id}`).get()) as Assignment;
+        expect(updated.target).toEqual(group);
+
+        const assigned = (await graph.api(`${path(cfg)}/assign`).post({
+            officeConfigurationAssignments: [
+                { target: group },
+                { target: { ...group, groupId: '1f8fad5b-d9cb-469f-a165-70867728950e' } },
+            ],
+        })) as { value: Assignment[] };
+        expect(assigned.value).toHaveLength(2);
+        expect(assigned.value[0]?.id).toBe(created.id);
+
+        await graph.api(`${path(cfg)}/assignments/${created.id}`).delete();
+        const after = (await graph.api(`${path(cfg)}/assignments`).get()) as { value: Assignment[] };
+        expect(after.value.map((a) => a.id)).toEqual([assigned.value[1]?.id]);
+    });
+
+    it('surfaces a Graph error as a GraphError with status, code and request-id', async () => {
+        const error = (await client()
+            .api(`${path('cfg-sdk-errors')}/assignments`)
+            .post({ target: { '@odata.type': 'microsoft.graph.nope' } })
+            .catch((e: unknown) => e)) as GraphError;
+        expect(error).toBeInstanceOf(GraphError);
+        expect(error.statusCode).toBe(400);
+        expect(error.code).toBe('BadRequest');
+        expect(error.requestId).toMatch(GUID);
+        expect(error.message).toMatch(/not a known type/);
+
+        const missing = (await client()
+            .api(`${path('cfg-sdk-errors')}/assignments/0f8fad5b-d9cb-469f-a165-70867728950e`)
+            .get()
+            .catch((e: unknown) => e)) as GraphError;
+        expect(missing.statusCode).toBe(404);
+        expect(missing.code).toBe('ResourceNotFound');
+        expect(await cosmos.documents('cfg-sdk-errors')).toEqual([]);
+    });
+
+    it('is refused with 401 when its token is not trusted', async () => {
+        const trusted = token;
+        token = await idp.appToken(undefined, { key: await idp.unpublishedKey() });
+        try {
+            const error = (await client()
+                .api(`${path('cfg-sdk-401')}/assignments`)
+                .get()
+                .catch((e: unknown) => e)) as GraphError;
+            expect(error.statusCode).toBe(401);
+            expect(error.code).toBe('InvalidAuthenticationToken');
+        } finally {
+            token = trusted;
+        }
+    });
+});
