@@ -44,7 +44,7 @@ beforeAll(async () => {
     idp = await startTokenServer();
     const pems = await generate([{ name: 'commonName', value: 'localhost' }], {
         keySize: 2048,
-        days: 1,
+        notAfterDate: new Date(Date.now() + 24 * 3600 * 1000),
         extensions: [{ name: 'subjectAltName', altNames: [{ type: 2, value: 'localhost' }] }],
     });
     host = await startLocalHost({
