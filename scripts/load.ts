@@ -11,6 +11,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { once } from 'node:events';
+import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -46,7 +47,14 @@ export interface LoadReport {
     storedWithoutAcknowledgement: number;
     /** Failures without a Retry-After header, or with a status other than 503 and 429: must be 0. */
     badFailures: number;
-    outage?: { startedAtMs: number; endedAtMs: number; createdAfterRecovery: number };
+    outage?: {
+        startedAtMs: number;
+        endedAtMs: number;
+        /** Creates of the load run answered 201 after storage came back. */
+        createdAfterRecovery: number;
+        /** From storage coming back to the first 201 of a probe sent after the run. */
+        recoveredAfterMs: number;
+    };
 }
 
 const SEED_BODY = JSON.stringify({
@@ -59,7 +67,16 @@ function hasHeader(headers: Record<string, unknown> | undefined, name: string): 
     return Object.keys(headers ?? {}).some((key) => key.toLowerCase() === name);
 }
 
-const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+/** The project folder: the nearest one up with a package.json, from scripts/ as from dist/scripts/. */
+function projectRoot(): string {
+    let dir = dirname(fileURLToPath(import.meta.url));
+    while (!existsSync(join(dir, 'package.json')) && dirname(dir) !== dir) {
+        dir = dirname(dir);
+    }
+    return dir;
+}
+
+const root = projectRoot();
 
 /** Starts the built app (`dist/scripts/start.js`) on a free port and resolves to its origin. */
 async function startApp(env: NodeJS.ProcessEnv): Promise<{ origin: string; child: ChildProcess }> {
@@ -138,10 +155,11 @@ export async function runLoad(options: LoadOptions): Promise<LoadReport> {
         if (options.progress && instance) {
             autocannon.track(instance, { renderResultsTable: true, renderLatencyTable: false });
         }
+        let outageDone: Promise<void> = Promise.resolve();
         if (options.outageMs !== undefined) {
             const outageMs = options.outageMs;
             // A third of the way in, judged by the requests answered so far.
-            void (async () => {
+            outageDone = (async () => {
                 while (Object.values(statusCounts).reduce((a, b) => a + b, 0) < options.requests / 3) {
                     await new Promise((resolve) => setTimeout(resolve, 5));
                 }
@@ -150,10 +168,24 @@ export async function runLoad(options: LoadOptions): Promise<LoadReport> {
                 await new Promise((resolve) => setTimeout(resolve, outageMs));
                 await cosmos.resume();
                 recoveredAt = Date.now();
-                outage = { startedAtMs, endedAtMs: recoveredAt - started, createdAfterRecovery: 0 };
+                outage = {
+                    startedAtMs,
+                    endedAtMs: recoveredAt - started,
+                    createdAfterRecovery: 0,
+                    recoveredAfterMs: -1,
+                };
             })();
         }
         const result = await run;
+        // A short run may end while storage is still away: wait for it, then see the service recover by itself.
+        await outageDone;
+        if (outage && recoveredAt !== undefined) {
+            const probe = await firstSuccess(
+                `${app.origin}/beta/officeConfiguration/clientConfigurations/${configurationId}/assignments`,
+            );
+            acknowledged.add(probe.id);
+            outage.recoveredAfterMs = probe.at - recoveredAt;
+        }
         const stored = await countStored(opened.container, configurationId);
         const storedIds = new Set(stored);
         const lost = [...acknowledged].filter((id) => !storedIds.has(id)).length;
@@ -171,7 +203,7 @@ export async function runLoad(options: LoadOptions): Promise<LoadReport> {
             lost,
             storedWithoutAcknowledgement: [...storedIds].filter((id) => !acknowledged.has(id)).length,
             badFailures,
-            ...(outage ? { outage: { ...outage, createdAfterRecovery } } : {}),
+            ...(outage ? { outage: { ...(outage), createdAfterRecovery } } : {}),
         };
     } finally {
         app.child.kill('SIGTERM');
@@ -179,6 +211,24 @@ export async function runLoad(options: LoadOptions): Promise<LoadReport> {
         await opened.dispose();
         await cosmos.close();
     }
+}
+
+/** Sends a create every 50 ms until one is answered 201 (at most 30 s): the service recovering on its own. */
+async function firstSuccess(url: string): Promise<{ id: string; at: number }> {
+    const deadline = Date.now() + 30_000;
+    while (Date.now() < deadline) {
+        const response = await fetch(url, {
+            method: 'POST',
+            headers: { 'content-type': 'application/json' },
+            body: SEED_BODY,
+        });
+        if (response.status === 201) {
+            return { id: ((await response.json()) as { id: string }).id, at: Date.now() };
+        }
+        await response.arrayBuffer();
+        await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    throw new Error('the service did not recover within 30 s of storage coming back');
 }
 
 async function countStored(
