@@ -203,7 +203,7 @@ export async function runLoad(options: LoadOptions): Promise<LoadReport> {
             lost,
             storedWithoutAcknowledgement: [...storedIds].filter((id) => !acknowledged.has(id)).length,
             badFailures,
-            ...(outage ? { outage: { ...(outage), createdAfterRecovery } } : {}),
+            ...(outage ? { outage: { ...outage, createdAfterRecovery } } : {}),
         };
     } finally {
         app.child.kill('SIGTERM');

@@ -8,7 +8,7 @@ import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 
 import type { CosmosSettings } from '../../lib/config.js';
-import { type OpenedContainer,openEmbeddedContainer } from '../../lib/cosmosClient.js';
+import { type OpenedContainer, openEmbeddedContainer } from '../../lib/cosmosClient.js';
 import { type EmbeddedCosmos, startEmbeddedCosmos } from '../../lib/embeddedCosmos.js';
 import { testSettings } from './cosmos.js';
 
