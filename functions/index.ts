@@ -1,6 +1,8 @@
 /**
  * Entry point of the Function app: registers every route of the table with the Functions host. Settings are read
- * here, at load, so a bad one stops the app with a message that names it.
+ * here, at load, so a bad one stops the app with a message that names it. Nothing here connects or loads the
+ * telemetry SDK: start-up is the first request's wait on a cold start (lib/services opens Cosmos DB on first use;
+ * lib/telemetry loads Application Insights on a worker thread, afterwards).
  *
  * `authLevel` is anonymous on purpose: function keys are shared secrets with no identity or permissions, so the app
  * checks Entra ID bearer tokens itself (lib/auth; docs/entra-id.md says why not App Service authentication).
@@ -9,6 +11,7 @@ import { app } from '@azure/functions';
 
 import { describeAuth, loadConfig } from '../lib/config.js';
 import { createHttpHandler, HTTP_METHODS } from '../lib/http.js';
+import { instrumentHandler } from '../lib/requestScope.js';
 import { consoleLogger, createAppServices } from '../lib/services.js';
 import { routes } from './routes.js';
 
@@ -21,11 +24,23 @@ if (config.auth) {
     consoleLogger.warn(describeAuth(config));
 }
 
+// With telemetry on, each invocation runs in a request scope, so Cosmos DB dependencies carry its request-id.
+const handlerOf = (route: (typeof routes)[number]) => {
+    const handler = createHttpHandler(route, () => services);
+    return services.telemetry ? instrumentHandler(handler) : handler;
+};
+
 for (const route of routes) {
     app.http(route.name, {
         route: route.template,
         methods: [...HTTP_METHODS],
         authLevel: 'anonymous',
-        handler: createHttpHandler(route, () => services),
+        handler: handlerOf(route),
     });
+}
+
+if (services.telemetry) {
+    // A scaled-in instance sends what the SDK still holds before it goes.
+    const { telemetry } = services;
+    app.hook.appTerminate(() => telemetry.flush());
 }

@@ -51,6 +51,20 @@ export interface AuthSettings {
     writePermission: string;
 }
 
+/** Application Insights, for the app's own telemetry (Cosmos DB dependencies); the Functions host sends requests. */
+export interface TelemetrySettings {
+    connectionString: string;
+    /**
+     * `Authorization=AAD` (system-assigned identity) or `ClientId=<guid>;Authorization=AAD` (user-assigned): ingestion
+     * with a Microsoft Entra ID token, as a resource with local auth off requires. Absent: the instrumentation key.
+     */
+    authenticationString?: string;
+    /** `cloud_RoleName` of the records: the Function app's name in Azure, as the host's own records carry. */
+    roleName: string;
+}
+
+export const DEFAULT_TELEMETRY_ROLE_NAME = 'office-client-configuration-assignments';
+
 export interface AppConfig {
     /** True inside Azure App Service / Functions, where in-memory fallbacks are never acceptable. */
     runningInAzure: boolean;
@@ -62,6 +76,8 @@ export interface AppConfig {
     requestBudgetMs: number;
     /** Absent when requests are served without a token: only ever locally. */
     auth?: AuthSettings;
+    /** Absent without APPLICATIONINSIGHTS_CONNECTION_STRING: then the telemetry SDK is never loaded. */
+    telemetry?: TelemetrySettings;
 }
 
 export class ConfigurationError extends Error {
@@ -251,6 +267,57 @@ function authSettings(env: Env, runningInAzure: boolean): AuthSettings | undefin
     };
 }
 
+/** `key=value` pairs separated by `;`, keys compared without case: the syntax of both Application Insights settings. */
+function settingPairs(value: string): Map<string, string> {
+    const pairs = new Map<string, string>();
+    for (const part of value.split(';')) {
+        const at = part.indexOf('=');
+        if (part.trim() !== '' && at > 0) {
+            pairs.set(part.slice(0, at).trim().toLowerCase(), part.slice(at + 1).trim());
+        }
+    }
+    return pairs;
+}
+
+/** The identity an APPLICATIONINSIGHTS_AUTHENTICATION_STRING names: `clientId` absent means the system-assigned one. */
+export function entraIdIngestion(authenticationString: string): { clientId?: string } | undefined {
+    const pairs = settingPairs(authenticationString);
+    if (pairs.get('authorization')?.toLowerCase() !== 'aad') {
+        return undefined;
+    }
+    const clientId = pairs.get('clientid');
+    if (clientId !== undefined && !GUID.test(clientId)) {
+        return undefined;
+    }
+    return clientId === undefined ? {} : { clientId: clientId.toLowerCase() };
+}
+
+function telemetrySettings(env: Env): TelemetrySettings | undefined {
+    const connectionString = text(env, 'APPLICATIONINSIGHTS_CONNECTION_STRING');
+    const authenticationString = text(env, 'APPLICATIONINSIGHTS_AUTHENTICATION_STRING');
+    if (connectionString === undefined) {
+        return undefined;
+    }
+    const key = settingPairs(connectionString).get('instrumentationkey');
+    if (key === undefined || !GUID.test(key)) {
+        throw new ConfigurationError(
+            'APPLICATIONINSIGHTS_CONNECTION_STRING',
+            "expected an Application Insights connection string with 'InstrumentationKey=<guid>'",
+        );
+    }
+    if (authenticationString !== undefined && entraIdIngestion(authenticationString) === undefined) {
+        throw new ConfigurationError(
+            'APPLICATIONINSIGHTS_AUTHENTICATION_STRING',
+            "expected 'Authorization=AAD' or 'ClientId=<client id GUID>;Authorization=AAD'",
+        );
+    }
+    return {
+        connectionString,
+        ...(authenticationString !== undefined ? { authenticationString } : {}),
+        roleName: text(env, 'WEBSITE_SITE_NAME') ?? DEFAULT_TELEMETRY_ROLE_NAME,
+    };
+}
+
 export function loadConfig(env: Env = process.env): AppConfig {
     const runningInAzure = isRunningInAzure(env);
     const cosmos: CosmosSettings = {
@@ -261,7 +328,8 @@ export function loadConfig(env: Env = process.env): AppConfig {
     };
     const requestBudgetMs = positiveInteger(env, 'REQUEST_BUDGET_MS', 10_000, 25_000);
     const auth = authSettings(env, runningInAzure);
-    return { runningInAzure, cosmos, requestBudgetMs, ...(auth ? { auth } : {}) };
+    const telemetry = telemetrySettings(env);
+    return { runningInAzure, cosmos, requestBudgetMs, ...(auth ? { auth } : {}), ...(telemetry ? { telemetry } : {}) };
 }
 
 /** One line for the start-up log: loud when requests are served without a token. */

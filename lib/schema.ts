@@ -61,16 +61,21 @@ const assignmentProperties = {
 
 const defs = { officeConfigurationAssignmentTarget: target } as const;
 
-/** POST .../assignments */
-export const createAssignmentSchema = {
-    $schema: 'https://json-schema.org/draft/2020-12/schema',
-    $id: 'officeClientConfigurationAssignment.create',
+/** An assignment in a create body, or in the assign action's set. */
+const newAssignment = {
     title: ASSIGNMENT_TYPE,
     type: 'object',
     required: ['target'],
     properties: assignmentProperties,
     patternProperties: annotations,
     additionalProperties: false,
+} as const;
+
+/** POST .../assignments */
+export const createAssignmentSchema = {
+    $schema: 'https://json-schema.org/draft/2020-12/schema',
+    $id: 'officeClientConfigurationAssignment.create',
+    ...newAssignment,
     $defs: defs,
 } as const;
 
@@ -97,20 +102,22 @@ export const assignActionSchema = {
         officeConfigurationAssignments: {
             type: 'array',
             maxItems: MAX_ASSIGNMENTS_PER_ASSIGN,
-            items: {
-                title: ASSIGNMENT_TYPE,
-                type: 'object',
-                required: ['target'],
-                properties: assignmentProperties,
-                patternProperties: annotations,
-                additionalProperties: false,
-            },
+            items: newAssignment,
         },
     },
     patternProperties: annotations,
     additionalProperties: false,
     $defs: defs,
 } as const;
+
+/** Each request body the API validates, by kind: what the validators are generated from (scripts/build-validators). */
+export const bodySchemas = {
+    create: createAssignmentSchema,
+    update: updateAssignmentSchema,
+    assign: assignActionSchema,
+} as const;
+
+export type BodyKind = keyof typeof bodySchemas;
 
 /** What a stored target looks like once validated. */
 export type AssignmentTarget = { '@odata.type': string; groupId?: string } & Record<string, unknown>;

@@ -9,6 +9,7 @@ import { createAuthenticator } from './auth.js';
 import type { AppConfig } from './config.js';
 import { openContainer, type OpenedContainer } from './cosmosClient.js';
 import { AssignmentStore } from './store.js';
+import { startTelemetry, type Telemetry } from './telemetry.js';
 
 export interface Logger {
     info(message: string): void;
@@ -44,8 +45,11 @@ export interface Services {
 }
 
 export interface AppServices extends Services {
+    /** Absent without an Application Insights connection string. */
+    telemetry?: Telemetry;
     /** Connects now rather than on the first request; resolves to where the data lives. */
     warmUp(): Promise<string>;
+    /** Sends the telemetry still held, closes the Cosmos client. */
     dispose(): Promise<void>;
 }
 
@@ -76,9 +80,11 @@ export function createAppServices(config: AppConfig, logger: Logger = consoleLog
         return opening;
     };
     const container = async (): Promise<Container> => (await open()).container;
+    const telemetry = config.telemetry ? startTelemetry(config.telemetry, config.cosmos, logger) : undefined;
     return {
         ...(config.auth ? { authenticator: createAuthenticator(config.auth, { logger }) } : {}),
-        store: new AssignmentStore(container),
+        ...(telemetry ? { telemetry } : {}),
+        store: new AssignmentStore(container, telemetry?.observer),
         clock: () => new Date(),
         logger,
         requestBudgetMs: config.requestBudgetMs,
@@ -86,7 +92,7 @@ export function createAppServices(config: AppConfig, logger: Logger = consoleLog
         dispose: async () => {
             const current = opening;
             opening = undefined;
-            await (await current?.catch(() => undefined))?.dispose();
+            await Promise.all([telemetry?.dispose(), (await current?.catch(() => undefined))?.dispose()]);
         },
     };
 }

@@ -122,16 +122,29 @@ export interface StoreCall {
     durationMs: number;
     /** Undefined on success. */
     failure?: StoreErrorKind;
+    /** HTTP status of the last Cosmos DB response the operation saw, when it got one. */
+    statusCode?: number;
+    /** Cosmos DB's id of that response (`x-ms-activity-id`): what Cosmos DB support asks for. */
+    activityId?: string;
 }
 
 export type StoreObserver = (call: StoreCall) => void;
 
-/** Adds up the request charge of each SDK response (or error) an operation sees. */
-type Meter = <R extends { requestCharge?: number }>(response: R) => R;
+/** Adds up the request charge of each SDK response (or error) an operation sees, and keeps the last one's ids. */
+type Meter = <R extends { requestCharge?: number; statusCode?: number; activityId?: string }>(response: R) => R;
 
 function chargeOfError(error: unknown): number {
     const header = (error as { headers?: Record<string, unknown> } | undefined)?.headers?.['x-ms-request-charge'];
     return Number(header) || 0;
+}
+
+function responseOfError(error: unknown): { statusCode?: number; activityId?: string } {
+    const e = (error ?? {}) as { code?: unknown; headers?: Record<string, unknown> };
+    const activityId = e.headers?.['x-ms-activity-id'];
+    return {
+        ...(typeof e.code === 'number' ? { statusCode: e.code } : {}),
+        ...(typeof activityId === 'string' ? { activityId } : {}),
+    };
 }
 
 export class AssignmentStore {
@@ -147,12 +160,17 @@ export class AssignmentStore {
     private async run<T>(operation: string, action: (container: Container, meter: Meter) => Promise<T>): Promise<T> {
         const started = performance.now();
         let requestCharge = 0;
+        let last: { statusCode?: number; activityId?: string } = {};
         const meter: Meter = (response) => {
             requestCharge += response.requestCharge ?? 0;
+            last = {
+                ...(response.statusCode !== undefined ? { statusCode: response.statusCode } : {}),
+                ...(response.activityId ? { activityId: response.activityId } : {}),
+            };
             return response;
         };
         const report = (failure?: StoreErrorKind) =>
-            this.observer?.({ operation, requestCharge, durationMs: performance.now() - started, failure });
+            this.observer?.({ operation, requestCharge, durationMs: performance.now() - started, failure, ...last });
         try {
             const result = await action(await this.container(), meter);
             report();
@@ -160,6 +178,10 @@ export class AssignmentStore {
         } catch (error) {
             const translated = translate(error, operation);
             requestCharge += chargeOfError(error);
+            const response = responseOfError(error);
+            if (response.statusCode !== undefined) {
+                last = response;
+            }
             report(translated.kind);
             throw translated;
         }
@@ -364,8 +386,11 @@ export class AssignmentStore {
             throw new StoreError('unexpected', `a batch holds at most ${MAX_BATCH_OPERATIONS} operations`);
         }
         await this.run('batch', async (container, meter) => {
-            const { result } = await container.items.batch(operations, configurationId);
-            meter({ requestCharge: (result ?? []).reduce((sum, r) => sum + (r.requestCharge ?? 0), 0) });
+            const { result, code } = await container.items.batch(operations, configurationId);
+            meter({
+                requestCharge: (result ?? []).reduce((sum, r) => sum + (r.requestCharge ?? 0), 0),
+                ...(code !== undefined ? { statusCode: code } : {}),
+            });
             const failed = (result ?? []).find((r) => r.statusCode >= 400 && r.statusCode !== 424);
             if (!result || failed) {
                 // 424 marks operations that failed only because another one did; the first real status says why.

@@ -1,29 +1,28 @@
 /**
- * Request-body validation: ajv compiles the schemas of lib/schema once, and each violation becomes one Graph error
- * detail whose `target` is the property's dotted path (`target.groupId`).
+ * Request-body validation: the validators are ajv's standalone code, generated from the schemas of lib/schema at build
+ * time (scripts/build-validators.ts), so nothing compiles at start-up. Each violation becomes one Graph error detail
+ * whose `target` is the property's dotted path (`target.groupId`).
  */
-import { Ajv2020, type ErrorObject, type ValidateFunction } from 'ajv/dist/2020.js';
+import type { ErrorObject } from 'ajv';
 
 import type { GraphErrorDetail } from './errors.js';
-import { assignActionSchema, createAssignmentSchema, GUID_PATTERN, updateAssignmentSchema } from './schema.js';
+import type { GeneratedValidator } from './generated/validators.js';
+import * as generated from './generated/validators.js';
+import { type BodyKind, bodySchemas } from './schema.js';
 
-const ajv = new Ajv2020({ allErrors: true, discriminator: true, verbose: true, strictRequired: false });
-// Graph's GUIDs: the plain 8-4-4-4-12 form (ajv-formats' uuid would also let `urn:uuid:` through).
-ajv.addFormat('uuid', new RegExp(GUID_PATTERN));
+export type { BodyKind } from './schema.js';
 
-const validators = {
-    create: ajv.compile(createAssignmentSchema),
-    update: ajv.compile(updateAssignmentSchema),
-    assign: ajv.compile(assignActionSchema),
-} satisfies Record<string, ValidateFunction>;
+const validators: Record<BodyKind, GeneratedValidator> = {
+    create: generated.create,
+    update: generated.update,
+    assign: generated.assign,
+};
 
-export type BodyKind = keyof typeof validators;
+export const BODY_KINDS = Object.keys(bodySchemas) as BodyKind[];
 
-export const BODY_KINDS = Object.keys(validators) as BodyKind[];
-
-/** The schema a body kind is checked against, as ajv compiled it: what the OpenAPI description must publish. */
+/** The schema a body kind is checked against (its validator was generated from it): what the OpenAPI description must publish. */
 export function bodySchema(kind: BodyKind): unknown {
-    return validators[kind].schema;
+    return bodySchemas[kind];
 }
 
 export type ValidationResult = { valid: true } | { valid: false; details: GraphErrorDetail[] };

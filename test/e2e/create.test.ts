@@ -3,7 +3,7 @@
  */
 import { request as httpRequest } from 'node:http';
 
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 
 import { routes } from '../../functions/routes.js';
 import { startLocalHost } from '../../lib/localHost.js';
@@ -14,17 +14,10 @@ import {
     JSON_HEADERS,
     ODATA_CONTENT_TYPE,
     SEED_REQUEST_BODY,
-    startTestApp,
-    type TestApp,
+    useTestApp,
 } from '../helpers/host.js';
 
-let app: TestApp;
-beforeAll(async () => {
-    app = await startTestApp();
-});
-afterAll(async () => {
-    await app.close();
-});
+const app = useTestApp();
 
 const post = (configurationId: string, body: string, headers: Record<string, string> = JSON_HEADERS) =>
     fetch(app.assignmentsUrl(configurationId), { method: 'POST', headers, body });

@@ -3,18 +3,12 @@
  * answer is a 2xx or a Graph-shaped 4xx, never a 5xx, and a refused request stores nothing.
  */
 import fc from 'fast-check';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 
 import { BASE_TARGET_TYPE, GROUP_TARGET_TYPE } from '../../lib/schema.js';
-import { startTestApp, type TestApp } from '../helpers/host.js';
+import { useTestApp } from '../helpers/host.js';
 
-let app: TestApp;
-beforeAll(async () => {
-    app = await startTestApp();
-});
-afterAll(async () => {
-    await app.close();
-});
+const app = useTestApp();
 
 async function totalStored(): Promise<number> {
     const { resources } = await app.cosmos.container.items.query<number>('SELECT VALUE COUNT(1) FROM c').fetchAll();

@@ -1,24 +1,11 @@
 /**
  * Idempotency-Key on create, over real HTTP: retries return the original result and store nothing new.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 
-import {
-    expectGraphError,
-    GUID,
-    JSON_HEADERS,
-    SEED_REQUEST_BODY,
-    startTestApp,
-    type TestApp,
-} from '../helpers/host.js';
+import { expectGraphError, GUID, JSON_HEADERS, SEED_REQUEST_BODY, useTestApp } from '../helpers/host.js';
 
-let app: TestApp;
-beforeAll(async () => {
-    app = await startTestApp();
-});
-afterAll(async () => {
-    await app.close();
-});
+const app = useTestApp();
 
 const create = (cfg: string, key: string | undefined, body = SEED_REQUEST_BODY) =>
     fetch(app.assignmentsUrl(cfg), {

@@ -1,24 +1,11 @@
 /**
  * The rest of the resource over real HTTP: list with paging, get, update, delete, the assign action, ETags.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 
-import {
-    expectGraphError,
-    GUID,
-    JSON_HEADERS,
-    SEED_REQUEST_BODY,
-    startTestApp,
-    type TestApp,
-} from '../helpers/host.js';
+import { expectGraphError, GUID, JSON_HEADERS, SEED_REQUEST_BODY, useTestApp } from '../helpers/host.js';
 
-let app: TestApp;
-beforeAll(async () => {
-    app = await startTestApp();
-});
-afterAll(async () => {
-    await app.close();
-});
+const app = useTestApp();
 
 interface Entity {
     '@odata.context'?: string;

@@ -1,6 +1,8 @@
 /**
  * The app served by the local host on 127.0.0.1 over the embedded Cosmos DB: what the end-to-end suites call.
  */
+import { afterAll, beforeAll } from 'vitest';
+
 import { routes } from '../../functions/routes.js';
 import { type LocalHost, startLocalHost } from '../../lib/localHost.js';
 import { startTestCosmos, type TestCosmos } from './cosmos.js';
@@ -29,6 +31,39 @@ export async function startTestApp(): Promise<TestApp> {
             await host.close();
             await cosmos.close();
         },
+    };
+}
+
+/**
+ * Starts the app before a file's suites and closes it after them; the object it returns reads the running app, so
+ * suites can name it at module level.
+ */
+export function useTestApp(): TestApp {
+    let current: TestApp | undefined;
+    beforeAll(async () => {
+        current = await startTestApp();
+    });
+    afterAll(async () => {
+        await current?.close();
+    });
+    const app = (): TestApp => {
+        if (!current) {
+            throw new Error('the test app starts in beforeAll: use it inside a test');
+        }
+        return current;
+    };
+    return {
+        get cosmos() {
+            return app().cosmos;
+        },
+        get host() {
+            return app().host;
+        },
+        get root() {
+            return app().root;
+        },
+        assignmentsUrl: (configurationId) => app().assignmentsUrl(configurationId),
+        close: () => app().close(),
     };
 }
 

@@ -1,0 +1,15 @@
+/**
+ * The contract of validators.js, which scripts/build-validators.ts generates at build time (git ignores it): one ajv
+ * standalone validate function per body kind of lib/schema's `bodySchemas`.
+ */
+import type { ErrorObject } from 'ajv';
+
+export interface GeneratedValidator {
+    (data: unknown): boolean;
+    /** The errors of the last call that failed; null after one that passed. */
+    errors?: ErrorObject[] | null;
+}
+
+export declare const create: GeneratedValidator;
+export declare const update: GeneratedValidator;
+export declare const assign: GeneratedValidator;

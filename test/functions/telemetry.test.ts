@@ -1,0 +1,217 @@
+/**
+ * Application Insights, end to end, in fresh processes: the built app (dist/functions/index.js) and the deployment
+ * package (`npm run package`'s zip, unpacked where no node_modules can help it) are each loaded by a harness that
+ * plays the Functions host (test/fixtures/functions-host), against the embedded Cosmos DB over HTTP. Records go to
+ * an ingestion endpoint in this process, which the connection string points to: what the SDK really sends.
+ */
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import https from 'node:https';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { gunzipSync } from 'node:zlib';
+
+import { unzipSync } from 'fflate';
+import { generate } from 'selfsigned';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+import { DEFAULT_COSMOS_CONTAINER, DEFAULT_COSMOS_DATABASE, DEFAULT_TELEMETRY_ROLE_NAME } from '../../lib/config.js';
+import { type EmbeddedCosmos, startEmbeddedCosmos } from '../../lib/embeddedCosmos.js';
+import { buildPackage } from '../../scripts/package.js';
+
+const repo = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+const fixtures = join(repo, 'test', 'fixtures', 'functions-host');
+const functionsLibrary = pathToFileURL(join(repo, 'node_modules', '@azure', 'functions', 'dist', 'azure-functions.js'));
+
+interface Envelope {
+    name: string;
+    iKey: string;
+    tags: Record<string, string>;
+    data: { baseType: string; baseData: Record<string, unknown> & { properties?: Record<string, string> } };
+}
+
+interface HarnessResult {
+    traceId: string;
+    registered: string[];
+    hooks: string[];
+    created: { status: number; headers: Record<string, string> };
+    missing: { status: number; headers: Record<string, string> };
+    requireCache: string[];
+}
+
+let work: string;
+let cosmos: EmbeddedCosmos;
+let ingestion: https.Server;
+let ingestionUrl: string;
+let caFile: string;
+const received: Envelope[] = [];
+const entries: Record<'dist' | 'bundle', string> = { dist: '', bundle: '' };
+
+/** Azure Monitor's ingestion API, as far as the exporter uses it: gzip or plain JSON arrays of envelopes. */
+async function startIngestion(): Promise<void> {
+    const pems = await generate([{ name: 'commonName', value: '127.0.0.1' }], {
+        keySize: 2048,
+        notAfterDate: new Date(Date.now() + 24 * 3600 * 1000),
+        extensions: [{ name: 'subjectAltName', altNames: [{ type: 7, ip: '127.0.0.1' }] }],
+    });
+    // The exporter always sends over HTTPS: the child processes trust this certificate, and only it, in addition.
+    caFile = join(work, 'ingestion-ca.pem');
+    await writeFile(caFile, pems.cert);
+    ingestion = https.createServer({ key: pems.private, cert: pems.cert }, (request, response) => {
+        const chunks: Buffer[] = [];
+        request.on('data', (chunk: Buffer) => chunks.push(chunk));
+        request.on('end', () => {
+            let body = Buffer.concat(chunks);
+            if (request.headers['content-encoding'] === 'gzip') {
+                body = gunzipSync(body);
+            }
+            const envelopes = JSON.parse(body.toString('utf8')) as Envelope[];
+            received.push(...envelopes);
+            response.writeHead(200, { 'Content-Type': 'application/json' });
+            response.end(
+                JSON.stringify({ itemsReceived: envelopes.length, itemsAccepted: envelopes.length, errors: [] }),
+            );
+        });
+    });
+    ingestion.listen(0, '127.0.0.1');
+    await once(ingestion, 'listening');
+    ingestionUrl = `https://127.0.0.1:${(ingestion.address() as AddressInfo).port}/`;
+}
+
+/** The deployment zip, unpacked in a folder of its own: nothing outside it can be loaded by accident. */
+async function unpackBundle(): Promise<string> {
+    const { zip } = await buildPackage(join(work, 'package'), join(work, 'deploy.zip'));
+    const target = join(work, 'deployed');
+    for (const [name, data] of Object.entries(unzipSync(await readFile(zip)))) {
+        await mkdir(dirname(join(target, name)), { recursive: true });
+        await writeFile(join(target, name), data);
+    }
+    return join(target, 'index.js');
+}
+
+async function runHarness(
+    entry: string,
+    env: Record<string, string>,
+): Promise<{ result: HarnessResult; resolved: string[]; output: string }> {
+    const resolveLog = join(work, `resolved-${Date.now()}-${Math.random().toString(36).slice(2)}.log`);
+    await writeFile(resolveLog, '');
+    const child = spawn(
+        process.execPath,
+        [
+            '--import',
+            pathToFileURL(join(fixtures, 'resolve-log.mjs')).href,
+            join(fixtures, 'harness.mjs'),
+            pathToFileURL(entry).href,
+            functionsLibrary.href,
+        ],
+        {
+            cwd: work,
+            env: {
+                PATH: process.env.PATH,
+                NODE_PATH: join(fixtures, 'modules'),
+                RESOLVE_LOG: resolveLog,
+                COSMOS_ENDPOINT: cosmos.endpoint,
+                COSMOS_KEY: cosmos.key,
+                ...env,
+            },
+            stdio: ['ignore', 'pipe', 'pipe'],
+        },
+    );
+    let output = '';
+    child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    const [code] = (await once(child, 'close')) as [number | null];
+    const line = output.split('\n').find((l) => l.startsWith('RESULT '));
+    if (code !== 0 || line === undefined) {
+        throw new Error(`the harness exited ${code}:\n${output}`);
+    }
+    const resolved = (await readFile(resolveLog, 'utf8')).split('\n').filter(Boolean);
+    return { result: JSON.parse(line.slice('RESULT '.length)) as HarnessResult, resolved, output };
+}
+
+beforeAll(async () => {
+    work = await mkdtemp(join(tmpdir(), 'telemetry-test-'));
+    cosmos = await startEmbeddedCosmos({ protocol: 'http' });
+    await startIngestion();
+    entries.dist = join(repo, 'dist', 'functions', 'index.js');
+    entries.bundle = await unpackBundle();
+});
+
+afterAll(async () => {
+    ingestion?.closeAllConnections();
+    await new Promise((resolve) => ingestion?.close(resolve));
+    await cosmos?.close();
+    await rm(work, { recursive: true, force: true });
+});
+
+const SDK = /\/node_modules\/applicationinsights\//;
+const WORKER = /\/telemetryWorker\.js$/;
+
+describe.each(['dist', 'bundle'] as const)('the app from %s', (target) => {
+    it('never loads the telemetry SDK or its worker without a connection string', async () => {
+        const before = received.length;
+        const { result, resolved } = await runHarness(entries[target], {});
+
+        expect(result.created.status).toBe(201);
+        expect(result.registered).toContain('officeClientConfigurationAssignments');
+        expect(result.hooks).not.toContain('appTerminate');
+        expect(resolved.length).toBeGreaterThan(5); // the log works: the app's own modules are in it
+        expect(resolved.filter((url) => SDK.test(url) || WORKER.test(url))).toEqual([]);
+        expect(result.requireCache).toEqual([]);
+        expect(received.length).toBe(before);
+    });
+
+    it('sends a dependency record with the request charge for a create, a metric, and no request record', async () => {
+        const instrumentationKey =
+            target === 'dist' ? '11111111-1111-4111-8111-111111111111' : '22222222-2222-4222-8222-222222222222';
+        const { result, resolved, output } = await runHarness(entries[target], {
+            APPLICATIONINSIGHTS_CONNECTION_STRING: `InstrumentationKey=${instrumentationKey};IngestionEndpoint=${ingestionUrl}`,
+            NODE_EXTRA_CA_CERTS: caFile,
+            // The SDK's own usage statistics go to Microsoft's endpoint, which this machine cannot reach.
+            APPLICATION_INSIGHTS_NO_STATSBEAT: 'true',
+        });
+        expect(result.created.status).toBe(201);
+        expect(result.missing.status).toBe(404);
+        expect(output).toMatch(/Cosmos DB dependencies are recorded \(SDK loaded on a worker thread/);
+        // Loaded, and only on the worker thread: the main thread's module cache never holds it.
+        expect(resolved.some((url) => WORKER.test(url))).toBe(true);
+        if (target === 'dist') {
+            expect(resolved.some((url) => SDK.test(url))).toBe(true);
+        }
+        expect(result.requireCache).toEqual([]);
+
+        const mine = received.filter((e) => e.iKey === instrumentationKey);
+        const dependencies = mine.filter((e) => e.data.baseType === 'RemoteDependencyData');
+        const create = dependencies.find((e) => e.data.baseData.name === 'create');
+        expect(create?.data.baseData).toMatchObject({
+            type: 'Azure DocumentDB',
+            target: `${DEFAULT_COSMOS_DATABASE}/${DEFAULT_COSMOS_CONTAINER}`,
+            success: true,
+        });
+        const properties = create!.data.baseData.properties!;
+        // The embedded server charges 1 RU for everything; Cosmos DB charges its real cost.
+        expect(Number(properties.requestCharge)).toBeGreaterThan(0);
+        expect(properties.statusCode).toBe('201');
+        expect(properties['request-id']).toBe(result.created.headers['request-id']);
+        expect(properties.invocationId).toBe('invocation-create');
+        expect(properties.activityId).toMatch(/^[0-9a-f-]{36}$/);
+        // Joined to the host's request telemetry through the invocation's trace id.
+        expect(create!.tags['ai.operation.id']).toBe(result.traceId);
+        expect(create!.tags['ai.cloud.role']).toBe(DEFAULT_TELEMETRY_ROLE_NAME);
+
+        const read = dependencies.find((e) => e.data.baseData.name === 'read');
+        expect(read?.data.baseData.properties).toMatchObject({
+            statusCode: '404',
+            'request-id': result.missing.headers['request-id'],
+        });
+
+        const metrics = mine
+            .filter((e) => e.data.baseType === 'MetricData')
+            .flatMap((e) => e.data.baseData.metrics as { name: string; value: number; count: number }[]);
+        expect(metrics.find((m) => m.name === 'cosmos.requestCharge.create')).toMatchObject({ count: 1 });
+        expect(mine.filter((e) => e.data.baseType === 'RequestData')).toEqual([]);
+    });
+});
