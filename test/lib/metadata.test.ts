@@ -189,7 +189,13 @@ describe('$metadata (CSDL)', () => {
     const reference = fileURLToPath(
         new URL('../../../shared/reference/graph-beta-office-configuration.csdl.xml', import.meta.url),
     );
-    it.skipIf(!existsSync(reference))('copies every definition verbatim from the Graph excerpt', () => {
+    const hasReference = existsSync(reference);
+    if (!hasReference) {
+        console.warn(
+            `metadata: skipping the verbatim check against the Graph excerpt: ${reference} is not beside this checkout`,
+        );
+    }
+    it.skipIf(!hasReference)('copies every definition verbatim from the Graph excerpt', () => {
         const excerpt = new Set(readFileSync(reference, 'utf8').split('\n'));
         const lines = CSDL_XML.split('\n');
         const definitions = lines.slice(
