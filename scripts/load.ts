@@ -52,7 +52,7 @@ export interface LoadReport {
         endedAtMs: number;
         /** Creates of the load run answered 201 after storage came back. */
         createdAfterRecovery: number;
-        /** From storage coming back to the first 201 of a probe sent after the run. */
+        /** From storage coming back to the first 201: of the run, or of a probe sent after a run that ended first. */
         recoveredAfterMs: number;
     };
 }
@@ -118,6 +118,7 @@ export async function runLoad(options: LoadOptions): Promise<LoadReport> {
     let badFailures = 0;
     let createdAfterRecovery = 0;
     let recoveredAt: number | undefined;
+    let firstCreatedAfterRecovery: number | undefined;
     const started = Date.now();
     let outage: LoadReport['outage'];
 
@@ -141,6 +142,7 @@ export async function runLoad(options: LoadOptions): Promise<LoadReport> {
                                     acknowledged.add((JSON.parse(body) as { id: string }).id);
                                     if (recoveredAt !== undefined) {
                                         createdAfterRecovery += 1;
+                                        firstCreatedAfterRecovery ??= Date.now();
                                     }
                                 } else if (!(status === 503 || status === 429) || !hasHeader(headers, 'retry-after')) {
                                     badFailures += 1;
@@ -180,11 +182,15 @@ export async function runLoad(options: LoadOptions): Promise<LoadReport> {
         // A short run may end while storage is still away: wait for it, then see the service recover by itself.
         await outageDone;
         if (outage && recoveredAt !== undefined) {
-            const probe = await firstSuccess(
-                `${app.origin}/beta/officeConfiguration/clientConfigurations/${configurationId}/assignments`,
-            );
-            acknowledged.add(probe.id);
-            outage.recoveredAfterMs = probe.at - recoveredAt;
+            let recovered = firstCreatedAfterRecovery;
+            if (recovered === undefined) {
+                const probe = await firstSuccess(
+                    `${app.origin}/beta/officeConfiguration/clientConfigurations/${configurationId}/assignments`,
+                );
+                acknowledged.add(probe.id);
+                recovered = probe.at;
+            }
+            outage.recoveredAfterMs = recovered - recoveredAt;
         }
         const stored = await countStored(opened.container, configurationId);
         const storedIds = new Set(stored);
