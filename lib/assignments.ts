@@ -19,7 +19,7 @@ import {
 } from './odata.js';
 import { encodeSkipToken, nextPageQuery, parseCollectionOptions, parseEntityOptions } from './queryOptions.js';
 import { type AssignmentTarget, bareTypeName, GUID_PATTERN } from './schema.js';
-import { MAX_BATCH_OPERATIONS, type StoredAssignment, StoreError } from './store.js';
+import { MAX_SET_CHANGES, type StoredAssignment, StoreError } from './store.js';
 import { type BodyKind, validateBody } from './validation.js';
 
 export const MAX_CONFIGURATION_ID_LENGTH = 128;
@@ -51,6 +51,10 @@ export function checkConfigurationId(value: string | undefined): string {
 /** Assignment ids are GUIDs the service made; any other value names no assignment. */
 function assignmentIdOf(call: OperationCall): string {
     const id = call.params.assignmentId ?? '';
+    if (id.startsWith('$')) {
+        // An OData path segment such as `$count` or `$ref`, which this service does not implement.
+        throw badRequest(`The path segment '${id}' is not supported on this resource.`);
+    }
     if (!GUID.test(id)) {
         throw notFound(`No assignment with id '${id}' exists.`);
     }
@@ -94,8 +98,11 @@ function ifMatchOf(call: OperationCall): string | undefined {
     if (value.includes(',')) {
         throw badRequest('If-Match must carry a single ETag or *.');
     }
-    const tag = value.replace(/^W\//, '');
-    return tag.startsWith('"') ? tag : `"${tag}"`;
+    // A weak tag stays weak, so it never equals a stored (strong) ETag: If-Match compares strongly (RFC 9110).
+    if (value.startsWith('W/')) {
+        return value;
+    }
+    return value.startsWith('"') ? value : `"${value}"`;
 }
 
 function wantsRepresentation(call: OperationCall): boolean {
@@ -124,7 +131,8 @@ export const createAssignment: Operation = async (call) => {
         return created(call, configurationId, await store.create(configurationId, { id: randomUUID(), target }));
     }
     const id = keyedAssignmentId(configurationId, key);
-    const outcome = await store.createOnce(configurationId, { id, target }, requestHash(body));
+    // The hash covers what the request asks to store, not what is ignored (`id`, annotations, spacing).
+    const outcome = await store.createOnce(configurationId, { id, target }, requestHash(target));
     if (!outcome.sameRequest) {
         throw new GraphError(
             'UnprocessableEntity',
@@ -201,17 +209,17 @@ export const updateAssignment: Operation = async (call) => {
     let stored: StoredAssignment;
     if (body.target) {
         // A target is replaced whole: its type may change, so merging the old properties in would be wrong.
-        const condition = ifMatch === '*' ? undefined : ifMatch;
         stored = await store
-            .updateTarget(configurationId, id, storedTarget(body.target), condition)
+            .updateTarget(configurationId, id, storedTarget(body.target), ifMatch)
             .catch(missingAs404(id));
     } else {
         const current = await store.get(configurationId, id);
+        // As the store does for writes: If-Match is false without a current representation (RFC 9110).
+        if (ifMatch && (!current || (ifMatch !== '*' && ifMatch !== current.etag))) {
+            throw new GraphError('PreconditionFailed', 'The If-Match ETag does not match the current assignment.');
+        }
         if (!current) {
             throw notFound(`No assignment with id '${id}' exists.`);
-        }
-        if (ifMatch && ifMatch !== '*' && ifMatch !== current.etag) {
-            throw new GraphError('PreconditionFailed', 'The If-Match ETag does not match the current assignment.');
         }
         stored = current;
     }
@@ -229,19 +237,13 @@ export const deleteAssignment: Operation = async (call) => {
     const configurationId = checkConfigurationId(call.params.configurationId);
     const id = assignmentIdOf(call);
     const ifMatch = ifMatchOf(call);
-    await call.services.store
-        .delete(configurationId, id, ifMatch === '*' ? undefined : ifMatch)
-        .catch(missingAs404(id));
+    await call.services.store.delete(configurationId, id, ifMatch).catch(missingAs404(id));
     return { status: 204 };
 };
 
 /** Two targets are the same assignment when they name the same type and group, whatever the spelling. */
 function targetKey(target: AssignmentTarget): string {
     return `${bareTypeName(target['@odata.type']).toLowerCase()}|${(target.groupId ?? '').toLowerCase()}`;
-}
-
-function sameTarget(a: AssignmentTarget, b: AssignmentTarget): boolean {
-    return JSON.stringify(a) === JSON.stringify(b);
 }
 
 async function currentSet(call: OperationCall, configurationId: string): Promise<StoredAssignment[]> {
@@ -285,12 +287,14 @@ export const assign: Operation = async (call) => {
         throw badRequest(`Invalid request body: ${duplicates[0]?.message ?? ''}`, duplicates);
     }
 
+    // The version first: a concurrent assign that lands after this read makes the batch below fail whole.
+    const version = await call.services.store.setVersion(configurationId);
     const current = await currentSet(call, configurationId);
     const unused = [...current];
     const result: Assignment[] = [];
     const additions: Assignment[] = [];
     for (const target of targets) {
-        const index = unused.findIndex((a) => sameTarget(a.target, target));
+        const index = unused.findIndex((a) => targetKey(a.target) === targetKey(target));
         const kept = index >= 0 ? unused.splice(index, 1)[0] : undefined;
         if (kept) {
             result.push(kept);
@@ -300,22 +304,24 @@ export const assign: Operation = async (call) => {
             result.push(added);
         }
     }
-    const operations = unused.length + additions.length;
-    if (operations > MAX_BATCH_OPERATIONS) {
+    const changes = unused.length + additions.length;
+    if (changes > MAX_SET_CHANGES) {
         throw badRequest(
-            `This assign needs ${operations} changes (${unused.length} removals, ${additions.length} additions); ` +
-                `one atomic transaction holds at most ${MAX_BATCH_OPERATIONS}.`,
+            `This assign needs ${changes} changes (${unused.length} removals, ${additions.length} additions); ` +
+                `one atomic transaction holds at most ${MAX_SET_CHANGES}.`,
         );
     }
     await call.services.store
         .applySet(
             configurationId,
+            version,
             unused.map((a) => a.id),
             additions,
         )
         .catch((error: unknown) => {
-            // The set changed between our read and the batch (a concurrent assign, create or delete).
-            if (error instanceof StoreError && (error.kind === 'notFound' || error.kind === 'conflict')) {
+            // The set changed between our reads and the batch: another assign, or a delete of what this one deletes.
+            const raced = ['notFound', 'conflict', 'preconditionFailed'];
+            if (error instanceof StoreError && raced.includes(error.kind)) {
                 throw new GraphError(
                     'Conflict',
                     'The assignments changed while this assign ran; nothing was changed. Retry it.',

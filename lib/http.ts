@@ -18,7 +18,7 @@ import {
 import { ODATA_JSON, serviceRoot } from './odata.js';
 import { compileTemplate, decodeParams, matchTemplate, PathDecodingError, pathSegments } from './routing.js';
 import type { Access, Services } from './services.js';
-import { StoreError } from './store.js';
+import { StoreError, withDeadline } from './store.js';
 
 export const HTTP_METHODS = ['GET', 'POST', 'PATCH', 'PUT', 'DELETE', 'HEAD', 'OPTIONS'] as const;
 export type HttpMethod = (typeof HTTP_METHODS)[number];
@@ -96,27 +96,31 @@ function toGraphError(error: unknown): GraphError | undefined {
 }
 
 /**
- * Races an operation against the request's time budget. A late operation is not cancelled (a write in flight may
- * still land; its client was told 503 and may retry, safely with an Idempotency-Key), only no longer waited for.
+ * Races an operation against the request's time budget. When the budget runs out the client gets a 503 and the
+ * operation may start no further Cosmos call (lib/store `withDeadline`); a call already in flight is not
+ * cancelled, so a write may still land: its client may retry, safely with an Idempotency-Key.
  */
 async function withinBudget<T>(
-    operation: Promise<T>,
+    operation: () => Promise<T>,
     budgetMs: number | undefined,
     onLateFailure: (error: unknown) => void,
 ): Promise<T> {
     if (budgetMs === undefined) {
-        return await operation;
+        return await operation();
     }
+    const deadline = new AbortController();
+    const running = withDeadline(deadline.signal, operation);
     let timer: NodeJS.Timeout | undefined;
     const expired = new Promise<never>((_, reject) => {
         timer = setTimeout(() => {
+            deadline.abort();
             // Still running: whatever it ends in later must not become an unhandled rejection.
-            operation.catch(onLateFailure);
+            running.catch(onLateFailure);
             reject(new StoreError('unavailable', `the request did not complete within ${budgetMs} ms`));
         }, budgetMs);
     });
     try {
-        return await Promise.race([operation, expired]);
+        return await Promise.race([running, expired]);
     } finally {
         clearTimeout(timer);
     }
@@ -154,13 +158,14 @@ export function createHttpHandler(route: Route, services: () => Services): HttpH
                 );
             }
             result = await withinBudget(
-                operation({
-                    request,
-                    params,
-                    query: url.searchParams,
-                    root: serviceRoot(request.url),
-                    services: current,
-                }),
+                () =>
+                    operation({
+                        request,
+                        params,
+                        query: url.searchParams,
+                        root: serviceRoot(request.url),
+                        services: current,
+                    }),
                 current.requestBudgetMs,
                 (late) => context.warn(`request-id ${requestId}: finished after its budget: ${describe(late)}`),
             );
@@ -215,7 +220,8 @@ export function unknownSegment(templates: readonly string[]): Partial<Record<Htt
                     matchTemplate({ ...t, segments: t.segments.slice(0, i + 1) }, segments.slice(0, i + 1)),
                 ),
         );
-        const segment = segments[index] ?? '';
+        // Every segment may lead somewhere (a path cut short, such as `officeConfiguration`): name the last one.
+        const segment = segments[index === -1 ? segments.length - 1 : index] ?? '';
         return Promise.reject(
             segment === ''
                 ? badRequest('Invalid request: the service root has no resource of its own.')

@@ -45,17 +45,19 @@ interface Entry {
     handler: HttpHandler;
 }
 
-/** Reads at most one byte past the app's limit: enough for the function to see that the body is too large. */
+/**
+ * Keeps at most one byte past the app's limit (enough for the function to see that the body is too large) and
+ * reads the rest without keeping it: the client then gets the 413, where stopping mid-body would reset its
+ * connection.
+ */
 async function readBody(request: IncomingMessage): Promise<Buffer> {
     const chunks: Buffer[] = [];
     let size = 0;
     for await (const chunk of request) {
-        const buffer = chunk as Buffer;
-        chunks.push(buffer);
-        size += buffer.byteLength;
-        if (size > MAX_BODY_BYTES) {
-            request.resume(); // drain the rest without keeping it
-            break;
+        if (size <= MAX_BODY_BYTES) {
+            const buffer = chunk as Buffer;
+            chunks.push(buffer);
+            size += buffer.byteLength;
         }
     }
     return Buffer.concat(chunks);

@@ -56,6 +56,9 @@ function parseSelect(value: string | undefined): string[] | undefined {
     if (value === undefined) {
         return undefined;
     }
+    if (value.trim() === '*') {
+        return undefined; // every property, as without $select
+    }
     const properties: string[] = [];
     for (const raw of value.split(',')) {
         const name = raw.trim();

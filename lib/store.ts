@@ -3,6 +3,8 @@
  * the API stays inside one logical partition. Cosmos failures leave this module as a StoreError that says what kind
  * of failure it was, never as an SDK error: callers decide the HTTP answer from the kind alone.
  */
+import { AsyncLocalStorage } from 'node:async_hooks';
+
 import {
     BulkOperationType,
     type Container,
@@ -18,6 +20,16 @@ export const PARTITION_KEY_PATH = '/configurationId';
 
 /** Operations in one transactional batch: the Cosmos DB limit. */
 export const MAX_BATCH_OPERATIONS = 100;
+
+/**
+ * One document per configuration that every `assign` replaces, conditionally, inside its batch: two assigns that
+ * read the same set cannot both apply, even when neither deletes anything the other does. Its id is no GUID, so no
+ * assignment id can name it, and the queries leave it out.
+ */
+export const SET_VERSION_ID = 'assign-version';
+
+/** Assignment changes one assign may make: the batch also carries the set version. */
+export const MAX_SET_CHANGES = MAX_BATCH_OPERATIONS - 1;
 
 export interface StoredAssignment extends Assignment {
     etag: string;
@@ -104,6 +116,18 @@ function httpEtag(etag: unknown): string {
     return value.startsWith('"') ? value : `"${value}"`;
 }
 
+/**
+ * The SDK wraps whatever ended a batch request in a plain Error ("Batch request error: …"), dropping the status.
+ * A batch is atomic, so whatever failed changed nothing: throttling says so in the text, the rest is the account
+ * being unreachable or too slow, and both are safe for the client to retry.
+ */
+function batchFailure(error: unknown): StoreError {
+    const message = error instanceof Error ? error.message : String(error);
+    return /Request rate is large|\b429\b|TooManyRequests/i.test(message)
+        ? new StoreError('throttled', `Cosmos DB batch: ${message}`, 1000, error)
+        : new StoreError('unavailable', `Cosmos DB batch: ${message}`, undefined, error);
+}
+
 function toAssignment(document: AssignmentDocument): StoredAssignment {
     return { id: document.id, target: document.target, etag: httpEtag(document._etag) };
 }
@@ -112,6 +136,22 @@ export interface AssignmentPage {
     items: StoredAssignment[];
     /** Cosmos' continuation token when more items exist. */
     continuation?: string;
+}
+
+const deadlines = new AsyncLocalStorage<AbortSignal>();
+
+/**
+ * Runs `action` under a deadline: once `signal` fires, no further Cosmos call of the store starts in it. A request
+ * answered 503 for running out of time must not go on to write (a batch after its read, a patch after its check).
+ */
+export async function withDeadline<T>(signal: AbortSignal, action: () => Promise<T>): Promise<T> {
+    return await deadlines.run(signal, action);
+}
+
+function checkDeadline(operation: string): void {
+    if (deadlines.getStore()?.aborted) {
+        throw new StoreError('unavailable', `Cosmos DB ${operation}: not started, the request ran out of time`);
+    }
 }
 
 /** One Cosmos DB call of the store, as telemetry records it. */
@@ -172,6 +212,7 @@ export class AssignmentStore {
         const report = (failure?: StoreErrorKind) =>
             this.observer?.({ operation, requestCharge, durationMs: performance.now() - started, failure, ...last });
         try {
+            checkDeadline(operation);
             const result = await action(await this.container(), meter);
             report();
             return result;
@@ -255,8 +296,11 @@ export class AssignmentStore {
         return await this.run('query', async (container, meter) => {
             const query = container.items.query<AssignmentDocument>(
                 {
-                    query: 'SELECT * FROM c WHERE c.configurationId = @configurationId',
-                    parameters: [{ name: '@configurationId', value: configurationId }],
+                    query: 'SELECT * FROM c WHERE c.configurationId = @configurationId AND c.id != @setVersion',
+                    parameters: [
+                        { name: '@configurationId', value: configurationId },
+                        { name: '@setVersion', value: SET_VERSION_ID },
+                    ],
                 },
                 {
                     partitionKey: configurationId,
@@ -294,8 +338,11 @@ export class AssignmentStore {
                 await container.items
                     .query<number>(
                         {
-                            query: 'SELECT VALUE COUNT(1) FROM c WHERE c.configurationId = @configurationId',
-                            parameters: [{ name: '@configurationId', value: configurationId }],
+                            query: 'SELECT VALUE COUNT(1) FROM c WHERE c.configurationId = @configurationId AND c.id != @setVersion',
+                            parameters: [
+                                { name: '@configurationId', value: configurationId },
+                                { name: '@setVersion', value: SET_VERSION_ID },
+                            ],
                         },
                         { partitionKey: configurationId },
                     )
@@ -314,12 +361,12 @@ export class AssignmentStore {
             return {};
         }
         const { resource } = meter(await container.item(id, configurationId).read<AssignmentDocument>());
-        if (!resource) {
-            throw new StoreError('notFound', 'Cosmos DB read: not found');
-        }
-        if (httpEtag(resource._etag) !== ifMatch) {
+        // RFC 9110: If-Match, `*` included, is false when there is no current representation, and compares strongly
+        // (a weak tag never matches).
+        if (!resource || (ifMatch !== '*' && httpEtag(resource._etag) !== ifMatch)) {
             throw new StoreError('preconditionFailed', 'If-Match does not match the stored ETag');
         }
+        checkDeadline('write');
         return { accessCondition: { type: 'IfMatch', condition: String(resource._etag) } };
     }
 
@@ -354,16 +401,40 @@ export class AssignmentStore {
         });
     }
 
+    /** The set version's `_etag` as Cosmos wrote it, or undefined while no assign has run for the configuration. */
+    async setVersion(configurationId: string): Promise<string | undefined> {
+        return await this.run('read', async (container, meter) => {
+            const { resource } = meter(await container.item(SET_VERSION_ID, configurationId).read<ItemDefinition>());
+            return resource ? String(resource._etag) : undefined;
+        });
+    }
+
     /**
      * Applies a whole new set in one transactional batch: Cosmos DB runs it atomically within the partition, so a
-     * failure leaves the previous set as it was. Each operation names its partition key, as batches require.
+     * failure leaves the previous set as it was. The batch first moves the set version on from the one read before
+     * the set itself (`version`), so a concurrent assign makes it fail whole. Each operation names its partition key,
+     * as batches require.
      */
     async applySet(
         configurationId: string,
+        version: string | undefined,
         removals: readonly string[],
         additions: readonly Assignment[],
     ): Promise<void> {
+        if (removals.length + additions.length > MAX_SET_CHANGES) {
+            throw new StoreError('unexpected', `one assign makes at most ${MAX_SET_CHANGES} changes`);
+        }
+        const marker = { id: SET_VERSION_ID, configurationId };
         const operations: OperationInput[] = [
+            version === undefined
+                ? { operationType: BulkOperationType.Create, partitionKey: configurationId, resourceBody: marker }
+                : {
+                      operationType: BulkOperationType.Replace,
+                      partitionKey: configurationId,
+                      id: SET_VERSION_ID,
+                      resourceBody: marker,
+                      ifMatch: version,
+                  },
             ...removals.map(
                 (id): OperationInput => ({
                     operationType: BulkOperationType.Delete,
@@ -379,14 +450,14 @@ export class AssignmentStore {
                 }),
             ),
         ];
-        if (operations.length === 0) {
-            return;
-        }
-        if (operations.length > MAX_BATCH_OPERATIONS) {
-            throw new StoreError('unexpected', `a batch holds at most ${MAX_BATCH_OPERATIONS} operations`);
-        }
         await this.run('batch', async (container, meter) => {
-            const { result, code } = await container.items.batch(operations, configurationId);
+            let response: Awaited<ReturnType<Container['items']['batch']>>;
+            try {
+                response = await container.items.batch(operations, configurationId);
+            } catch (error) {
+                throw batchFailure(error);
+            }
+            const { result, code } = response;
             meter({
                 requestCharge: (result ?? []).reduce((sum, r) => sum + (r.requestCharge ?? 0), 0),
                 ...(code !== undefined ? { statusCode: code } : {}),

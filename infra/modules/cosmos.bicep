@@ -109,7 +109,9 @@ resource container 'Microsoft.DocumentDB/databaseAccounts/sqlDatabases/container
       // filters on them. Excluding `/*` and including only the queried paths lowers the write RU charge
       // per document and the index storage, at no cost to the queries the service runs:
       //   - `WHERE c.configurationId = @configurationId` (every query names its partition),
-      //   - paging and ordering by `id` (id is always indexed; listed here to make the intent explicit).
+      //   - `AND c.id != @setVersion` (the list and count queries leave out the per-configuration set version);
+      //     `id` is listed here to make that use explicit. Paging follows the partition's own order (continuation
+      //     tokens), so no ORDER BY, and no other path, needs an index.
       // Point reads (id + partition key) never use the index. A future query on another property needs
       // that path added here first, or it scans the partition (more RU).
       // See https://learn.microsoft.com/azure/cosmos-db/index-policy and

@@ -166,7 +166,8 @@ describe('create: every error is Graph-shaped and stores nothing', () => {
                 },
             );
             req.on('error', reject);
-            for (let i = 0; i < 10; i++) {
+            // 2 MB: far past the limit, and the client still gets its answer rather than a reset connection.
+            for (let i = 0; i < 200; i++) {
                 req.write('x'.repeat(10_000));
             }
             req.end();
@@ -283,6 +284,11 @@ describe('create: every error is Graph-shaped and stores nothing', () => {
         const deeper = await fetch(`${app.assignmentsUrl(cfg)}/${GUID_VALUE}/more`, { method: 'POST' });
         expect((await expectGraphError(deeper, 400, 'BadRequest', expect)).error.message).toBe(
             "Resource not found for the segment 'more'.",
+        );
+
+        const cut = await fetch(`${app.root}/officeConfiguration/clientConfigurations/${cfg}`);
+        expect((await expectGraphError(cut, 400, 'BadRequest', expect)).error.message).toBe(
+            `Resource not found for the segment '${cfg}'.`,
         );
 
         const put = await fetch(app.assignmentsUrl(cfg), { method: 'PUT', headers: JSON_HEADERS, body: '{}' });

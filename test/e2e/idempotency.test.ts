@@ -38,6 +38,9 @@ describe('Idempotency-Key', () => {
         expect(retry.headers.get('location')).toBe(first.headers.get('location'));
         expect(retry.headers.get('etag')).toBe(first.headers.get('etag'));
         expect(await retry.json()).toEqual(original);
+        // What the service ignores (an id, annotations) does not make it another request.
+        const annotated = JSON.stringify({ ...JSON.parse(SEED_REQUEST_BODY), id: 'x', '@odata.context': 'y' });
+        expect((await create(cfg, 'order-1', annotated)).status).toBe(201);
         expect(await app.cosmos.documents(cfg)).toHaveLength(1);
     });
 

@@ -118,3 +118,68 @@ describe('graceful shutdown', () => {
         expect(await stored('cfg-shutdown')).toBe(1);
     });
 });
+
+describe('assign under faults and races', () => {
+    const assignUrl = (origin: string, cfg: string) =>
+        `${origin}/beta/officeConfiguration/clientConfigurations/${cfg}/assign`;
+    const assign = (origin: string, cfg: string, groupIds: string[]) =>
+        fetch(assignUrl(origin, cfg), {
+            method: 'POST',
+            headers: JSON_HEADERS,
+            body: JSON.stringify({
+                officeConfigurationAssignments: groupIds.map((groupId) => ({
+                    target: { '@odata.type': 'microsoft.graph.officeConfigurationGroupAssignmentTarget', groupId },
+                })),
+            }),
+        });
+    const g = (n: number) => `00000000-0000-4000-8000-${String(n).padStart(12, '0')}`;
+
+    it('a throttled batch → 429 with Retry-After, a batch that cannot reach Cosmos → 503; nothing changes', async () => {
+        const cfg = 'cfg-batch-faults';
+        expect((await assign(host.origin, cfg, [g(1)])).status).toBe(200);
+        faulty.fault = { kind: 'throttle', retryAfterMs: 20, on: 'batches' };
+        try {
+            const throttled = await assign(host.origin, cfg, [g(2)]);
+            await expectGraphError(throttled, 429, 'TooManyRequests', expect);
+            expect(throttled.headers.get('retry-after')).toMatch(/^\d+$/);
+            faulty.fault = { kind: 'hang', on: 'batches' };
+            const hung = await assign(host.origin, cfg, [g(3)]);
+            await expectGraphError(hung, 503, 'ServiceUnavailable', expect);
+        } finally {
+            faulty.fault = { kind: 'none' };
+        }
+        expect(await stored(cfg)).toBe(2); // the first assignment and the set version
+    });
+
+    it('two concurrent assigns that read the same set: one wins, the other is a 409, never a union', async () => {
+        const cfg = 'cfg-assign-race';
+        // Both read the (empty) set before either batch reaches Cosmos.
+        faulty.fault = { kind: 'delay', ms: 300, on: 'batches' };
+        let statuses: number[];
+        try {
+            const responses = await Promise.all([assign(host.origin, cfg, [g(1)]), assign(host.origin, cfg, [g(2)])]);
+            statuses = responses.map((r) => r.status).sort();
+        } finally {
+            faulty.fault = { kind: 'none' };
+        }
+        expect(statuses).toEqual([200, 409]);
+        const listed = await fetch(url(host.origin, cfg));
+        const { value } = (await listed.json()) as { value: unknown[] };
+        expect(value).toHaveLength(1);
+    });
+
+    it('a request out of time starts no further write: an assign answered 503 changes nothing later', async () => {
+        const cfg = 'cfg-assign-late';
+        const slow = await startLocalHost({ routes, services: services({ requestBudgetMs: 300 }) });
+        faulty.fault = { kind: 'delay', ms: 600, on: 'queries' };
+        try {
+            const response = await assign(slow.origin, cfg, [g(1)]);
+            await expectGraphError(response, 503, 'ServiceUnavailable', expect);
+            await new Promise((resolve) => setTimeout(resolve, 1000)); // past the delayed query
+        } finally {
+            faulty.fault = { kind: 'none' };
+            await slow.close();
+        }
+        expect(await stored(cfg)).toBe(0);
+    });
+});

@@ -3,6 +3,7 @@
  */
 import { describe, expect, it } from 'vitest';
 
+import { SET_VERSION_ID } from '../../lib/store.js';
 import { expectGraphError, GUID, JSON_HEADERS, SEED_REQUEST_BODY, useTestApp } from '../helpers/host.js';
 
 const app = useTestApp();
@@ -147,6 +148,7 @@ describe('get', () => {
         const missing = await fetch(itemUrl(cfg, '0f8fad5b-d9cb-469f-a165-70867728950e'));
         await expectGraphError(missing, 404, 'ResourceNotFound', expect);
         await expectGraphError(await fetch(itemUrl(cfg, 'not-a-guid')), 404, 'ResourceNotFound', expect);
+        await expectGraphError(await fetch(itemUrl(cfg, '$count')), 400, 'BadRequest', expect);
         // An assignment belongs to its configuration: another configuration does not see it.
         await expectGraphError(await fetch(itemUrl('cfg-other', entity.id)), 404, 'ResourceNotFound', expect);
         await expectGraphError(await fetch(`${itemUrl(cfg, entity.id)}?$top=1`), 400, 'BadRequest', expect);
@@ -199,6 +201,24 @@ describe('update', () => {
         const current = (await fetch(itemUrl(cfg, entity.id))).headers.get('etag') ?? '';
         expect((await patch(cfg, entity.id, { target: group(5) }, { 'If-Match': current })).status).toBe(204);
         expect((await app.cosmos.container.item(entity.id, cfg).read()).resource?.target).toEqual(group(5));
+    });
+
+    it('compares If-Match strongly, and * or any tag fails on a missing assignment (RFC 9110)', async () => {
+        const cfg = 'cfg-ifmatch-strict';
+        const { entity, etag } = await create(cfg, group(1));
+        const weak = await patch(cfg, entity.id, { target: group(2) }, { 'If-Match': `W/${etag}` });
+        await expectGraphError(weak, 412, 'PreconditionFailed', expect);
+        const missing = '0f8fad5b-d9cb-469f-a165-70867728950e';
+        await expectGraphError(
+            await patch(cfg, missing, { target: group(2) }, { 'If-Match': '*' }),
+            412,
+            'PreconditionFailed',
+            expect,
+        );
+        await expectGraphError(await patch(cfg, missing, {}, { 'If-Match': '*' }), 412, 'PreconditionFailed', expect);
+        const deleteMissing = await fetch(itemUrl(cfg, missing), { method: 'DELETE', headers: { 'If-Match': '*' } });
+        await expectGraphError(deleteMissing, 412, 'PreconditionFailed', expect);
+        expect((await app.cosmos.container.item(entity.id, cfg).read()).resource?.target).toEqual(group(1));
     });
 
     it('refuses a changed id, an invalid target, or a missing assignment, changing nothing', async () => {
@@ -305,9 +325,18 @@ describe('assign', () => {
             items.batch = original;
         }
         expect(calls).toHaveLength(1);
-        const [operations, partitionKey] = calls[0] as [{ operationType: string }[], string];
+        const [operations, partitionKey] = calls[0] as [
+            { operationType: string; id?: string; resourceBody?: { id: string } }[],
+            string,
+        ];
         expect(partitionKey).toBe(cfg);
-        expect(operations.map((o) => o.operationType)).toEqual(['Delete', 'Create', 'Create']);
+        // First the set version (created by this first assign), then the removal and the two additions.
+        expect(operations.map((o) => o.operationType)).toEqual(['Create', 'Delete', 'Create', 'Create']);
+        expect(operations[0]?.resourceBody?.id).toBe(SET_VERSION_ID);
+        // The set version never shows in the collection.
+        expect((await listAll(cfg)).map((e) => e.target)).toEqual([group(2), group(3), group(4)]);
+        const counted = (await (await fetch(`${app.assignmentsUrl(cfg)}?$count=true`)).json()) as Collection;
+        expect(counted['@odata.count']).toBe(3);
     });
 
     it('refuses duplicates, invalid bodies and oversize sets with 400, changing nothing', async () => {
@@ -330,7 +359,7 @@ describe('assign', () => {
         expect((await listAll(cfg)).map((e) => e.id)).toEqual([before.entity.id]);
     });
 
-    it('refuses a set needing more than 100 changes in one batch', async () => {
+    it('refuses a set needing more changes than one batch holds (99 besides the set version)', async () => {
         const cfg = 'cfg-assign-limit';
         await Promise.all(Array.from({ length: 60 }, (_, i) => create(cfg, group(i))));
         const response = await assign(
@@ -338,8 +367,20 @@ describe('assign', () => {
             Array.from({ length: 50 }, (_, i) => group(1000 + i)),
         );
         const body = await expectGraphError(response, 400, 'BadRequest', expect);
-        expect(body.error.message).toMatch(/at most 100/);
+        expect(body.error.message).toMatch(/at most 99/);
         expect(await listAll(cfg)).toHaveLength(60);
+    });
+
+    it('keeps the id of a target sent in another spelling', async () => {
+        const cfg = 'cfg-assign-spelling';
+        const { entity } = await create(cfg, group(1));
+        const respelled = {
+            ...group(1),
+            '@odata.type': `#${group(1)['@odata.type']}`,
+            groupId: group(1).groupId.toUpperCase(),
+        };
+        const body = (await (await assign(cfg, [respelled])).json()) as Collection;
+        expect(body.value.map((e) => e.id)).toEqual([entity.id]);
     });
 
     it('while storage is down → 503, and the earlier set is still listed afterwards', async () => {

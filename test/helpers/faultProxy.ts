@@ -12,7 +12,12 @@ import { type OpenedContainer, openEmbeddedContainer } from '../../lib/cosmosCli
 import { type EmbeddedCosmos, startEmbeddedCosmos } from '../../lib/embeddedCosmos.js';
 import { testSettings } from './cosmos.js';
 
-export type Fault =
+/** Which requests a fault hits: document writes (creates, replaces, patches), transactional batches, or queries. */
+export type FaultTarget = 'writes' | 'batches' | 'queries';
+
+export type Fault = ({ on?: FaultTarget } & FaultKind) | { kind: 'none' };
+
+type FaultKind =
     | { kind: 'none' }
     | { kind: 'throttle'; retryAfterMs: number }
     | { kind: 'hang' }
@@ -29,9 +34,23 @@ export interface FaultyCosmos {
     close(): Promise<void>;
 }
 
-const isDocumentWrite = (request: IncomingMessage) =>
-    (request.method === 'POST' || request.method === 'PUT' || request.method === 'PATCH') &&
-    /\/docs(\/|$)/.test(request.url ?? '');
+const isTrue = (request: IncomingMessage, header: string) => String(request.headers[header]).toLowerCase() === 'true';
+
+function hits(request: IncomingMessage, target: FaultTarget): boolean {
+    if (!/\/docs(\/|$)/.test(request.url ?? '')) {
+        return false;
+    }
+    const batch = isTrue(request, 'x-ms-cosmos-is-batch-request');
+    const query = isTrue(request, 'x-ms-documentdb-isquery');
+    switch (target) {
+        case 'batches':
+            return batch;
+        case 'queries':
+            return query;
+        case 'writes':
+            return !batch && !query && ['POST', 'PUT', 'PATCH'].includes(request.method ?? '');
+    }
+}
 
 export async function startFaultyCosmos(settings: Partial<CosmosSettings> = {}): Promise<FaultyCosmos> {
     const cosmos = await startEmbeddedCosmos({ protocol: 'http' });
@@ -59,7 +78,7 @@ export async function startFaultyCosmos(settings: Partial<CosmosSettings> = {}):
 
     const server = http.createServer((request, response) => {
         const fault = state.fault;
-        if (fault.kind === 'none' || !isDocumentWrite(request)) {
+        if (fault.kind === 'none' || !hits(request, fault.on ?? 'writes')) {
             forward(request, response);
             return;
         }

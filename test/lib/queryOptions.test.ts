@@ -39,6 +39,10 @@ describe('query options', () => {
         );
     });
 
+    it('reads $select=* as every property', () => {
+        expect(parse('$select=*')).toEqual({ top: 100, count: false });
+    });
+
     it('allows only $select on a single entity', () => {
         expect(parseEntityOptions(new URLSearchParams('$select=id'))).toEqual({ select: ['id'] });
         expect(() => parseEntityOptions(new URLSearchParams('$top=1'))).toThrow(/not supported/);
