@@ -74,6 +74,12 @@ export interface AppConfig {
      * host's own timeout (host.json: 30 s), which would answer with a bare 500.
      */
     requestBudgetMs: number;
+    /**
+     * The origin clients use (`https://api.contoso.com`), when a gateway in front of the app (API Management, Front
+     * Door) rewrites the Host: every absolute URL the service writes (Location, @odata.context, @odata.nextLink)
+     * starts with it. Absent: the request's own origin.
+     */
+    publicOrigin?: string;
     /** Absent when requests are served without a token: only ever locally. */
     auth?: AuthSettings;
     /** Absent without APPLICATIONINSIGHTS_CONNECTION_STRING: then the telemetry SDK is never loaded. */
@@ -132,6 +138,24 @@ const endpoint = (env: Env, name: string): string | undefined => endpointUrl(env
 
 export function isLoopback(url: URL): boolean {
     return ['localhost', '127.0.0.1', '[::1]'].includes(url.hostname);
+}
+
+/** An origin only (scheme, host, port): the service adds `/beta` and the paths itself. */
+function origin(env: Env, name: string): string | undefined {
+    const value = text(env, name);
+    if (value === undefined) {
+        return undefined;
+    }
+    let url: URL;
+    try {
+        url = new URL(value);
+    } catch {
+        throw new ConfigurationError(name, `'${value}' is not an absolute URL`);
+    }
+    if (!['https:', 'http:'].includes(url.protocol) || url.origin !== value.replace(/\/$/, '')) {
+        throw new ConfigurationError(name, `expected an origin such as https://api.contoso.com, got '${value}'`);
+    }
+    return url.origin;
 }
 
 function positiveInteger(env: Env, name: string, fallback: number, max: number): number {
@@ -327,9 +351,17 @@ export function loadConfig(env: Env = process.env): AppConfig {
         requestTimeoutMs: positiveInteger(env, 'COSMOS_REQUEST_TIMEOUT_MS', 5000, 60_000),
     };
     const requestBudgetMs = positiveInteger(env, 'REQUEST_BUDGET_MS', 10_000, 25_000);
+    const publicOrigin = origin(env, 'PUBLIC_ORIGIN');
     const auth = authSettings(env, runningInAzure);
     const telemetry = telemetrySettings(env);
-    return { runningInAzure, cosmos, requestBudgetMs, ...(auth ? { auth } : {}), ...(telemetry ? { telemetry } : {}) };
+    return {
+        runningInAzure,
+        cosmos,
+        requestBudgetMs,
+        ...(publicOrigin ? { publicOrigin } : {}),
+        ...(auth ? { auth } : {}),
+        ...(telemetry ? { telemetry } : {}),
+    };
 }
 
 /** One line for the start-up log: loud when requests are served without a token. */

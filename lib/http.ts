@@ -163,7 +163,7 @@ export function createHttpHandler(route: Route, services: () => Services): HttpH
                         request,
                         params,
                         query: url.searchParams,
-                        root: serviceRoot(request.url),
+                        root: serviceRoot(current.publicOrigin ?? request.url),
                         services: current,
                     }),
                 current.requestBudgetMs,

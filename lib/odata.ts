@@ -6,9 +6,9 @@ import { ASSIGNMENT_TYPE, type AssignmentTarget } from './schema.js';
 export const ODATA_JSON =
     'application/json;odata.metadata=minimal;odata.streaming=true;IEEE754Compatible=false;charset=utf-8';
 
-/** The service root as clients address it, e.g. `https://host/beta`. */
-export function serviceRoot(requestUrl: string): string {
-    return `${new URL(requestUrl).origin}/beta`;
+/** The service root as clients address it, e.g. `https://host/beta`, from a URL or an origin. */
+export function serviceRoot(urlOrOrigin: string): string {
+    return `${new URL(urlOrOrigin).origin}/beta`;
 }
 
 /** OData key literal: a string in single quotes, quotes doubled; unsafe characters percent-encoded for a URL. */

@@ -42,6 +42,8 @@ export interface Services {
     logger: Logger;
     /** Time a request may take in all before it is answered 503; none when absent. */
     requestBudgetMs?: number;
+    /** The origin clients use, when it is not the request's own (lib/config PUBLIC_ORIGIN). */
+    publicOrigin?: string;
 }
 
 export interface AppServices extends Services {
@@ -88,6 +90,7 @@ export function createAppServices(config: AppConfig, logger: Logger = consoleLog
         clock: () => new Date(),
         logger,
         requestBudgetMs: config.requestBudgetMs,
+        ...(config.publicOrigin ? { publicOrigin: config.publicOrigin } : {}),
         warmUp: async () => (await open()).description,
         dispose: async () => {
             const current = opening;

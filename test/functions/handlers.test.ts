@@ -77,6 +77,30 @@ describe('the create function', () => {
         expect(await cosmos.documents('cfg-h2')).toEqual([]);
     });
 
+    it('writes absolute URLs with the public origin when one is set (a gateway in front)', async () => {
+        const route = routes.find((r) => r.name === 'officeClientConfigurationAssignments')!;
+        const handler = createHttpHandler(route, () => ({
+            ...cosmos.services,
+            publicOrigin: 'https://api.contoso.com',
+        }));
+        const response = await handler(
+            new HttpRequest({
+                method: 'POST',
+                url: `${base}/cfg-gw/assignments`,
+                headers: { 'content-type': 'application/json' },
+                body: { string: SEED_REQUEST_BODY },
+            }),
+            new InvocationContext({ invocationId: randomUUID(), functionName: route.name }),
+        );
+        const headers = response.headers as Record<string, string>;
+        expect(headers.Location).toMatch(
+            /^https:\/\/api\.contoso\.com\/beta\/officeConfiguration\/clientConfigurations\/cfg-gw\/assignments\//,
+        );
+        expect(JSON.parse(response.body as string)['@odata.context']).toMatch(
+            /^https:\/\/api\.contoso\.com\/beta\/\$metadata#/,
+        );
+    });
+
     it('reads route parameters from the URL, whatever the host put in params', async () => {
         const { result } = invoke('officeClientConfigurationAssignments', {
             method: 'GET',

@@ -62,11 +62,18 @@ describe('config', () => {
             [{ COSMOS_REQUEST_TIMEOUT_MS: '0' }, 'COSMOS_REQUEST_TIMEOUT_MS'],
             [{ COSMOS_REQUEST_TIMEOUT_MS: '5s' }, 'COSMOS_REQUEST_TIMEOUT_MS'],
             [{ REQUEST_BUDGET_MS: '30000' }, 'REQUEST_BUDGET_MS'],
+            [{ PUBLIC_ORIGIN: 'https://api.contoso.com/beta' }, 'PUBLIC_ORIGIN'],
+            [{ PUBLIC_ORIGIN: 'api.contoso.com' }, 'PUBLIC_ORIGIN'],
         ];
         for (const [env, setting] of cases) {
             expect(() => loadConfig(env), JSON.stringify(env)).toThrow(ConfigurationError);
             expect(() => loadConfig(env)).toThrow(new RegExp(`^Invalid setting ${setting}: `));
         }
+    });
+
+    it('reads the public origin clients use behind a gateway', () => {
+        expect(loadConfig({ PUBLIC_ORIGIN: 'https://api.contoso.com/' }).publicOrigin).toBe('https://api.contoso.com');
+        expect(loadConfig({}).publicOrigin).toBeUndefined();
     });
 
     it('accepts plain http only for a loopback emulator', () => {
