@@ -1,6 +1,9 @@
+import { readFileSync } from 'node:fs';
+
 import { describe, expect, it } from 'vitest';
 
 import {
+    AZURE_APP_SETTINGS,
     ConfigurationError,
     DEFAULT_COSMOS_CONTAINER,
     DEFAULT_COSMOS_DATABASE,
@@ -69,6 +72,16 @@ describe('config', () => {
             expect(() => loadConfig(env), JSON.stringify(env)).toThrow(ConfigurationError);
             expect(() => loadConfig(env)).toThrow(new RegExp(`^Invalid setting ${setting}: `));
         }
+    });
+
+    it('starts from local.settings.json.sample as it is: embedded store, auth off', () => {
+        const sample = JSON.parse(
+            readFileSync(new URL('../../local.settings.json.sample', import.meta.url), 'utf8'),
+        ) as { Values: Record<string, string> };
+        const config = loadConfig(sample.Values);
+        expect(config.cosmos.connection.kind).toBe('embedded');
+        expect(config.auth).toBeUndefined();
+        expect(Object.keys(sample.Values)).toEqual(expect.arrayContaining([...AZURE_APP_SETTINGS]));
     });
 
     it('reads the public origin clients use behind a gateway', () => {
