@@ -4,12 +4,12 @@
  * own, both against the same embedded Cosmos DB server in this process, at the same concurrency. Trials alternate
  * between the two; each side's median counts.
  */
-import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 
 import { startEmbeddedCosmos } from '../lib/embeddedCosmos.js';
+import { startAppProcess } from '../scripts/appProcess.js';
 import { cleanEnv, median, round, runNode } from './stats.js';
 
 export interface Throughput {
@@ -55,35 +55,13 @@ interface ChildResult {
     cpuMs: number;
 }
 
-async function startApp(appRoot: string, env: NodeJS.ProcessEnv): Promise<{ origin: string; child: ChildProcess }> {
-    const child = spawn(process.execPath, ['dist/scripts/start.js', '--host', 'local', '--port', '0'], {
-        cwd: appRoot,
-        env,
-        stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let output = '';
-    const origin = await new Promise<string>((resolve, reject) => {
-        const onData = (chunk: Buffer) => {
-            output += chunk.toString();
-            const match = /at (http:\/\/localhost:\d+)\/beta/.exec(output);
-            if (match?.[1]) {
-                resolve(match[1].replace('localhost', '127.0.0.1'));
-            }
-        };
-        child.stdout?.on('data', onData);
-        child.stderr?.on('data', onData);
-        child.on('exit', (code) => reject(new Error(`the app exited (${code}) before serving:\n${output}`)));
-    });
-    return { origin, child };
-}
-
 export async function measureThroughput(
     appRoot: string,
     benchDir: string,
     { concurrency = 32, creates = 2500, trials = 5, warmup = 300 } = {},
 ): Promise<Throughput> {
     const cosmos = await startEmbeddedCosmos({ protocol: 'http' });
-    const app = await startApp(appRoot, cleanEnv({ COSMOS_ENDPOINT: cosmos.endpoint, COSMOS_KEY: cosmos.key }));
+    const app = await startAppProcess(appRoot, cleanEnv({ COSMOS_ENDPOINT: cosmos.endpoint, COSMOS_KEY: cosmos.key }));
     const collection = `${app.origin}/beta/officeConfiguration/clientConfigurations/{id}/assignments`;
     const raw: number[] = [];
     const http: number[] = [];

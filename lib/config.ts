@@ -117,18 +117,21 @@ function resourceName(env: Env, name: string, fallback: string): string {
     return value;
 }
 
-function endpointUrl(env: Env, name: string): URL | undefined {
+function absoluteUrl(env: Env, name: string): URL | undefined {
     const value = text(env, name);
     if (value === undefined) {
         return undefined;
     }
-    let url: URL;
     try {
-        url = new URL(value);
+        return new URL(value);
     } catch {
         throw new ConfigurationError(name, `'${value}' is not an absolute URL`);
     }
-    if (url.protocol !== 'https:' && !(url.protocol === 'http:' && isLoopback(url))) {
+}
+
+function endpointUrl(env: Env, name: string): URL | undefined {
+    const url = absoluteUrl(env, name);
+    if (url && url.protocol !== 'https:' && !(url.protocol === 'http:' && isLoopback(url))) {
         throw new ConfigurationError(name, 'use https:// (plain http is accepted only on a loopback address)');
     }
     return url;
@@ -142,20 +145,12 @@ export function isLoopback(url: URL): boolean {
 
 /** An origin only (scheme, host, port): the service adds `/beta` and the paths itself. */
 function origin(env: Env, name: string): string | undefined {
+    const url = absoluteUrl(env, name);
     const value = text(env, name);
-    if (value === undefined) {
-        return undefined;
-    }
-    let url: URL;
-    try {
-        url = new URL(value);
-    } catch {
-        throw new ConfigurationError(name, `'${value}' is not an absolute URL`);
-    }
-    if (!['https:', 'http:'].includes(url.protocol) || url.origin !== value.replace(/\/$/, '')) {
+    if (url && (!['https:', 'http:'].includes(url.protocol) || url.origin !== value?.replace(/\/$/, ''))) {
         throw new ConfigurationError(name, `expected an origin such as https://api.contoso.com, got '${value}'`);
     }
-    return url.origin;
+    return url?.origin;
 }
 
 function positiveInteger(env: Env, name: string, fallback: number, max: number): number {

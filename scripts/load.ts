@@ -8,7 +8,6 @@
  *
  *   npm run load -- --requests 10000 --concurrency 64 [--outage] [--outage-ms 3000]
  */
-import { type ChildProcess, spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { once } from 'node:events';
 import { existsSync } from 'node:fs';
@@ -21,6 +20,7 @@ import autocannon from 'autocannon';
 import { type CosmosSettings, DEFAULT_COSMOS_CONTAINER, DEFAULT_COSMOS_DATABASE } from '../lib/config.js';
 import { openEmbeddedContainer } from '../lib/cosmosClient.js';
 import { startEmbeddedCosmos } from '../lib/embeddedCosmos.js';
+import { startAppProcess } from './appProcess.js';
 
 export interface LoadOptions {
     requests: number;
@@ -78,29 +78,6 @@ function projectRoot(): string {
 
 const root = projectRoot();
 
-/** Starts the built app (`dist/scripts/start.js`) on a free port and resolves to its origin. */
-async function startApp(env: NodeJS.ProcessEnv): Promise<{ origin: string; child: ChildProcess }> {
-    const child = spawn(process.execPath, ['dist/scripts/start.js', '--host', 'local', '--port', '0'], {
-        cwd: root,
-        env,
-        stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let output = '';
-    const origin = await new Promise<string>((resolve, reject) => {
-        const onData = (chunk: Buffer) => {
-            output += chunk.toString();
-            const match = /at (http:\/\/localhost:\d+)\/beta/.exec(output);
-            if (match?.[1]) {
-                resolve(match[1].replace('localhost', '127.0.0.1'));
-            }
-        };
-        child.stdout?.on('data', onData);
-        child.stderr?.on('data', onData);
-        child.on('exit', (code) => reject(new Error(`the app exited (${code}) before serving:\n${output}`)));
-    });
-    return { origin, child };
-}
-
 export async function runLoad(options: LoadOptions): Promise<LoadReport> {
     const cosmos = await startEmbeddedCosmos({ protocol: 'http' });
     const settings: CosmosSettings = {
@@ -111,7 +88,7 @@ export async function runLoad(options: LoadOptions): Promise<LoadReport> {
     };
     const opened = await openEmbeddedContainer(settings, cosmos);
     const env: NodeJS.ProcessEnv = { PATH: process.env.PATH, COSMOS_ENDPOINT: cosmos.endpoint, COSMOS_KEY: cosmos.key };
-    const app = await startApp(env);
+    const app = await startAppProcess(root, env);
     const configurationId = `load-${randomUUID()}`;
     const acknowledged = new Set<string>();
     const statusCounts: Record<string, number> = {};
