@@ -19,7 +19,7 @@ import type { AssignmentTarget } from './schema.js';
 export const PARTITION_KEY_PATH = '/configurationId';
 
 /** Operations in one transactional batch: the Cosmos DB limit. */
-export const MAX_BATCH_OPERATIONS = 100;
+const MAX_BATCH_OPERATIONS = 100;
 
 /**
  * One document per configuration that every `assign` replaces, conditionally, inside its batch: two assigns that
