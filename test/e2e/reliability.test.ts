@@ -102,8 +102,12 @@ describe('graceful shutdown', () => {
         const slow = await startLocalHost({ routes, services: services() });
         faulty.fault = { kind: 'delay', ms: 400 };
         try {
+            const before = faulty.faulted;
             const inFlight = create(slow.origin, 'cfg-shutdown');
-            await new Promise((resolve) => setTimeout(resolve, 100));
+            // Close only once the create is inside the app, held at its Cosmos write.
+            while (faulty.faulted === before) {
+                await new Promise((resolve) => setTimeout(resolve, 10));
+            }
             let closed = false;
             const closing = slow.close().then(() => (closed = true));
             const response = await inFlight;
@@ -154,7 +158,7 @@ describe('assign under faults and races', () => {
     it('two concurrent assigns that read the same set: one wins, the other is a 409, never a union', async () => {
         const cfg = 'cfg-assign-race';
         // Both read the (empty) set before either batch reaches Cosmos.
-        faulty.fault = { kind: 'delay', ms: 300, on: 'batches' };
+        faulty.fault = { kind: 'delay', ms: 1000, on: 'batches' };
         let statuses: number[];
         try {
             const responses = await Promise.all([assign(host.origin, cfg, [g(1)]), assign(host.origin, cfg, [g(2)])]);
