@@ -7,6 +7,9 @@ import { badRequest, GraphError } from './errors.js';
 
 export const MAX_BODY_BYTES = 64 * 1024;
 
+/** One decoder for every request: a non-streaming decode keeps no state between calls. */
+const UTF8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: false });
+
 /** `application/json`, with parameters (`charset=utf-8`, `odata.metadata=minimal`) allowed. */
 export function isJsonMediaType(contentType: string | null): boolean {
     return contentType !== null && /^application\/json\s*(;|$)/i.test(contentType.trim());
@@ -35,10 +38,9 @@ export async function readJsonBody(request: HttpRequest): Promise<unknown> {
     if (bytes.byteLength > MAX_BODY_BYTES) {
         throw tooLarge();
     }
-    const text = new TextDecoder('utf-8', { fatal: true, ignoreBOM: false });
     let json: string;
     try {
-        json = text.decode(bytes);
+        json = UTF8.decode(bytes);
     } catch {
         throw badRequest('The request body is not valid UTF-8.');
     }

@@ -163,7 +163,7 @@ export function createHttpHandler(route: Route, services: () => Services): HttpH
                         request,
                         params,
                         query: url.searchParams,
-                        root: serviceRoot(current.publicOrigin ?? request.url),
+                        root: serviceRoot(current.publicOrigin ?? url.origin),
                         services: current,
                     }),
                 current.requestBudgetMs,
