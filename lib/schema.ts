@@ -15,8 +15,18 @@ const typeName = (name: string) => ({ enum: [`#${name}`, name] });
 /**
  * Instance and property annotations (`@odata.context`, `target@odata.type`, `@microsoft.graph.tips`) are accepted and
  * ignored, as an OData service does; any other unknown property is an error.
+ *
+ * The pattern reads a name one way only: no part between dots may hold a dot, so a name that fails (`x@....@`) fails
+ * in one pass. A looser `[^@]+\\.[^@]+` tries every split at every dot, quadratic in the name's length: one 59 KB
+ * name once held the event loop for 3.5 s. Patterns run on request bodies: each must stay linear (tested).
  */
-const annotations = { '^[^@]*@[^@]+\\.[^@]+$': {} };
+export const ANNOTATION_PATTERN = '^[^@]*@(?:[^@.]+\\.)+[^@.]+$';
+const annotations = { [ANNOTATION_PATTERN]: {} };
+
+/** Longer than any OData identifier or annotation: a longer name is refused before any pattern looks at it. */
+export const MAX_PROPERTY_NAME_LENGTH = 256;
+// A pattern rather than `maxLength`, whose code-point count the generated validators would need ajv at run time for.
+const propertyNames = { pattern: `^[\\s\\S]{0,${MAX_PROPERTY_NAME_LENGTH}}$` };
 
 export const GUID_PATTERN = '^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$';
 
@@ -33,6 +43,7 @@ const target = {
         {
             title: BASE_TARGET_TYPE,
             properties: { '@odata.type': typeName(BASE_TARGET_TYPE) },
+            propertyNames,
             patternProperties: annotations,
             additionalProperties: false,
         },
@@ -47,6 +58,7 @@ const target = {
                     format: 'uuid',
                 },
             },
+            propertyNames,
             patternProperties: annotations,
             additionalProperties: false,
         },
@@ -67,6 +79,7 @@ const newAssignment = {
     type: 'object',
     required: ['target'],
     properties: assignmentProperties,
+    propertyNames,
     patternProperties: annotations,
     additionalProperties: false,
 } as const;
@@ -86,6 +99,7 @@ export const updateAssignmentSchema = {
     title: ASSIGNMENT_TYPE,
     type: 'object',
     properties: assignmentProperties,
+    propertyNames,
     patternProperties: annotations,
     additionalProperties: false,
     $defs: defs,
@@ -105,6 +119,7 @@ export const assignActionSchema = {
             items: newAssignment,
         },
     },
+    propertyNames,
     patternProperties: annotations,
     additionalProperties: false,
     $defs: defs,

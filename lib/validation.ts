@@ -8,7 +8,7 @@ import type { ErrorObject } from 'ajv';
 import type { GraphErrorDetail } from './errors.js';
 import type { GeneratedValidator } from './generated/validators.js';
 import * as generated from './generated/validators.js';
-import { type BodyKind, bodySchemas } from './schema.js';
+import { type BodyKind, bodySchemas, MAX_PROPERTY_NAME_LENGTH } from './schema.js';
 
 export type { BodyKind } from './schema.js';
 
@@ -71,13 +71,37 @@ function toDetail(error: ErrorObject): GraphErrorDetail | undefined {
         }
         case 'additionalProperties': {
             const property = String(params.additionalProperty);
+            if (property.length > MAX_PROPERTY_NAME_LENGTH) {
+                return undefined; // reported once, by `propertyNames`, without echoing the whole name
+            }
             return {
                 code: 'UnknownProperty',
                 message: `The property '${property}' does not exist on type '${typeOf(error)}'.`,
                 target: dottedPath(error.instancePath, property),
             };
         }
+        case 'propertyNames':
+            return {
+                code: 'InvalidPropertyName',
+                message: `A property name in '${where}' is longer than ${MAX_PROPERTY_NAME_LENGTH} characters.`,
+                target: path,
+            };
+        case 'pattern':
+            // The name's own check under `propertyNames`, which reports it.
+            return error.propertyName !== undefined ? undefined : otherViolation(error, where, path);
         case 'type':
+            if (path === '' && params.type === 'object') {
+                const sent = Array.isArray(error.data)
+                    ? 'an array'
+                    : error.data === null
+                      ? 'null'
+                      : `a ${typeof error.data}`;
+                return {
+                    code: 'InvalidType',
+                    message: `The request body must be a JSON object; it is ${sent}.`,
+                    target: path,
+                };
+            }
             return {
                 code: 'InvalidType',
                 message: `The value of '${where}' must be of type ${String(params.type)}.`,
@@ -113,12 +137,12 @@ function toDetail(error: ErrorObject): GraphErrorDetail | undefined {
             };
         }
         default:
-            return {
-                code: 'InvalidValue',
-                message: `The value of '${where}' ${error.message ?? 'is invalid'}.`,
-                target: path,
-            };
+            return otherViolation(error, where, path);
     }
+}
+
+function otherViolation(error: ErrorObject, where: string, path: string): GraphErrorDetail {
+    return { code: 'InvalidValue', message: `The value of '${where}' ${error.message ?? 'is invalid'}.`, target: path };
 }
 
 function toDetails(errors: ErrorObject[]): GraphErrorDetail[] {

@@ -1,0 +1,124 @@
+/**
+ * Every pattern the request path applies to client input must run in time linear in the input: a backtracking pattern
+ * blocks the event loop, and no request budget can fire while it does. Each pattern meets the inputs that make
+ * ambiguous patterns backtrack (long runs of the characters the pattern itself names, with and without a tail that
+ * makes the match fail at the very end), and must take no more than a few times what a plain input of the same length
+ * takes, measured in the same run. A quadratic pattern takes thousands of times as long at these lengths.
+ */
+import { describe, expect, it } from 'vitest';
+
+import { ANNOTATION_PATTERN, bodySchemas, GUID_PATTERN } from '../../lib/schema.js';
+import { validateBody } from '../../lib/validation.js';
+
+const LENGTH = 60_000;
+/** Work allowed over the plain input; a linear pattern stays near 1, the old annotation pattern was over 1,000. */
+const RATIO = 25;
+
+/** Fastest of several runs: the least disturbed by the machine's other work. */
+function fastest(run: () => void, times = 5): number {
+    let best = Infinity;
+    for (let i = 0; i < times; i += 1) {
+        const start = process.hrtime.bigint();
+        run();
+        best = Math.min(best, Number(process.hrtime.bigint() - start));
+    }
+    return best;
+}
+
+/** Every `pattern` and `patternProperties` key in a schema, and the format patterns the validators are built with. */
+function patternsOf(schema: unknown, found = new Set<string>([GUID_PATTERN])): Set<string> {
+    if (Array.isArray(schema)) {
+        schema.forEach((s) => patternsOf(s, found));
+    } else if (schema !== null && typeof schema === 'object') {
+        for (const [key, value] of Object.entries(schema as Record<string, unknown>)) {
+            if (key === 'pattern' && typeof value === 'string') {
+                found.add(value);
+            } else if (key === 'patternProperties' && value !== null && typeof value === 'object') {
+                Object.keys(value).forEach((p) => found.add(p));
+            }
+            patternsOf(value, found);
+        }
+    }
+    return found;
+}
+
+/** Runs of each character a pattern names, alone, alternating, and between a prefix and a failing tail. */
+function adversarialInputs(pattern: string): string[] {
+    const named = new Set(pattern.replace(/\\./g, (escape) => escape.slice(1)).match(/[^\\^$()[\]{}?*+|]/g) ?? []);
+    const alphabet = [...new Set([...named, 'a', '0', '.', '@', '-', ' '])];
+    const inputs: string[] = [];
+    for (const c of alphabet) {
+        const run = c.repeat(LENGTH);
+        inputs.push(run, `${run}@`, `x@${run}@`, `x@${run}!`, `${run}\n`);
+        for (const d of alphabet) {
+            inputs.push(`${c}${d}`.repeat(LENGTH / 2) + '@', `x@${`${c}${d}`.repeat(LENGTH / 2)}@`);
+        }
+    }
+    return inputs;
+}
+
+describe('the patterns applied to request bodies', () => {
+    const patterns = [...new Set(Object.values(bodySchemas).flatMap((s) => [...patternsOf(s)]))];
+
+    it('include the annotation pattern and the GUID pattern', () => {
+        expect(patterns).toContain(ANNOTATION_PATTERN);
+        expect(patterns).toContain(GUID_PATTERN);
+    });
+
+    it.each(patterns)('%s runs in linear time on its worst inputs', (pattern) => {
+        // ajv compiles patterns with the u flag.
+        const regex = new RegExp(pattern, 'u');
+        const plain = 'a'.repeat(LENGTH);
+        // A linear full scan of the same length that fails at the end: the yardstick.
+        const yardstick = new RegExp('^[^@]*$', 'u');
+        const baseline = Math.max(
+            fastest(() => yardstick.test(`${plain}@`)),
+            20_000,
+        );
+        let worst = { input: '', ns: 0 };
+        for (const input of adversarialInputs(pattern)) {
+            const ns = fastest(() => regex.test(input), 3);
+            if (ns > worst.ns) {
+                worst = { input, ns };
+            }
+        }
+        expect(
+            worst.ns / baseline,
+            `worst input ${JSON.stringify(worst.input.slice(0, 12))}… (${worst.input.length} chars)`,
+        ).toBeLessThan(RATIO);
+    });
+});
+
+describe('validating a 64 KiB body', () => {
+    const target = { '@odata.type': '#microsoft.graph.officeConfigurationAssignmentTarget' };
+    const plain = { target, ['a'.repeat(LENGTH)]: 1 };
+    const adversarial = [
+        { target, [`x@${'.'.repeat(LENGTH)}@`]: 1 },
+        { target, [`@${'a.'.repeat(LENGTH / 2)}@`]: 1 },
+        { target: { ...target, [`x@${'.'.repeat(LENGTH)}@`]: 1 } },
+    ];
+
+    it('takes no more than a few times as long for names built to make patterns backtrack', () => {
+        const baseline = Math.max(
+            fastest(() => validateBody('create', plain)),
+            50_000,
+        );
+        for (const body of adversarial) {
+            expect(fastest(() => validateBody('create', body)) / baseline).toBeLessThan(RATIO);
+        }
+    });
+
+    it('refuses an over-long property name once, without echoing it', () => {
+        const result = validateBody('create', adversarial[0]);
+        expect(result).toEqual({
+            valid: false,
+            details: [
+                {
+                    code: 'InvalidPropertyName',
+                    message: "A property name in 'the request body' is longer than 256 characters.",
+                    target: '',
+                },
+            ],
+        });
+    });
+});
