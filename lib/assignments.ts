@@ -17,7 +17,14 @@ import {
     collectionContext,
     entityContext,
 } from './odata.js';
-import { encodeSkipToken, nextPageQuery, parseCollectionOptions, parseEntityOptions } from './queryOptions.js';
+import { prefersRepresentation } from './prefer.js';
+import {
+    encodeSkipToken,
+    nextPageQuery,
+    parseCollectionOptions,
+    parseEntityOptions,
+    PROCESS_SKIPTOKEN_KEY,
+} from './queryOptions.js';
 import { type AssignmentTarget, bareTypeName, GUID_PATTERN } from './schema.js';
 import { MAX_SET_CHANGES, type StoredAssignment, StoreError } from './store.js';
 import { type BodyKind, validateBody } from './validation.js';
@@ -106,7 +113,7 @@ function ifMatchOf(call: OperationCall): string | undefined {
 }
 
 function wantsRepresentation(call: OperationCall): boolean {
-    return /(^|[,;\s])return\s*=\s*representation\b/i.test(call.request.headers.get('prefer') ?? '');
+    return prefersRepresentation(call.request.headers.get('prefer'));
 }
 
 function created(call: OperationCall, configurationId: string, stored: StoredAssignment, replayed = false) {
@@ -144,7 +151,8 @@ export const createAssignment: Operation = async (call) => {
 
 export const listAssignments: Operation = async (call) => {
     const configurationId = checkConfigurationId(call.params.configurationId);
-    const options = parseCollectionOptions(call.query, configurationId);
+    const skipTokenKey = call.services.skipTokenKey ?? PROCESS_SKIPTOKEN_KEY;
+    const options = parseCollectionOptions(call.query, configurationId, skipTokenKey);
     const { store } = call.services;
     const [page, count] = await Promise.all([
         store.list(configurationId, {
@@ -154,7 +162,7 @@ export const listAssignments: Operation = async (call) => {
         options.count ? store.count(configurationId) : Promise.resolve(undefined),
     ]);
     const next = page.continuation
-        ? `${call.root}/${assignmentsPath(configurationId)}?${nextPageQuery(options, encodeSkipToken(configurationId, page.continuation))}`
+        ? `${call.root}/${assignmentsPath(configurationId)}?${nextPageQuery(options, encodeSkipToken(skipTokenKey, configurationId, page.continuation))}`
         : undefined;
     return {
         status: 200,

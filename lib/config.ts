@@ -3,6 +3,8 @@
  * so a bad value stops the app with a message that names it instead of failing on the first request.
  */
 
+import { randomBytes } from 'node:crypto';
+
 export const DEFAULT_COSMOS_DATABASE = 'officeConfiguration';
 export const DEFAULT_COSMOS_CONTAINER = 'clientConfigurationAssignments';
 
@@ -80,6 +82,11 @@ export interface AppConfig {
      * starts with it. Absent: the request's own origin.
      */
     publicOrigin?: string;
+    /**
+     * HMAC key of `$skiptoken`s (SKIPTOKEN_KEY), so that a client cannot forge one. Every instance must share it, so
+     * Azure requires the setting; a local run makes a random one (its tokens end with the process).
+     */
+    skipTokenKey: Buffer;
     /** Absent when requests are served without a token: only ever locally. */
     auth?: AuthSettings;
     /** Absent without APPLICATIONINSIGHTS_CONNECTION_STRING: then the telemetry SDK is never loaded. */
@@ -286,6 +293,28 @@ function authSettings(env: Env, runningInAzure: boolean): AuthSettings | undefin
     };
 }
 
+export const MIN_SKIPTOKEN_KEY_LENGTH = 32;
+
+function skipTokenKey(env: Env, runningInAzure: boolean): Buffer {
+    const value = text(env, 'SKIPTOKEN_KEY');
+    if (value === undefined) {
+        if (runningInAzure) {
+            throw new ConfigurationError(
+                'SKIPTOKEN_KEY',
+                'required in Azure: every instance must sign paging tokens alike',
+            );
+        }
+        return randomBytes(32);
+    }
+    if (value.length < MIN_SKIPTOKEN_KEY_LENGTH) {
+        throw new ConfigurationError(
+            'SKIPTOKEN_KEY',
+            `expected a random secret of at least ${MIN_SKIPTOKEN_KEY_LENGTH} characters`,
+        );
+    }
+    return Buffer.from(value, 'utf8');
+}
+
 /** `key=value` pairs separated by `;`, keys compared without case: the syntax of both Application Insights settings. */
 function settingPairs(value: string): Map<string, string> {
     const pairs = new Map<string, string>();
@@ -353,6 +382,7 @@ export function loadConfig(env: Env = process.env): AppConfig {
         runningInAzure,
         cosmos,
         requestBudgetMs,
+        skipTokenKey: skipTokenKey(env, runningInAzure),
         ...(publicOrigin ? { publicOrigin } : {}),
         ...(auth ? { auth } : {}),
         ...(telemetry ? { telemetry } : {}),

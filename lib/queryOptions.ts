@@ -3,7 +3,7 @@
  * without `$` and in any case, as Graph's beta endpoint does. Options the service does not implement are refused by
  * name rather than silently ignored, so that a client never mistakes an unfiltered page for a filtered one.
  */
-import { createHash } from 'node:crypto';
+import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 
 import { badRequest } from './errors.js';
 import { ASSIGNMENT_TYPE } from './schema.js';
@@ -94,33 +94,45 @@ function parseCount(value: string | undefined): boolean {
     return lower === 'true';
 }
 
-// The skiptoken wraps Cosmos' continuation token with a checksum bound to the configuration, so that a garbled,
-// truncated or transplanted token is refused as a bad request before it reaches Cosmos.
-function checksum(configurationId: string, payload: string): string {
-    return createHash('sha256').update(`${configurationId}\n${payload}`).digest('base64url').slice(0, 22);
+/**
+ * The skiptoken wraps Cosmos' continuation token with an HMAC bound to the configuration, under the deployment's key
+ * (lib/config SKIPTOKEN_KEY): a garbled, truncated, transplanted or forged token is refused as a bad request before
+ * it reaches Cosmos.
+ */
+/** The key of services built without one (tests, benchmarks): valid for this process only. */
+export const PROCESS_SKIPTOKEN_KEY = randomBytes(32);
+
+function signature(key: Buffer, configurationId: string, payload: string): Buffer {
+    return createHmac('sha256', key).update(`${configurationId}\n${payload}`).digest().subarray(0, 16);
 }
 
-export function encodeSkipToken(configurationId: string, continuation: string): string {
+export function encodeSkipToken(key: Buffer, configurationId: string, continuation: string): string {
     const payload = Buffer.from(continuation, 'utf8').toString('base64url');
-    return `${payload}.${checksum(configurationId, payload)}`;
+    return `${payload}.${signature(key, configurationId, payload).toString('base64url')}`;
 }
 
-export function decodeSkipToken(configurationId: string, token: string): string {
-    const [payload, sum, extra] = token.split('.');
-    if (!payload || !sum || extra !== undefined || sum !== checksum(configurationId, payload)) {
+export function decodeSkipToken(key: Buffer, configurationId: string, token: string): string {
+    const [payload, sent, extra] = token.split('.');
+    const given = Buffer.from(sent ?? '', 'base64url');
+    const expected = payload ? signature(key, configurationId, payload) : undefined;
+    if (!expected || extra !== undefined || given.length !== expected.length || !timingSafeEqual(given, expected)) {
         throw badRequest('The $skiptoken is not valid for this collection.');
     }
-    return Buffer.from(payload, 'base64url').toString('utf8');
+    return Buffer.from(payload as string, 'base64url').toString('utf8');
 }
 
-export function parseCollectionOptions(query: URLSearchParams, configurationId: string): CollectionOptions {
+export function parseCollectionOptions(
+    query: URLSearchParams,
+    configurationId: string,
+    skipTokenKey: Buffer,
+): CollectionOptions {
     const options = systemOptions(query, 'collection');
     const skiptoken = options.get('skiptoken');
     const select = parseSelect(options.get('select'));
     return {
         top: parseTop(options.get('top')),
         count: parseCount(options.get('count')),
-        ...(skiptoken !== undefined ? { continuation: decodeSkipToken(configurationId, skiptoken) } : {}),
+        ...(skiptoken !== undefined ? { continuation: decodeSkipToken(skipTokenKey, configurationId, skiptoken) } : {}),
         ...(select ? { select } : {}),
     };
 }

@@ -44,6 +44,8 @@ export interface Services {
     requestBudgetMs?: number;
     /** The origin clients use, when it is not the request's own (lib/config PUBLIC_ORIGIN). */
     publicOrigin?: string;
+    /** Signs `$skiptoken`s (lib/config SKIPTOKEN_KEY); absent in tests, which then use a key of their process. */
+    skipTokenKey?: Buffer;
 }
 
 export interface AppServices extends Services {
@@ -90,6 +92,7 @@ export function createAppServices(config: AppConfig, logger: Logger = consoleLog
         clock: () => new Date(),
         logger,
         requestBudgetMs: config.requestBudgetMs,
+        skipTokenKey: config.skipTokenKey,
         ...(config.publicOrigin ? { publicOrigin: config.publicOrigin } : {}),
         warmUp: async () => (await open()).description,
         dispose: async () => {

@@ -11,11 +11,17 @@ import {
     DEFAULT_WRITE_PERMISSION,
     describeAuth,
     loadConfig,
+    MIN_SKIPTOKEN_KEY_LENGTH,
 } from '../../lib/config.js';
 
 const TENANT = '72f988bf-86f1-41af-91ab-2d7cd011db47';
 const AUTH = { AUTH_TENANT_ID: TENANT, AUTH_AUDIENCE: 'api://assignments' };
-const AZURE = { WEBSITE_SITE_NAME: 'app', COSMOS_ENDPOINT: 'https://acct.documents.azure.com/' };
+const SECRET = 'k'.repeat(MIN_SKIPTOKEN_KEY_LENGTH);
+const AZURE = {
+    WEBSITE_SITE_NAME: 'app',
+    COSMOS_ENDPOINT: 'https://acct.documents.azure.com/',
+    SKIPTOKEN_KEY: SECRET,
+};
 
 describe('config', () => {
     it('defaults to the embedded store locally', () => {
@@ -28,6 +34,7 @@ describe('config', () => {
                 requestTimeoutMs: 5000,
             },
             requestBudgetMs: 10_000,
+            skipTokenKey: expect.any(Buffer),
         });
     });
 
@@ -39,6 +46,7 @@ describe('config', () => {
             AZURE_CLIENT_ID: 'client',
             WEBSITE_SITE_NAME: 'app',
             ...AUTH,
+            SKIPTOKEN_KEY: SECRET,
             COSMOS_DATABASE: 'db',
             COSMOS_CONTAINER: 'c',
         });
@@ -82,6 +90,18 @@ describe('config', () => {
         expect(config.cosmos.connection.kind).toBe('embedded');
         expect(config.auth).toBeUndefined();
         expect(Object.keys(sample.Values)).toEqual(expect.arrayContaining([...AZURE_APP_SETTINGS]));
+    });
+
+    it('signs skiptokens with SKIPTOKEN_KEY: required in Azure, a random key per process locally', () => {
+        expect(loadConfig({ SKIPTOKEN_KEY: SECRET }).skipTokenKey).toEqual(Buffer.from(SECRET));
+        const local = [loadConfig({}).skipTokenKey, loadConfig({}).skipTokenKey];
+        expect(local[0]?.length).toBe(32);
+        expect(local[0]).not.toEqual(local[1]);
+        expect(() => loadConfig({ ...AZURE, ...AUTH, SKIPTOKEN_KEY: '' })).toThrow(
+            /^Invalid setting SKIPTOKEN_KEY: required in Azure/,
+        );
+        expect(() => loadConfig({ SKIPTOKEN_KEY: 'short' })).toThrow(/^Invalid setting SKIPTOKEN_KEY: /);
+        expect(loadConfig({ ...AZURE, ...AUTH, SKIPTOKEN_KEY: SECRET }).runningInAzure).toBe(true);
     });
 
     it('reads the public origin clients use behind a gateway', () => {

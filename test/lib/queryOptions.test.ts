@@ -1,3 +1,5 @@
+import { createHash, randomBytes } from 'node:crypto';
+
 import { describe, expect, it } from 'vitest';
 
 import { GraphError } from '../../lib/errors.js';
@@ -9,7 +11,8 @@ import {
     parseEntityOptions,
 } from '../../lib/queryOptions.js';
 
-const parse = (query: string) => parseCollectionOptions(new URLSearchParams(query), 'cfg');
+const key = randomBytes(32);
+const parse = (query: string) => parseCollectionOptions(new URLSearchParams(query), 'cfg', key);
 
 describe('query options', () => {
     it('defaults to 100 items, no count, every property', () => {
@@ -25,12 +28,25 @@ describe('query options', () => {
     });
 
     it('round-trips a skiptoken and refuses one that was altered or moved', () => {
-        const token = encodeSkipToken('cfg', '{"token":"+RID:~abc==#RT:1","range":{"min":"","max":"FF"}}');
-        expect(decodeSkipToken('cfg', token)).toBe('{"token":"+RID:~abc==#RT:1","range":{"min":"","max":"FF"}}');
-        expect(() => decodeSkipToken('other', token)).toThrow(GraphError);
-        expect(() => decodeSkipToken('cfg', `x${token}`)).toThrow(GraphError);
-        expect(() => decodeSkipToken('cfg', token.slice(0, -1))).toThrow(GraphError);
+        const token = encodeSkipToken(key, 'cfg', '{"token":"+RID:~abc==#RT:1","range":{"min":"","max":"FF"}}');
+        expect(decodeSkipToken(key, 'cfg', token)).toBe('{"token":"+RID:~abc==#RT:1","range":{"min":"","max":"FF"}}');
+        expect(() => decodeSkipToken(key, 'other', token)).toThrow(GraphError);
+        expect(() => decodeSkipToken(key, 'cfg', `x${token}`)).toThrow(GraphError);
+        expect(() => decodeSkipToken(key, 'cfg', token.slice(0, -1))).toThrow(GraphError);
+        expect(() => decodeSkipToken(key, 'cfg', `${token}.x`)).toThrow(GraphError);
+        expect(() => decodeSkipToken(key, 'cfg', '')).toThrow(GraphError);
         expect(parse(`$skiptoken=${encodeURIComponent(token)}`).continuation).toContain('RID');
+    });
+
+    it('refuses a token forged without the key, even one checksummed as tokens once were', () => {
+        const continuation = '{"token":"+RID:~forged==#RT:9","range":{"min":"","max":"FF"}}';
+        const payload = Buffer.from(continuation).toString('base64url');
+        const unkeyed = createHash('sha256').update(`cfg\n${payload}`).digest('base64url').slice(0, 22);
+        expect(() => decodeSkipToken(key, 'cfg', `${payload}.${unkeyed}`)).toThrow(GraphError);
+        // Another deployment's key signs tokens this one refuses.
+        expect(() => decodeSkipToken(key, 'cfg', encodeSkipToken(randomBytes(32), 'cfg', continuation))).toThrow(
+            GraphError,
+        );
     });
 
     it('writes the next page query with the client options', () => {

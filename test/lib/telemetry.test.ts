@@ -36,6 +36,7 @@ describe('the telemetry settings', () => {
             COSMOS_ENDPOINT: 'https://acct.documents.azure.com/',
             AUTH_TENANT_ID: CLIENT_ID,
             AUTH_AUDIENCE: 'api://assignments',
+            SKIPTOKEN_KEY: 'k'.repeat(32),
         });
         expect(inAzure.telemetry).toEqual({
             connectionString: CONNECTION,
