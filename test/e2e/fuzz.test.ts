@@ -129,34 +129,45 @@ const request = fc.oneof(
     },
 );
 
+/** `FUZZ_RUNS=5000` runs longer: the test's time limit grows with the runs (a run takes a few ms; 50 ms leaves room). */
+const RUNS = Number(process.env.FUZZ_RUNS ?? 400);
+const TIMEOUT_MS = 30_000 + RUNS * 50;
+
 describe('fuzzing', () => {
-    it('answers every generated request with a 2xx or a Graph-shaped 4xx, and stores nothing it refused', async () => {
-        const seen = { accepted: 0, refused: 0 };
-        await fc.assert(
-            fc.asyncProperty(request, async ([verb, cfg, rest, search, sent, payload]) => {
-                const url = `${app.root}/officeConfiguration/clientConfigurations/${cfg}/${rest}${search ? `?${search}` : ''}`;
-                const before = await totalStored();
-                const response = await fetch(url, {
-                    method: verb,
-                    headers: sent,
-                    ...(verb === 'GET' ? {} : { body: payload }),
-                });
-                const text = await response.text();
-                expect(response.status, `${verb} ${url} ${text}`).toBeLessThan(500);
-                seen[response.status < 400 ? 'accepted' : 'refused'] += 1;
-                if (response.status >= 400) {
-                    const error = (JSON.parse(text) as { error: { code: string; message: string; innerError: object } })
-                        .error;
-                    expect(typeof error.code).toBe('string');
-                    expect(typeof error.message).toBe('string');
-                    expect(error.innerError).toHaveProperty('request-id', response.headers.get('request-id'));
-                    expect(await totalStored(), `${verb} ${url} → ${response.status} stored something`).toBe(before);
-                }
-            }),
-            { numRuns: Number(process.env.FUZZ_RUNS ?? 400) },
-        );
-        // The generators reach both sides of the validator, or the property would say little.
-        expect(seen.accepted).toBeGreaterThan(0);
-        expect(seen.refused).toBeGreaterThan(0);
-    });
+    it(
+        'answers every generated request with a 2xx or a Graph-shaped 4xx, and stores nothing it refused',
+        { timeout: TIMEOUT_MS },
+        async () => {
+            const seen = { accepted: 0, refused: 0 };
+            await fc.assert(
+                fc.asyncProperty(request, async ([verb, cfg, rest, search, sent, payload]) => {
+                    const url = `${app.root}/officeConfiguration/clientConfigurations/${cfg}/${rest}${search ? `?${search}` : ''}`;
+                    const before = await totalStored();
+                    const response = await fetch(url, {
+                        method: verb,
+                        headers: sent,
+                        ...(verb === 'GET' ? {} : { body: payload }),
+                    });
+                    const text = await response.text();
+                    expect(response.status, `${verb} ${url} ${text}`).toBeLessThan(500);
+                    seen[response.status < 400 ? 'accepted' : 'refused'] += 1;
+                    if (response.status >= 400) {
+                        const error = (
+                            JSON.parse(text) as { error: { code: string; message: string; innerError: object } }
+                        ).error;
+                        expect(typeof error.code).toBe('string');
+                        expect(typeof error.message).toBe('string');
+                        expect(error.innerError).toHaveProperty('request-id', response.headers.get('request-id'));
+                        expect(await totalStored(), `${verb} ${url} → ${response.status} stored something`).toBe(
+                            before,
+                        );
+                    }
+                }),
+                { numRuns: RUNS },
+            );
+            // The generators reach both sides of the validator, or the property would say little.
+            expect(seen.accepted).toBeGreaterThan(0);
+            expect(seen.refused).toBeGreaterThan(0);
+        },
+    );
 });
