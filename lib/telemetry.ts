@@ -96,6 +96,18 @@ export function startTelemetry(
     let dropped = 0;
     let nextFlushId = 0;
     const flushes = new Map<number, () => void>();
+    // Flushes under way: the worker keeps the process alive while any is, whichever ends first.
+    let holds = 0;
+    const hold = () => {
+        holds += 1;
+        worker?.ref();
+    };
+    const release = () => {
+        holds -= 1;
+        if (holds === 0) {
+            worker?.unref();
+        }
+    };
     const settledWaiters: (() => void)[] = [];
 
     const settle = (next: TelemetryState) => {
@@ -122,7 +134,9 @@ export function startTelemetry(
             return;
         }
         // Neither a local run nor a test should stay alive for telemetry alone; flush() holds it while it waits.
-        worker.unref();
+        if (holds === 0) {
+            worker.unref();
+        }
         worker.on('message', (message: FromWorker) => {
             switch (message.kind) {
                 case 'ready': {
@@ -173,7 +187,7 @@ export function startTelemetry(
     const flush = async (timeoutMs = 10_000): Promise<void> => {
         let timer: NodeJS.Timeout | undefined;
         const expired = new Promise<void>((resolve) => (timer = setTimeout(resolve, timeoutMs)));
-        worker?.ref();
+        hold();
         try {
             if (state === 'starting') {
                 await Promise.race([new Promise<void>((resolve) => settledWaiters.push(resolve)), expired]);
@@ -187,7 +201,7 @@ export function startTelemetry(
             await Promise.race([flushed, expired]);
         } finally {
             clearTimeout(timer);
-            worker?.unref();
+            release();
         }
     };
 

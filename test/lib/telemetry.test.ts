@@ -181,6 +181,33 @@ describe('the telemetry worker, seen from the app', () => {
         await telemetry.dispose();
     });
 
+    it('keeps the process alive until the last of concurrent flushes has ended', async () => {
+        const telemetry = startTelemetry(settings, cosmosNames, recordingLogger(), {
+            // Flush 4 (the second of the concurrent pair) is answered well after flush 3.
+            workerUrl: fakeWorker(`
+                parentPort.postMessage({ kind: 'ready', loadMs: 1 });
+                parentPort.on('message', (m) => m.kind === 'flush' &&
+                    setTimeout(() => parentPort.postMessage({ kind: 'flushed', id: m.id }), m.id === 4 ? 300 : 10));
+            `),
+        });
+        await telemetry.flush();
+        const ports = () => process.getActiveResourcesInfo().filter((r) => r === 'MessagePort').length;
+        const idle = ports();
+        await telemetry.flush(); // the ready, idle worker holds nothing between flushes
+        expect(ports()).toBe(idle);
+
+        const first = telemetry.flush();
+        const second = telemetry.flush();
+        let secondDone = false;
+        void second.then(() => (secondDone = true));
+        await first;
+        expect(secondDone).toBe(false);
+        expect(ports(), 'the worker is still held for the second flush').toBe(idle + 1);
+        await second;
+        expect(ports()).toBe(idle);
+        await telemetry.dispose();
+    });
+
     it('starts no worker when disposed before the app finished registering', async () => {
         const logger = recordingLogger();
         const telemetry = startTelemetry(settings, cosmosNames, logger, {
