@@ -3,8 +3,15 @@
  * blocks the event loop, and no request budget can fire while it does. Each pattern meets the inputs that make
  * ambiguous patterns backtrack (long runs of the characters the pattern itself names, with and without a tail that
  * makes the match fail at the very end), and must take no more than a few times what a plain input of the same length
- * takes, measured in the same run. A quadratic pattern takes thousands of times as long at these lengths.
+ * takes, measured in the same run. A quadratic pattern takes thousands of times as long at these lengths. Besides the
+ * schemas' patterns, every regular expression literal in lib/ is found with the TypeScript parser and held to the same
+ * rule, so a new one cannot slip onto the request path untested.
  */
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+import ts from 'typescript';
 import { describe, expect, it } from 'vitest';
 
 import { ANNOTATION_PATTERN, bodySchemas, GUID_PATTERN } from '../../lib/schema.js';
@@ -57,6 +64,68 @@ function adversarialInputs(pattern: string): string[] {
     return inputs;
 }
 
+/** The worst input of `regex` over its own adversarial inputs, as a multiple of a linear scan of the same length. */
+function worstRatio(regex: RegExp): { ratio: number; input: string } {
+    const yardstick = new RegExp('^[^@]*$', 'u');
+    const baseline = Math.max(
+        fastest(() => yardstick.test(`${'a'.repeat(LENGTH)}@`)),
+        20_000,
+    );
+    let worst = { input: '', ns: 0 };
+    for (const input of adversarialInputs(regex.source)) {
+        const ns = fastest(() => regex.test(input), 3);
+        if (ns > worst.ns) {
+            worst = { input, ns };
+        }
+    }
+    return {
+        ratio: worst.ns / baseline,
+        input: `${JSON.stringify(worst.input.slice(0, 12))}… (${worst.input.length})`,
+    };
+}
+
+/** Regular expression literals in the TypeScript files under `dir`, as `file: /source/flags`. */
+function regexLiterals(dir: string): { where: string; regex: RegExp }[] {
+    const found: { where: string; regex: RegExp }[] = [];
+    for (const entry of readdirSync(dir, { withFileTypes: true, recursive: true })) {
+        if (!entry.isFile() || !entry.name.endsWith('.ts')) {
+            continue;
+        }
+        const file = join(entry.parentPath, entry.name);
+        const source = ts.createSourceFile(file, readFileSync(file, 'utf8'), ts.ScriptTarget.Latest, true);
+        const visit = (node: ts.Node): void => {
+            if (ts.isRegularExpressionLiteral(node)) {
+                const slash = node.text.lastIndexOf('/');
+                // Without g and y the regex keeps no state between calls; what it matches is the same.
+                const flags = node.text.slice(slash + 1).replace(/[gy]/g, '');
+                found.push({
+                    where: `${entry.name}: ${node.text}`,
+                    regex: new RegExp(node.text.slice(1, slash), flags),
+                });
+            }
+            ts.forEachChild(node, visit);
+        };
+        visit(source);
+    }
+    return found;
+}
+
+describe('every regular expression literal in lib/', () => {
+    const literals = regexLiterals(fileURLToPath(new URL('../../lib', import.meta.url)));
+
+    it('are found (the scan works)', () => {
+        expect(literals.length).toBeGreaterThan(20);
+    });
+
+    it.each(literals.map((l) => [l.where, l.regex] as const))(
+        '%s runs in linear time on its worst inputs',
+        (_, regex) => {
+            const worst = worstRatio(regex);
+            expect(worst.ratio, `worst input ${worst.input}`).toBeLessThan(RATIO);
+        },
+    );
+});
+
 describe('the patterns applied to request bodies', () => {
     const patterns = [...new Set(Object.values(bodySchemas).flatMap((s) => [...patternsOf(s)]))];
 
@@ -67,25 +136,8 @@ describe('the patterns applied to request bodies', () => {
 
     it.each(patterns)('%s runs in linear time on its worst inputs', (pattern) => {
         // ajv compiles patterns with the u flag.
-        const regex = new RegExp(pattern, 'u');
-        const plain = 'a'.repeat(LENGTH);
-        // A linear full scan of the same length that fails at the end: the yardstick.
-        const yardstick = new RegExp('^[^@]*$', 'u');
-        const baseline = Math.max(
-            fastest(() => yardstick.test(`${plain}@`)),
-            20_000,
-        );
-        let worst = { input: '', ns: 0 };
-        for (const input of adversarialInputs(pattern)) {
-            const ns = fastest(() => regex.test(input), 3);
-            if (ns > worst.ns) {
-                worst = { input, ns };
-            }
-        }
-        expect(
-            worst.ns / baseline,
-            `worst input ${JSON.stringify(worst.input.slice(0, 12))}… (${worst.input.length} chars)`,
-        ).toBeLessThan(RATIO);
+        const worst = worstRatio(new RegExp(pattern, 'u'));
+        expect(worst.ratio, `worst input ${worst.input}`).toBeLessThan(RATIO);
     });
 });
 
