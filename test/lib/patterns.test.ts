@@ -49,16 +49,28 @@ function patternsOf(schema: unknown, found = new Set<string>([GUID_PATTERN])): S
     return found;
 }
 
-/** Runs of each character a pattern names, alone, alternating, and between a prefix and a failing tail. */
+/**
+ * Runs of each character a pattern names, alone and alternating, after each prefix that leads the match on (none,
+ * `x@`, the pattern's own literal start such as `bearer`) and before each tail that can make it fail at the very end.
+ */
 function adversarialInputs(pattern: string): string[] {
     const named = new Set(pattern.replace(/\\./g, (escape) => escape.slice(1)).match(/[^\\^$()[\]{}?*+|]/g) ?? []);
-    const alphabet = [...new Set([...named, 'a', '0', '.', '@', '-', ' '])];
+    const alphabet = [...new Set([...named, 'a', '0', '.', '@', '-', ' ', '"'])];
+    const lead = /^\^?((?:[\w/-]|\\.)*)/.exec(pattern)?.[1]?.replace(/\\(.)/g, '$1') ?? '';
+    const prefixes = [...new Set(['', 'x@', lead])];
+    const tails = ['', '@', '!', '\n', '"'];
     const inputs: string[] = [];
-    for (const c of alphabet) {
-        const run = c.repeat(LENGTH);
-        inputs.push(run, `${run}@`, `x@${run}@`, `x@${run}!`, `${run}\n`);
-        for (const d of alphabet) {
-            inputs.push(`${c}${d}`.repeat(LENGTH / 2) + '@', `x@${`${c}${d}`.repeat(LENGTH / 2)}@`);
+    for (const prefix of prefixes) {
+        for (const c of alphabet) {
+            for (const tail of tails) {
+                inputs.push(`${prefix}${c.repeat(LENGTH)}${tail}`);
+            }
+            for (const d of alphabet) {
+                inputs.push(
+                    `${prefix}${`${c}${d}`.repeat(LENGTH / 2)}@`,
+                    `${prefix}${`${c}${d}`.repeat(LENGTH / 2)}\n`,
+                );
+            }
         }
     }
     return inputs;
