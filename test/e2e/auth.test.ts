@@ -25,7 +25,7 @@ let stack: Stack;
 /** A new Entra ID stand-in and a host whose authenticator has never fetched anything. */
 async function startStack(): Promise<Stack> {
     const idp = await startTokenServer();
-    // No cooldown, so that a rotation is picked up at once; production keeps jose's 30 s.
+    // No cooldown, so that a rotation is picked up at once; production keeps 30 s.
     const authenticator = createAuthenticator(idp.settings, { logger: cosmos.services.logger, jwksCooldownMs: 0 });
     const host = await startLocalHost({ routes, services: { ...cosmos.services, authenticator } });
     return {
