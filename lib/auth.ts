@@ -4,13 +4,15 @@
  * token reaches a response or a log line except the caller's object id.
  */
 import {
-    createRemoteJWKSet,
+    createLocalJWKSet,
+    type CryptoKey,
     errors,
     type FlattenedJWSInput,
+    type JSONWebKeySet,
     type JWSHeaderParameters,
     type JWTPayload,
     jwtVerify,
-    type RemoteJWKSet,
+    type LocalJWKSet,
 } from 'jose';
 
 import { type AuthSettings, isLoopback } from './config.js';
@@ -21,9 +23,11 @@ export interface AuthenticatorOptions {
     logger?: Logger;
     /**
      * How long after a key set fetch a token with an unknown `kid` must wait before it may trigger another fetch.
-     * jose's 30 s keeps forged `kid`s from turning into a flood of requests to Entra ID; tests shorten it.
+     * 30 s (jose's default) keeps forged `kid`s from turning into a flood of requests to Entra ID; tests shorten it.
      */
     jwksCooldownMs?: number;
+    /** Milliseconds since the epoch: token lifetimes, key age, cooldown and back-off. Tests move it by hand. */
+    now?: () => number;
 }
 
 /** Entra ID signs access tokens with RS256 only; anything else (HS256 with the public key, `none`) is an attack. */
@@ -34,8 +38,15 @@ const ALGORITHMS = ['RS256'];
  */
 const CLOCK_SKEW_SECONDS = 60;
 const FETCH_TIMEOUT_MS = 5000;
-/** Long enough for a transient outage of the sign-in endpoint to pass. */
-export const IDENTITY_PROVIDER_RETRY_AFTER_SECONDS = 10;
+const JWKS_COOLDOWN_MS = 30_000;
+/** Keys are fetched again when this old, as jose's remote key sets do. */
+const KEYS_MAX_AGE_MS = 10 * 60_000;
+/**
+ * After a failed attempt to fetch the keys, the next waits 10 s, then 20 s and 40 s, then a minute: a few attempts a
+ * minute at most, however many requests arrive, and a recovery noticed within a minute.
+ */
+export const BACK_OFF_FIRST_MS = 10_000;
+export const BACK_OFF_MAX_MS = 60_000;
 /** Far above Entra ID's largest tokens (group overage caps them); a bigger header is not a token. */
 const MAX_TOKEN_LENGTH = 16 * 1024;
 const COMPACT_JWS = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*$/;
@@ -76,16 +87,28 @@ class TokenRejected extends Error {
 
 /** Entra ID could not be asked for its keys: a server-side problem, so never the caller's 401. */
 class IdentityProviderUnavailable extends Error {
-    constructor(message: string, cause?: unknown) {
+    constructor(
+        message: string,
+        cause?: unknown,
+        /** Until the next attempt may be made. */
+        readonly retryAfterSeconds = 1,
+    ) {
         super(`${message}${causes(cause)}`, { cause });
         this.name = 'IdentityProviderUnavailable';
     }
 }
 
-// lib/http logs one level of cause; fetch hides the useful part (ECONNREFUSED, a timeout) one or two levels deeper.
+// fetch hides the useful part (ECONNREFUSED, a timeout) one or two levels deep.
 function causes(cause: unknown, depth = 0): string {
     return cause instanceof Error && depth < 3 ? `: ${cause.message}${causes(cause.cause, depth + 1)}` : '';
 }
+
+// A log line per failed attempt, never a stack: the cause chain's messages, on one line.
+const oneLine = (error: unknown) =>
+    (error instanceof IdentityProviderUnavailable ? error.message : `${String(error)}${causes(error)}`).replace(
+        /\s+/g,
+        ' ',
+    );
 
 // Sovereign clouds: v1 tokens name a security token service host, not the sign-in host. Elsewhere (Azure US
 // Government, a loopback test authority) v1 issuers are the authority itself.
@@ -107,7 +130,9 @@ export const openIdConfigurationUrl = (settings: AuthSettings) =>
     `${v2Issuer(settings)}/.well-known/openid-configuration`;
 
 function bearerToken(authorization: string | null): string {
-    const match = /^bearer(?: +(.*))?$/i.exec(authorization?.trim() ?? '');
+    // `[^]*` runs to the end of the input at once, so the match is linear (` +(.*)` backtracked quadratically on
+    // spaces followed by a line break).
+    const match = /^bearer(?: ([^]*))?$/i.exec(authorization?.trim() ?? '');
     const token = match?.[1]?.trim();
     if (!token) {
         throw new TokenRejected('missing');
@@ -130,6 +155,8 @@ async function fetchJson(url: string): Promise<unknown> {
         throw new IdentityProviderUnavailable(`GET ${url} failed`, error);
     }
     if (response.status !== 200) {
+        // Unread, the body would hold the connection until the fetch is collected.
+        await response.body?.cancel();
         throw new IdentityProviderUnavailable(`GET ${url} answered ${response.status}`);
     }
     try {
@@ -139,57 +166,181 @@ async function fetchJson(url: string): Promise<unknown> {
     }
 }
 
-async function discoverJwksUri(settings: AuthSettings, logger: Logger): Promise<URL> {
+// What the discovery document says is echoed into the log: quoted, on one line, bounded.
+const quoted = (value: unknown) => JSON.stringify(String(value).slice(0, 200));
+
+/**
+ * The key set must come from the authority itself, under the tenant's path: a discovery document that points
+ * elsewhere (another host, plain http, another tenant's keys) would let whoever altered it choose the keys that sign
+ * valid tokens. Plain http only where the authority itself is a loopback http stand-in (tests).
+ */
+export function trustedJwksUri(value: unknown, settings: AuthSettings): URL | undefined {
+    const uri = typeof value === 'string' && URL.canParse(value) ? new URL(value) : undefined;
+    const authority = new URL(settings.authority);
+    const scheme =
+        uri?.protocol === 'https:' ||
+        (uri?.protocol === 'http:' && authority.protocol === 'http:' && isLoopback(authority));
+    const underTenant = uri?.pathname.toLowerCase().startsWith(`/${settings.tenantId.toLowerCase()}/`);
+    return uri && scheme && uri.host === authority.host && uri.username === '' && uri.password === '' && underTenant
+        ? uri
+        : undefined;
+}
+
+async function discoverJwksUri(settings: AuthSettings): Promise<URL> {
     const url = openIdConfigurationUrl(settings);
     const document = (await fetchJson(url)) as { jwks_uri?: unknown; issuer?: unknown } | null;
-    const jwksUri =
-        typeof document?.jwks_uri === 'string' && URL.canParse(document.jwks_uri) && new URL(document.jwks_uri);
-    if (!jwksUri || !(jwksUri.protocol === 'https:' || (jwksUri.protocol === 'http:' && isLoopback(jwksUri)))) {
-        throw new IdentityProviderUnavailable(`${url} has no usable https jwks_uri`);
-    }
+    // The issuer is the tenant's promise that this is its document: another one means a wrong authority or tenant
+    // setting, or a document that was tampered with. Either way its keys must not be trusted.
     if (document?.issuer !== v2Issuer(settings)) {
-        // Issuers are derived from the settings, not taken from the document: say so when the two disagree.
-        logger.warn(`${url} names issuer ${String(document?.issuer)}; tokens must be from ${v2Issuer(settings)}.`);
+        throw new IdentityProviderUnavailable(
+            `discovery document refused: ${url} names issuer ${quoted(document?.issuer)}, expected ${quoted(v2Issuer(settings))}`,
+        );
+    }
+    const jwksUri = trustedJwksUri(document.jwks_uri, settings);
+    if (!jwksUri) {
+        throw new IdentityProviderUnavailable(
+            `discovery document refused: ${url} names jwks_uri ${quoted(document.jwks_uri)}, expected an https URL ` +
+                `on ${new URL(settings.authority).host} under /${settings.tenantId}/`,
+        );
     }
     return jwksUri;
 }
 
+async function fetchKeySet(jwksUri: URL): Promise<LocalJWKSet> {
+    const document = await fetchJson(jwksUri.href);
+    try {
+        return createLocalJWKSet(document as JSONWebKeySet);
+    } catch (error) {
+        throw new IdentityProviderUnavailable(`${jwksUri.href} is not a JSON Web Key Set`, error);
+    }
+}
+
 /**
- * One key set for the life of the process, created on first use: jose caches its keys and fetches them again when
- * they are 10 minutes old or a token names an unknown `kid`. A failed discovery is forgotten, so a later request
- * retries once Entra ID is reachable again.
+ * The tenant's signing keys, fetched through its OpenID configuration and kept for the life of the process. Entra ID
+ * is asked again when the keys are 10 minutes old (in the background: the old keys serve meanwhile), or when a token
+ * names a key not in the set, at most once per cooldown: a forged `kid` must not become a request to Entra ID.
+ * While Entra ID fails, attempts back off (10 s, 20 s, 40 s, then once a minute), concurrent requests share the
+ * attempt in flight, and each failed attempt is one log line. Without keys, requests get 503 until an attempt
+ * succeeds; with keys, a token signed with an unknown key is refused (401), as it is while cooling down.
  */
-function keyResolver(settings: AuthSettings, options: AuthenticatorOptions, logger: Logger) {
-    let keySet: Promise<RemoteJWKSet> | undefined;
-    const open = () => {
-        keySet ??= discoverJwksUri(settings, logger).then(
-            (uri) =>
-                createRemoteJWKSet(uri, {
-                    timeoutDuration: FETCH_TIMEOUT_MS,
-                    cooldownDuration: options.jwksCooldownMs,
-                }),
-            (error: unknown) => {
-                keySet = undefined;
-                throw error;
-            },
-        );
-        return keySet;
-    };
-    return async (header: JWSHeaderParameters, token: FlattenedJWSInput) => {
+class SigningKeys {
+    private jwksUri: URL | undefined;
+    private keys: { match: LocalJWKSet; fetchedAt: number } | undefined;
+    private refreshing: Promise<void> | undefined;
+    private failedAttempts = 0;
+    private retryAt = -Infinity;
+    private lastFailure = '';
+
+    constructor(
+        private readonly settings: AuthSettings,
+        private readonly logger: Logger,
+        private readonly now: () => number,
+        private readonly cooldownMs: number,
+    ) {}
+
+    readonly resolve = async (header: JWSHeaderParameters, token: FlattenedJWSInput): Promise<CryptoKey> => {
         // Entra ID always names the key; without a name jose would try whichever key fits.
         if (typeof header.kid !== 'string' || header.kid === '') {
             throw new TokenRejected('unknownKey');
         }
-        const keys = await open();
+        if (!this.keys) {
+            await this.refresh();
+        } else if (this.now() - this.keys.fetchedAt >= KEYS_MAX_AGE_MS) {
+            // Failures are logged and backed off inside; the keys held keep serving.
+            this.refresh().catch(() => undefined);
+        }
         try {
-            return await keys(header, token);
+            return await this.match(header, token);
         } catch (error) {
-            if (error instanceof errors.JWKSNoMatchingKey || error instanceof errors.JWKSMultipleMatchingKeys) {
+            if (!(error instanceof errors.JWKSNoMatchingKey) || this.now() - this.keys!.fetchedAt < this.cooldownMs) {
                 throw error;
             }
-            throw new IdentityProviderUnavailable('the signing keys could not be fetched', error);
+            // Perhaps a key Entra ID published since; if it cannot be asked now, the keys held are the answer.
+            const refreshed = await this.refresh().then(
+                () => true,
+                () => false,
+            );
+            if (!refreshed) {
+                throw error;
+            }
+            return await this.match(header, token);
         }
     };
+
+    private async match(header: JWSHeaderParameters, token: FlattenedJWSInput): Promise<CryptoKey> {
+        try {
+            return await this.keys!.match(header, token);
+        } catch (error) {
+            if (
+                error instanceof errors.JWKSNoMatchingKey ||
+                error instanceof errors.JWKSMultipleMatchingKeys ||
+                error instanceof errors.JOSENotSupported
+            ) {
+                throw error;
+            }
+            // A published key that cannot be imported: Entra ID's fault, not the caller's.
+            throw new IdentityProviderUnavailable(
+                'a published signing key could not be used',
+                error,
+                this.retryAfterSeconds(),
+            );
+        }
+    }
+
+    /** One attempt at a time, none before the back-off allows; rejects with IdentityProviderUnavailable. */
+    private refresh(): Promise<void> {
+        if (this.refreshing) {
+            return this.refreshing;
+        }
+        if (this.now() < this.retryAt) {
+            return Promise.reject(
+                new IdentityProviderUnavailable(
+                    `not asked again yet after ${this.failedAttempts} failed attempt(s): ${this.lastFailure}`,
+                    undefined,
+                    this.retryAfterSeconds(),
+                ),
+            );
+        }
+        const attempt = this.fetch().then(
+            (match) => {
+                if (this.failedAttempts > 0) {
+                    this.logger.info(`Entra ID signing keys fetched after ${this.failedAttempts} failed attempt(s).`);
+                }
+                this.keys = { match, fetchedAt: this.now() };
+                this.failedAttempts = 0;
+                this.retryAt = -Infinity;
+            },
+            (error: unknown) => {
+                this.failedAttempts += 1;
+                const backOffMs = Math.min(
+                    BACK_OFF_FIRST_MS * 2 ** Math.min(this.failedAttempts - 1, 16),
+                    BACK_OFF_MAX_MS,
+                );
+                this.retryAt = this.now() + backOffMs;
+                this.lastFailure = oneLine(error);
+                const meanwhile = this.keys ? 'the keys already fetched stay in use' : 'requests get 503 until then';
+                this.logger.error(
+                    `Entra ID signing keys unavailable (${this.failedAttempts} failed attempt(s) in a row): ` +
+                        `${this.lastFailure}. Next attempt in ${backOffMs / 1000} s at the earliest; ${meanwhile}.`,
+                );
+                throw new IdentityProviderUnavailable(this.lastFailure, undefined, this.retryAfterSeconds());
+            },
+        );
+        this.refreshing = attempt.finally(() => {
+            this.refreshing = undefined;
+        });
+        return this.refreshing;
+    }
+
+    private async fetch(): Promise<LocalJWKSet> {
+        // Discovery is kept once it succeeded: Entra ID moves keys, not the address of its key set.
+        this.jwksUri ??= await discoverJwksUri(this.settings);
+        return await fetchKeySet(this.jwksUri);
+    }
+
+    private retryAfterSeconds(): number {
+        return Math.max(1, Math.ceil((this.retryAt - this.now()) / 1000));
+    }
 }
 
 function rejectionOf(error: unknown): Rejection | undefined {
@@ -227,8 +378,10 @@ function rejectionOf(error: unknown): Rejection | undefined {
  */
 function toGraphError(error: unknown, realm: string, logger: Logger): unknown {
     if (error instanceof IdentityProviderUnavailable) {
-        const unavailable = serviceUnavailable(IDENTITY_PROVIDER_RETRY_AFTER_SECONDS);
-        unavailable.cause = error;
+        const unavailable = serviceUnavailable(error.retryAfterSeconds);
+        // lib/http logs every 5xx with its request-id. The attempt that failed was logged once, with its cause; each
+        // request it turns away is one line, not a stack.
+        unavailable.stack = `${unavailable.name}: Entra ID signing keys unavailable: ${error.message}`;
         return unavailable;
     }
     const reason = rejectionOf(error);
@@ -272,21 +425,23 @@ function authorize(payload: JWTPayload, access: Access, settings: AuthSettings, 
 
 export function createAuthenticator(settings: AuthSettings, options: AuthenticatorOptions = {}): Authenticator {
     const logger = options.logger ?? console;
-    const keys = keyResolver(settings, options, logger);
+    const now = options.now ?? Date.now;
+    const keys = new SigningKeys(settings, logger, now, options.jwksCooldownMs ?? JWKS_COOLDOWN_MS);
     // The audience tells a client what to ask Entra ID a token for.
     const realm = settings.audiences[0] ?? '';
-    const verifyOptions = {
+    const verifyOptions = () => ({
+        currentDate: new Date(now()),
         algorithms: ALGORITHMS,
         issuer: acceptedIssuers(settings),
         audience: settings.audiences,
         clockTolerance: CLOCK_SKEW_SECONDS,
         requiredClaims: ['exp'],
-    };
+    });
     return {
         authenticate: async (authorization, access) => {
             let payload: JWTPayload;
             try {
-                payload = (await jwtVerify(bearerToken(authorization), keys, verifyOptions)).payload;
+                payload = (await jwtVerify(bearerToken(authorization), keys.resolve, verifyOptions())).payload;
             } catch (error) {
                 throw toGraphError(error, realm, logger);
             }

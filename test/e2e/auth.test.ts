@@ -25,7 +25,7 @@ let stack: Stack;
 /** A new Entra ID stand-in and a host whose authenticator has never fetched anything. */
 async function startStack(): Promise<Stack> {
     const idp = await startTokenServer();
-    // No cooldown, so that a rotation is picked up at once; production keeps jose's 30 s.
+    // No cooldown, so that a rotation is picked up at once; production keeps 30 s.
     const authenticator = createAuthenticator(idp.settings, { logger: cosmos.services.logger, jwksCooldownMs: 0 });
     const host = await startLocalHost({ routes, services: { ...cosmos.services, authenticator } });
     return {
@@ -153,8 +153,17 @@ describe('auth over HTTP: keys from Entra ID', () => {
             await expectGraphError(response, 503, 'ServiceUnavailable', expect);
             expect(response.headers.get('retry-after')).toMatch(/^\d+$/);
             expect(await cosmos.documents('cfg-auth-idp-down')).toEqual([]);
-            const logged = cosmos.logs.filter((l) => l.includes('IdentityProviderUnavailable'));
-            expect(logged.join('\n')).toMatch(/openid-configuration answered 503/);
+            // The failed attempt, once with its cause; the request, one line with its request-id; no stack.
+            const logged = cosmos.logs.filter((l) => l.includes('Entra ID signing keys unavailable'));
+            expect(logged).toEqual([
+                expect.stringMatching(
+                    /^error: Entra ID signing keys unavailable \(1 failed .*openid-configuration answered 503/,
+                ),
+                expect.stringMatching(
+                    /^error: .*request-id [0-9a-f-]+: POST \S+ failed: GraphError: Entra ID .*answered 503$/,
+                ),
+            ]);
+            expect(logged.filter((l) => l.includes('\n'))).toEqual([]);
         } finally {
             await fresh.close();
         }

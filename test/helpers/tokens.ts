@@ -1,6 +1,7 @@
 /**
  * A stand-in for Entra ID on 127.0.0.1: an OpenID configuration and a key set for one tenant, with counts of how often
- * each was fetched, key rotation, an outage switch, and tokens minted like Entra ID's (app and delegated).
+ * each was fetched, key rotation, outage switches, a way to tamper with the discovery document, and tokens minted like
+ * Entra ID's (app and delegated).
  */
 import { randomUUID } from 'node:crypto';
 import { once } from 'node:events';
@@ -35,8 +36,17 @@ export interface TokenServer {
     /** Settings that trust this server, with the default permission names. */
     settings: AuthSettings;
     fetches: { openIdConfiguration: number; jwks: number };
+    /** Every path requested, in order, whether it is served or not. */
+    requests: string[];
     /** While false every endpoint answers 503: Entra ID in an outage. */
     available: boolean;
+    /** While false the key set alone answers 503 (discovery still works). */
+    keysAvailable: boolean;
+    /** Members to add to or replace in the discovery document (`undefined` removes one). */
+    discovery: Record<string, unknown>;
+    /** The served key set's URL, and the v2 issuer, as the discovery document names them. */
+    jwksUri: string;
+    issuer: string;
     /** The key new tokens are signed with. */
     current: SigningKey;
     /** Publishes a new key and signs with it from now on; the old one stays published, as Entra ID does. */
@@ -71,10 +81,12 @@ export async function startTokenServer(): Promise<TokenServer> {
     const keys: SigningKey[] = [await newKey()];
     const routes: Record<string, (response: ServerResponse) => void> = {};
     const serve = (request: IncomingMessage, response: ServerResponse) => {
-        const route = routes[new URL(request.url ?? '/', 'http://x').pathname];
+        const path = new URL(request.url ?? '/', 'http://x').pathname;
+        server.requests.push(path);
+        const route = routes[path];
         if (!route) {
             send(response, 404, { error: 'not_found' });
-        } else if (!server.available) {
+        } else if (!server.available || (path === jwksPath && !server.keysAvailable)) {
             send(response, 503, { error: 'temporarily_unavailable' });
         } else {
             route(response);
@@ -89,12 +101,14 @@ export async function startTokenServer(): Promise<TokenServer> {
 
     routes[`/${tenantId}/v2.0/.well-known/openid-configuration`] = (response) => {
         server.fetches.openIdConfiguration += 1;
-        send(response, 200, {
+        const document = {
             issuer,
             jwks_uri: `${authority}${jwksPath}`,
             token_endpoint: `${authority}/${tenantId}/oauth2/v2.0/token`,
             id_token_signing_alg_values_supported: ['RS256'],
-        });
+            ...server.discovery,
+        };
+        send(response, 200, document);
     };
     routes[jwksPath] = (response) => {
         server.fetches.jwks += 1;
@@ -135,7 +149,12 @@ export async function startTokenServer(): Promise<TokenServer> {
         tenantId,
         settings,
         fetches: { openIdConfiguration: 0, jwks: 0 },
+        requests: [],
         available: true,
+        keysAvailable: true,
+        discovery: {},
+        jwksUri: `${authority}${jwksPath}`,
+        issuer,
         current: keys[0]!,
         rotate: async () => {
             const key = await newKey();
