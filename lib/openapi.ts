@@ -137,7 +137,7 @@ export function graphTypes(): GraphType[] {
             properties: properties(entity, defs, ['id', ODATA_TYPE]),
         });
     }
-    for (const definition of Object.values(defs) as SourceSchema[]) {
+    for (const definition of Object.values(defs)) {
         const branches = definition.discriminator ? (definition.oneOf ?? []) : [definition];
         const base = branches.find((branch) => branch.title === definition.title);
         if (!base) {
