@@ -29,13 +29,10 @@ if ! command -v dotnet >/dev/null 2>&1; then
     exit 0
 fi
 
+# Another version (or a broken install): start again, since `dotnet tool install` refuses to replace a tool.
+rm -rf "$tool_path"
 mkdir -p "$tool_path"
-if [[ -e "$target" ]]; then
-    # Another version: `dotnet tool install` refuses to replace it, `update` moves it to the pinned one (up or down).
-    dotnet tool update --tool-path "$tool_path" "$PACKAGE_ID" --version "$KIOTA_VERSION" --allow-downgrade >/dev/null
-else
-    dotnet tool install --tool-path "$tool_path" "$PACKAGE_ID" --version "$KIOTA_VERSION" >/dev/null
-fi
+dotnet tool install --tool-path "$tool_path" "$PACKAGE_ID" --version "$KIOTA_VERSION" >/dev/null
 
 if [[ "$(installed_version || true)" != "$KIOTA_VERSION" ]]; then
     echo "install-kiota: installed, but .tools/kiota/kiota does not report version $KIOTA_VERSION" >&2
