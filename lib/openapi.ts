@@ -51,14 +51,14 @@ const SCHEMAS = '#/components/schemas/';
 const DEFS = '#/$defs/';
 
 /** Graph's base of every entity type: where `id` lives. */
-export const ENTITY_TYPE = `${NAMESPACE}.entity`;
+const ENTITY_TYPE = `${NAMESPACE}.entity`;
 /** Graph's own name for the part every collection page shares (`@odata.count`, `@odata.nextLink`). */
-export const BASE_COLLECTION = 'BaseCollectionPaginationCountResponse';
-export const ODATA_ERROR = `${NAMESPACE}.ODataErrors.ODataError`;
+const BASE_COLLECTION = 'BaseCollectionPaginationCountResponse';
+const ODATA_ERROR = `${NAMESPACE}.ODataErrors.ODataError`;
 const MAIN_ERROR = `${NAMESPACE}.ODataErrors.MainError`;
 const ERROR_DETAILS = `${NAMESPACE}.ODataErrors.ErrorDetails`;
 const INNER_ERROR = `${NAMESPACE}.ODataErrors.InnerError`;
-export const COLLECTION_RESPONSE = `${ASSIGNMENT_TYPE}CollectionResponse`;
+const COLLECTION_RESPONSE = `${ASSIGNMENT_TYPE}CollectionResponse`;
 
 const shortName = (qualified: string) => qualified.slice(NAMESPACE.length + 1);
 const schemaRef = (name: string) => ({ $ref: `${SCHEMAS}${name}` });
@@ -123,9 +123,10 @@ function properties(schema: SourceSchema, defs: Readonly<Record<string, SourceSc
  * takes `id`. A polymorphic definition (`oneOf` under a `discriminator`) is its base type, titled like the definition,
  * and the other branches derive from it with only the properties they add.
  */
-export function graphTypes(): GraphType[] {
+function graphTypes(): GraphType[] {
     const defs = createAssignmentSchema.$defs as Readonly<Record<string, SourceSchema>>;
     const types: GraphType[] = [];
+    // The entity types; the configuration types join here when lib/schema has them.
     const entities: SourceSchema[] = [createAssignmentSchema];
     for (const entity of entities) {
         types.push({
@@ -161,9 +162,9 @@ export function graphTypes(): GraphType[] {
 }
 
 /**
- * A type as Graph's OpenAPI writes it. Graph marks `@odata.type` required on every type; here a type whose `@odata.type`
- * lib/schema makes optional (the assignment) keeps it optional, so that the document does not ask for more than the
- * service does. A derived type's `@odata.type` defaults to its own name, which generators set on new instances.
+ * A type as Graph's OpenAPI writes it. Graph marks `@odata.type` required on every type; here it is required where
+ * lib/schema requires it (the targets) and where a discriminator needs it (the bases), not on the assignment, whose
+ * create and update bodies may leave it out. A derived type's `@odata.type` defaults to its own name.
  */
 function typeSchema(type: GraphType, derived: GraphType[]): Json {
     const isBase = type.base === undefined;
@@ -305,8 +306,8 @@ const headers = (...names: string[]) =>
     Object.fromEntries([...COMMON_HEADERS, ...names].map((n) => [n, ref('headers', n)]));
 
 /** Graph's names for the key segments, so that generated builders read `byOfficeClientConfigurationId(...)`. */
-export const CONFIGURATION_KEY = 'officeClientConfiguration-id';
-export const ASSIGNMENT_KEY = 'officeClientConfigurationAssignment-id';
+const CONFIGURATION_KEY = 'officeClientConfiguration-id';
+const ASSIGNMENT_KEY = 'officeClientConfigurationAssignment-id';
 
 const parameters: Json = {
     [CONFIGURATION_KEY]: {
@@ -577,7 +578,7 @@ const resourceParameters = [ref('parameters', CONFIGURATION_KEY), ref('parameter
  * `AssignPostRequestBody`. The service also answers the qualified `.../microsoft.graph.assign`; the README says so,
  * the document does not, so that generators make one builder.
  */
-export const ASSIGN_PATH = `${CONFIGURATION}/assign`;
+const ASSIGN_PATH = `${CONFIGURATION}/assign`;
 
 function paths(): Json {
     return {
