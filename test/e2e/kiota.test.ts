@@ -9,7 +9,7 @@
  */
 import { execFile, execFileSync } from 'node:child_process';
 import { accessSync, constants } from 'node:fs';
-import { mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { delimiter, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
@@ -182,7 +182,9 @@ describe.skipIf(!kiota.cli)('a Kiota-generated TypeScript client, from the serve
             ['generate', '-d', description, '-l', 'TypeScript', '-o', out, '-c', 'GraphServiceClient', '-n', 'graph'],
             { env: KIOTA_ENV, timeout: 300_000 },
         );
-        kiotaOutput = `${generated.stdout}\n${generated.stderr}`;
+        // Kiota also writes its warnings to .kiota.log in the output folder (only when there are some).
+        const log = await readFile(join(out, '.kiota.log'), 'utf8').catch(() => '');
+        kiotaOutput = `${generated.stdout}\n${generated.stderr}\n${log}`;
         generatedFiles = (await readdir(out, { recursive: true }))
             .filter((file) => file.endsWith('.ts'))
             .map((file) => join(out, file));
