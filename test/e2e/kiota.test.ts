@@ -19,6 +19,7 @@ import { DefaultRequestAdapter } from '@microsoft/kiota-bundle';
 import { HeadersInspectionOptions } from '@microsoft/kiota-http-fetchlibrary';
 import { build } from 'esbuild';
 import ts from 'typescript';
+import { Agent, fetch } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { ASSIGNMENT_TYPE, BASE_TARGET_TYPE, GROUP_TARGET_TYPE } from '../../lib/schema.js';
@@ -171,10 +172,14 @@ describe.skipIf(!kiota.cli)('a Kiota-generated TypeScript client, from the serve
         // the repository's node_modules.
         await mkdir(join(repoRoot, 'dist'), { recursive: true });
         dir = await mkdtemp(join(repoRoot, 'dist', 'kiota-'));
-        const response = await fetch(`${app.root}/openapi.json`);
+        // On a connection of its own: generation takes seconds, longer than the server keeps an idle connection, and
+        // the client's first call must not land on one the server is closing.
+        const agent = new Agent();
+        const response = await fetch(`${app.root}/openapi.json`, { dispatcher: agent });
         expect(response.status).toBe(200);
         const description = join(dir, 'openapi.json');
         await writeFile(description, await response.text());
+        await agent.close();
 
         const out = join(dir, 'client');
         const generated = await run(
