@@ -272,9 +272,10 @@ function evaluateCall(node: Extract<Node, { kind: 'call' }>, scope: Scope, sourc
         case 'filter': {
             const [list, fn] = args();
             if (!Array.isArray(list) || typeof fn !== 'function') return unresolved;
+            const items = list as Value[];
             const lambda = fn as Lambda;
-            if (node.name === 'map') return list.map((item, i) => lambda(item, i));
-            const kept = list.map((item, i) => [item, lambda(item, i)] as const);
+            if (node.name === 'map') return items.map((item, i) => lambda(item, i));
+            const kept = items.map((item, i) => [item, lambda(item, i)] as const);
             if (kept.some(([, keep]) => typeof keep !== 'boolean')) return unresolved;
             return kept.filter(([, keep]) => keep).map(([item]) => item);
         }

@@ -2,8 +2,8 @@
  * azure.yaml against what it deploys: the azd service must upload exactly the folder scripts/package.ts writes, build
  * it once per deploy, deploy it without a remote build, and run its hooks on Windows shells as well as POSIX ones.
  */
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { readFileSync } from 'node:fs';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 
@@ -40,7 +40,7 @@ const azureYaml = parse(readFileSync(path.join(repoRoot, 'azure.yaml'), 'utf8'))
 const manifest = JSON.parse(readFileSync(path.join(repoRoot, 'package.json'), 'utf8')) as {
     scripts: Record<string, string>;
 };
-const api = azureYaml.services.api;
+const api = azureYaml.services.api as AzureYaml['services'][string];
 
 /** A shell command with every `npm run <script>` replaced by that script, recursively (what actually runs). */
 function expand(command: string, depth = 0): string {
