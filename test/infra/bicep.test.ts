@@ -230,6 +230,8 @@ describe.skipIf(!bicep.cli)('infra/main.bicep', () => {
             expect(setting.level, rule).toMatch(/^(warning|error)$/);
         }
         expect(config).not.toHaveProperty('experimentalFeaturesEnabled');
+        // User-defined functions (the AUTH_AUDIENCE check) compile to ARM language version 2.0, which is GA.
+        expect(text(compiled.languageVersion ?? '')).not.toMatch(/experimental/);
         const modules = ofType(walked, 'Microsoft.Resources/deployments');
         for (const module of modules) expect(asObject(module.raw.properties).templateLink).toBeUndefined();
         expect(readFileSync(mainBicep, 'utf8')).not.toContain('br/public:');
