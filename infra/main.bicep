@@ -7,8 +7,45 @@ targetScope = 'subscription'
 @maxLength(64)
 param environmentName string
 
-@description('Azure region for every resource; it must offer the Functions Flex Consumption plan.')
+// The regions that offer the Flex Consumption plan, as Microsoft's Flex quickstarts list them
+// (Azure-Samples/functions-quickstart-typescript-azd, infra/main.bicep). `az functionapp list-flexconsumption-locations`
+// prints the current list: add a region here when it appears there.
+@description('Azure region for every resource; one that offers the Functions Flex Consumption plan.')
 @minLength(1)
+@allowed([
+  'australiaeast'
+  'australiasoutheast'
+  'brazilsouth'
+  'canadacentral'
+  'centralindia'
+  'centralus'
+  'eastasia'
+  'eastus'
+  'eastus2'
+  'eastus2euap'
+  'francecentral'
+  'germanywestcentral'
+  'italynorth'
+  'japaneast'
+  'koreacentral'
+  'northcentralus'
+  'northeurope'
+  'norwayeast'
+  'southafricanorth'
+  'southcentralus'
+  'southeastasia'
+  'southindia'
+  'spaincentral'
+  'swedencentral'
+  'uaenorth'
+  'uksouth'
+  'ukwest'
+  'westcentralus'
+  'westeurope'
+  'westus'
+  'westus2'
+  'westus3'
+])
 @metadata({
   azd: {
     type: 'location'
@@ -16,10 +53,10 @@ param environmentName string
 })
 param location string
 
-@description('Object id of the deployer (azd sets AZURE_PRINCIPAL_ID). Gets Cosmos DB data and blob roles for local runs and diagnostics. Empty: no deployer roles.')
+@description('Object id of the deployer (azd sets AZURE_PRINCIPAL_ID). With deployerDataAccess it gets Cosmos DB data and blob roles, for local runs against the deployed database and for diagnostics. Empty: no deployer roles.')
 param principalId string = ''
 
-@description('Principal type of principalId: User for a person, ServicePrincipal for CI.')
+@description('Principal type of principalId (azd sets AZURE_PRINCIPAL_TYPE): User for a person, ServicePrincipal for CI.')
 @allowed([
   'User'
   'ServicePrincipal'
@@ -27,7 +64,10 @@ param principalId string = ''
 ])
 param principalType string = 'User'
 
-@description('Audience the API accepts in bearer tokens: the API app registration\'s App ID URI (api://...) or its client id. Becomes the AUTH_AUDIENCE app setting.')
+@description('Grant principalId Cosmos DB Built-in Data Contributor and Storage Blob Data Owner. Default: on for a User (azd up from a developer machine), off for a ServicePrincipal or Group (a CI pipeline deploys; it never needs to read the data).')
+param deployerDataAccess bool = principalType == 'User'
+
+@description('Audience the API accepts in bearer tokens: the API app registration\'s App ID URI (api://...) and/or its client id, comma-separated. Becomes the AUTH_AUDIENCE app setting; checked here as lib/config.ts checks it.')
 @minLength(1)
 param authAudience string
 
@@ -75,6 +115,55 @@ param functionInstanceMemoryMB int = 2048
 @maxValue(730)
 param logRetentionInDays int = 30
 
+@description('Network isolation: a virtual network, Flex Consumption VNet integration, private endpoints and private DNS zones for Cosmos DB and the storage account (blob), and public network access off on both.')
+param vnetEnabled bool = false
+
+@description('E-mail address the alerts are sent to (the action group\'s receiver). Empty: the alerts still fire in Azure Monitor, but notify no one.')
+param alertEmail string = ''
+
+@description('Alert when the function app answers at least this many server errors (HTTP 5xx) in 5 minutes.')
+@minValue(1)
+param alertHttp5xxPer5Minutes int = 5
+
+@description('Alert when Cosmos DB throttles (HTTP 429) at least this many requests in 5 minutes.')
+@minValue(1)
+param alertThrottledRequestsPer5Minutes int = 10
+
+@description('Alert when Cosmos DB consumes more than this many request units in one hour.')
+@minValue(1)
+param alertRequestUnitsPerHour int = 500000
+
+// AUTH_AUDIENCE as lib/config.ts reads it: a comma-separated list in which every entry, trimmed, is a client id (a
+// GUID) or an absolute URI (what URL.canParse accepts: a scheme, then ':'; http(s)/ws(s)/ftp also need a host). A bad
+// value fails the deployment when ARM validates it, before any resource is created, instead of stopping the app at
+// its first start. (Stricter than URL.canParse only for URIs with spaces, which no App ID URI has.)
+func isGuid(value string) bool =>
+  length(value) == 36 && map(split(value, '-'), part => length(part)) == [8, 4, 4, 4, 12] && empty(filter(
+    range(0, length(value)),
+    i => !contains('0123456789abcdefABCDEF-', substring(value, i, 1))
+  ))
+
+func isUriScheme(scheme string) bool =>
+  !empty(scheme) && contains('abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ', take(scheme, 1)) && empty(filter(
+    range(0, length(scheme)),
+    i => !contains('abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789+.-', substring(scheme, i, 1))
+  ))
+
+func needsHost(scheme string) bool => contains(['http', 'https', 'ws', 'wss', 'ftp'], toLower(scheme))
+
+func isAbsoluteUri(value string) bool =>
+  contains(value, ':') && !contains(value, ' ') && isUriScheme(first(split(value, ':'))) && (!needsHost(first(split(
+    value,
+    ':'
+  ))) || !empty(replace(skip(value, length(first(split(value, ':'))) + 1), '/', '')))
+
+var authAudienceEntries = map(split(authAudience, ','), entry => trim(entry))
+var invalidAuthAudiences = filter(authAudienceEntries, entry => !isGuid(entry) && !isAbsoluteUri(entry))
+// ARM has no fail(): reading a missing property whose name is the message fails the deployment and shows the message.
+var checkedAuthAudience = empty(invalidAuthAudiences)
+  ? authAudience
+  : { valid: authAudience }['AUTH_AUDIENCE must be App ID URIs (api://...) and/or client ids (GUIDs) separated by commas; not valid: "${join(invalidAuthAudiences, '", "')}"']
+
 var resourceToken = toLower(uniqueString(subscription().id, environmentName, location))
 var tags = {
   'azd-env-name': environmentName
@@ -91,7 +180,11 @@ var names = {
   cosmos: 'cosmos-${resourceToken}'
   plan: 'plan-${resourceToken}'
   functionApp: 'func-api-${resourceToken}'
+  vnet: 'vnet-${resourceToken}'
 }
+
+// Who gets the deployer's data roles: nobody unless deployerDataAccess (see the parameter).
+var deployerPrincipalId = deployerDataAccess ? principalId : ''
 
 resource rg 'Microsoft.Resources/resourceGroups@2025-04-01' = {
   name: names.resourceGroup
@@ -117,6 +210,7 @@ module storage 'modules/storage.bicep' = {
     deploymentContainerName: names.deploymentContainer
     location: location
     tags: tags
+    privateNetworkOnly: vnetEnabled
   }
 }
 
@@ -144,10 +238,27 @@ module cosmos 'modules/cosmos.bicep' = {
     throughputMode: cosmosThroughputMode
     autoscaleMaxThroughput: cosmosAutoscaleMaxThroughput
     appIdentityName: names.identity
-    deployerPrincipalId: principalId
+    deployerPrincipalId: deployerPrincipalId
+    privateNetworkOnly: vnetEnabled
   }
   dependsOn: [
     identity
+  ]
+}
+
+module network 'modules/network.bicep' = if (vnetEnabled) {
+  name: 'network'
+  scope: rg
+  params: {
+    name: names.vnet
+    location: location
+    tags: tags
+    storageAccountName: names.storage
+    cosmosAccountName: names.cosmos
+  }
+  dependsOn: [
+    storage
+    cosmos
   ]
 }
 
@@ -158,7 +269,7 @@ module roles 'modules/roles.bicep' = {
     storageAccountName: names.storage
     appInsightsName: names.appInsights
     appIdentityName: names.identity
-    deployerPrincipalId: principalId
+    deployerPrincipalId: deployerPrincipalId
     deployerPrincipalType: principalType
   }
   dependsOn: [
@@ -184,7 +295,8 @@ module functionApp 'modules/function-app.bicep' = {
     cosmosDatabaseName: cosmosDatabaseName
     cosmosContainerName: cosmosContainerName
     authTenantId: authTenantId
-    authAudience: authAudience
+    authAudience: checkedAuthAudience
+    virtualNetworkSubnetId: vnetEnabled ? network!.outputs.appSubnetId : ''
     maximumInstanceCount: functionMaximumInstanceCount
     instanceMemoryMB: functionInstanceMemoryMB
   }
@@ -195,6 +307,56 @@ module functionApp 'modules/function-app.bicep' = {
     monitoring
     cosmos
     roles
+  ]
+}
+
+module diagnostics 'modules/diagnostics.bicep' = {
+  name: 'diagnostics'
+  scope: rg
+  params: {
+    logAnalyticsName: names.logAnalytics
+    cosmosAccountName: names.cosmos
+    storageAccountName: names.storage
+    functionAppName: names.functionApp
+  }
+  dependsOn: [
+    monitoring
+    cosmos
+    storage
+    functionApp
+  ]
+}
+
+module alerts 'modules/alerts.bicep' = {
+  name: 'alerts'
+  scope: rg
+  params: {
+    namePrefix: resourceToken
+    tags: tags
+    alertEmail: alertEmail
+    functionAppName: names.functionApp
+    cosmosAccountName: names.cosmos
+    http5xxThreshold: alertHttp5xxPer5Minutes
+    throttledRequestsThreshold: alertThrottledRequestsPer5Minutes
+    requestUnitsPerHourThreshold: alertRequestUnitsPerHour
+  }
+  dependsOn: [
+    cosmos
+    functionApp
+  ]
+}
+
+module workbook 'modules/workbook.bicep' = {
+  name: 'workbook'
+  scope: rg
+  params: {
+    location: location
+    tags: tags
+    appInsightsName: names.appInsights
+    displayName: 'Office client configuration assignments API (${environmentName})'
+  }
+  dependsOn: [
+    monitoring
   ]
 }
 
@@ -235,4 +397,4 @@ output API_IDENTITY_CLIENT_ID string = identity.outputs.clientId
 output AUTH_TENANT_ID string = authTenantId
 
 @description('Audience the API accepts.')
-output AUTH_AUDIENCE string = authAudience
+output AUTH_AUDIENCE string = checkedAuthAudience

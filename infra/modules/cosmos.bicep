@@ -39,8 +39,11 @@ param autoscaleMaxThroughput int
 @minLength(3)
 param appIdentityName string
 
-@description('Principal id of the deployer (user or CI service principal) who also gets Cosmos DB Built-in Data Contributor, for local runs and diagnostics. Empty: none.')
+@description('Principal id of the deployer who also gets Cosmos DB Built-in Data Contributor, for local runs and diagnostics. Empty: none (main.bicep passes it only when deployer data access is on).')
 param deployerPrincipalId string
+
+@description('true: reachable only through the private endpoint of the virtual network (public network access off).')
+param privateNetworkOnly bool
 
 // The partition key is part of the API contract (lib/store.ts PARTITION_KEY_PATH): every route stays
 // inside one configuration's logical partition. It cannot change once the container exists.
@@ -74,7 +77,7 @@ resource account 'Microsoft.DocumentDB/databaseAccounts@2026-03-15' = {
     disableLocalAuth: true
     disableKeyBasedMetadataWriteAccess: true
     minimalTlsVersion: 'Tls12'
-    publicNetworkAccess: 'Enabled'
+    publicNetworkAccess: privateNetworkOnly ? 'Disabled' : 'Enabled'
   }
 }
 
@@ -143,7 +146,9 @@ resource dataContributor 'Microsoft.DocumentDB/databaseAccounts/sqlRoleDefinitio
   name: dataContributorRoleDefinitionName
 }
 
-// Data-plane RBAC goes through sqlRoleAssignments (not Microsoft.Authorization/roleAssignments).
+// Data-plane RBAC goes through sqlRoleAssignments (not Microsoft.Authorization/roleAssignments). They start after the
+// container, as Microsoft's quickstarts order them (rbac.bicep): an assignment written while the account is still
+// creating its database and container can fail with a conflict.
 resource appDataContributor 'Microsoft.DocumentDB/databaseAccounts/sqlRoleAssignments@2026-03-15' = {
   parent: account
   name: guid(account.id, appIdentity.id, dataContributor.id)
@@ -152,6 +157,9 @@ resource appDataContributor 'Microsoft.DocumentDB/databaseAccounts/sqlRoleAssign
     principalId: appIdentity.properties.principalId
     scope: account.id
   }
+  dependsOn: [
+    container
+  ]
 }
 
 resource deployerDataContributor 'Microsoft.DocumentDB/databaseAccounts/sqlRoleAssignments@2026-03-15' = if (!empty(deployerPrincipalId)) {
@@ -162,6 +170,9 @@ resource deployerDataContributor 'Microsoft.DocumentDB/databaseAccounts/sqlRoleA
     principalId: deployerPrincipalId
     scope: account.id
   }
+  dependsOn: [
+    container
+  ]
 }
 
 @description('Name of the Cosmos DB account.')

@@ -54,6 +54,9 @@ param authTenantId string
 @minLength(1)
 param authAudience string
 
+@description('Resource id of the subnet (delegated to Microsoft.App/environments) the app integrates with. Empty: no virtual network.')
+param virtualNetworkSubnetId string
+
 @description('Upper bound of instances the app scales out to.')
 @minValue(1)
 @maxValue(1000)
@@ -111,10 +114,13 @@ resource functionApp 'Microsoft.Web/sites@2025-03-01' = {
   properties: {
     serverFarmId: plan.id
     httpsOnly: true
+    // Outbound traffic through the virtual network (vnetEnabled): Cosmos DB and storage are then private endpoints.
+    virtualNetworkSubnetId: empty(virtualNetworkSubnetId) ? null : virtualNetworkSubnetId
+    // Flex Consumption rejects or ignores many classic site properties (ftpsState, alwaysOn, linuxFxVersion, ...):
+    // infra/flex-consumption-deprecations.json lists them and test/infra fails when any is set. FTP is off through
+    // the ftp publishing-credentials policy below, not through ftpsState. minTlsVersion is not on that list.
     siteConfig: {
       minTlsVersion: '1.2'
-      ftpsState: 'Disabled'
-      http20Enabled: true
     }
     functionAppConfig: {
       deployment: {

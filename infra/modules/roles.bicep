@@ -14,7 +14,7 @@ param appInsightsName string
 @minLength(3)
 param appIdentityName string
 
-@description('Principal id of the deployer who also gets Storage Blob Data Owner (to inspect packages). Empty: none.')
+@description('Principal id of the deployer who also gets Storage Blob Data Owner (to inspect packages). Empty: none (main.bicep passes it only when deployer data access is on).')
 param deployerPrincipalId string
 
 @description('Principal type of the deployer.')

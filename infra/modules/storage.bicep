@@ -17,6 +17,9 @@ param location string
 @description('Tags applied to the storage account.')
 param tags object
 
+@description('true: reachable only through the private endpoint of the virtual network (public network access off, no trusted-service bypass).')
+param privateNetworkOnly bool
+
 resource storage 'Microsoft.Storage/storageAccounts@2026-06-01' = {
   name: name
   location: location
@@ -32,10 +35,10 @@ resource storage 'Microsoft.Storage/storageAccounts@2026-06-01' = {
     defaultToOAuthAuthentication: true
     minimumTlsVersion: 'TLS1_2'
     supportsHttpsTrafficOnly: true
-    publicNetworkAccess: 'Enabled'
+    publicNetworkAccess: privateNetworkOnly ? 'Disabled' : 'Enabled'
     networkAcls: {
-      defaultAction: 'Allow'
-      bypass: 'AzureServices'
+      defaultAction: privateNetworkOnly ? 'Deny' : 'Allow'
+      bypass: privateNetworkOnly ? 'None' : 'AzureServices'
     }
   }
 }

