@@ -42,10 +42,15 @@ const timed = (body: string) =>
     `const t0 = performance.now(); ${body}; await new Promise((r) => setImmediate(() => setImmediate(r)));` +
     `process.stdout.write(JSON.stringify({ ms: performance.now() - t0 })); process.exit(0);`;
 
+/** The baseline bundle: `entry` (bench/baselineEntry) bundled exactly as the app is, into `outdir`/index.js. */
+export async function buildBaselineBundle(entry: string, outdir: string): Promise<void> {
+    await build({ ...BUNDLE_OPTIONS, entryPoints: [{ in: entry, out: 'index' }], outdir });
+}
+
 export async function measureColdImport(
     appRoot: string,
     benchDir: string,
-    { runs = 15, progress = (_line: string) => {} } = {},
+    { runs = 15, progress }: { runs?: number; progress?: (line: string) => void } = {},
 ): Promise<ColdImport> {
     // The bundles run from a folder with no node_modules above it, as in Azure: they must need nothing outside.
     const isolated = await mkdtemp(join(tmpdir(), 'bench-deploy-'));
@@ -58,11 +63,7 @@ export async function measureColdImport(
     }
     try {
         await mkdir(join(isolated, 'baseline'));
-        await build({
-            ...BUNDLE_OPTIONS,
-            entryPoints: [{ in: join(benchDir, 'baselineEntry.js'), out: 'index' }],
-            outdir: join(isolated, 'baseline'),
-        });
+        await buildBaselineBundle(join(benchDir, 'baselineEntry.js'), join(isolated, 'baseline'));
     } catch (error) {
         await rm(isolated, { recursive: true, force: true });
         throw error;
@@ -97,7 +98,7 @@ export async function measureColdImport(
                 }
             }
             if (run > 0 && (run % 5 === 0 || run === runs)) {
-                progress(`run ${run}/${runs}`);
+                progress?.(`run ${run}/${runs}`);
             }
         }
     } finally {

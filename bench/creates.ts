@@ -19,8 +19,8 @@ import type { LoadRequest, LoadResult } from './loadGenerator.js';
 import { PAYLOAD } from './payload.js';
 import { cpuMsOf, forkWorker, processCpuMs, startServerProcess, stopChild } from './processes.js';
 import type { RawRequest, RawResult } from './rawCreates.js';
-import { SINK_LISTENING } from './telemetrySink.js';
 import { cleanEnv, type Spread, spread } from './stats.js';
+import { SINK_LISTENING } from './telemetrySink.js';
 
 export const SIDES = ['app', 'floor', 'appTelemetry', 'raw'] as const;
 export type Side = (typeof SIDES)[number];
@@ -105,7 +105,7 @@ async function telemetryReady(child: import('node:child_process').ChildProcess):
 export async function measureCreates(
     appRoot: string,
     benchDir: string,
-    { concurrency = 32, creates = 2000, trials = 7, warmup = 2000, progress = () => {} }: CreatesOptions = {},
+    { concurrency = 32, creates = 3000, trials = 7, warmup = 4000, progress = () => {} }: CreatesOptions = {},
 ): Promise<Creates> {
     const cosmos = await startEmbeddedCosmos({ protocol: 'http' });
     const cosmosEnv = { COSMOS_ENDPOINT: cosmos.endpoint, COSMOS_KEY: cosmos.key };

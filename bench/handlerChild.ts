@@ -10,7 +10,7 @@
  *   UTF-8 and the JSON round trip), the least any handler on `@azure/functions` does with a body;
  * - `handler`: the handler with the HttpRequest built beforehand (the host builds it, not the app), and the same
  *   with HttpRequest and InvocationContext built in the timed loop.
- * Each measure is the median over batches of the time per operation; the child prints them as JSON, in ns.
+ * Each measure is the median over batches of the CPU time per operation; the child prints them as JSON, in ns.
  *
  *   node dist/bench/handlerChild.js <appRoot> floor|handler
  */
@@ -70,8 +70,9 @@ interface Measure {
 }
 
 /**
- * Median time per operation, in ns, of each measure: after a warm-up, rounds of one batch of each, so that whatever
- * else the machine does in the meantime falls on all of them alike.
+ * Median CPU time per operation, in ns, of each measure: after a warm-up, rounds of one batch of each, so that whatever
+ * else the machine does in the meantime falls on all of them alike. CPU time, not wall time: on a shared machine the
+ * time a process waits for a core is not the code's cost (the garbage collector's threads are counted, as they are).
  */
 async function timePerOp<K extends string>(
     measures: Record<K, Measure>,
@@ -87,11 +88,12 @@ async function timePerOp<K extends string>(
     for (let round = 0; round < rounds; round += 1) {
         for (const [name, { prepare, run }] of entries) {
             const inputs = prepare(size);
-            const started = process.hrtime.bigint();
+            const started = process.cpuUsage();
             for (const input of inputs) {
                 await run(input);
             }
-            samples[name].push(Number(process.hrtime.bigint() - started) / size);
+            const used = process.cpuUsage(started);
+            samples[name].push(((used.user + used.system) * 1000) / size);
         }
     }
     return Object.fromEntries(entries.map(([k]) => [k, median(samples[k])])) as Record<K, number>;

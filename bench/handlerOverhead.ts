@@ -23,7 +23,7 @@ export interface HandlerOverhead {
 export async function measureHandlerOverhead(
     appRoot: string,
     benchDir: string,
-    { pairs = 5, progress = (_line: string) => {} } = {},
+    { pairs = 5, progress }: { pairs?: number; progress?: (line: string) => void } = {},
 ): Promise<HandlerOverhead> {
     const child = async (mode: 'floor' | 'handler') => {
         const out = await runNode([join(benchDir, 'handlerChild.js'), appRoot, mode], {
@@ -43,7 +43,7 @@ export async function measureHandlerOverhead(
             floors.push(await child('floor'));
         }
         const ratio = handlers[pair]!.handler! / floors[pair]!.floor!;
-        progress(
+        progress?.(
             `pair ${pair + 1}/${pairs}: handler ${round(handlers[pair]!.handler! / 1000, 1)} µs, ` +
                 `body-read floor ${round(floors[pair]!.floor! / 1000, 1)} µs → ${round(ratio)}×`,
         );

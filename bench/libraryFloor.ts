@@ -43,14 +43,16 @@ export async function startLibraryFloor(endpoint: string, key: string): Promise<
 
     const answer = (response: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}) => {
         const requestId = randomUUID();
+        const json = JSON.stringify(body);
         response.writeHead(status, {
             ...headers,
             'request-id': requestId,
             'client-request-id': requestId,
             'OData-Version': '4.0',
             'Content-Type': ODATA_JSON,
+            'Content-Length': String(Buffer.byteLength(json)),
         });
-        response.end(JSON.stringify(body));
+        response.end(json);
     };
 
     const create = async (incoming: IncomingMessage, bytes: Buffer, response: ServerResponse) => {

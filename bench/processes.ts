@@ -35,7 +35,7 @@ export interface ServerProcess {
     /** Everything it printed until it served. */
     output: string;
     child: ChildProcess;
-    stop(): Promise<void>;
+    stop: () => Promise<void>;
 }
 
 /** Starts `node <script> ...args` and resolves once it prints where it listens. */
@@ -72,8 +72,8 @@ export async function stopChild(child: ChildProcess): Promise<void> {
 export interface Worker<Request, Reply> {
     child: ChildProcess;
     /** Sends one request and resolves to the worker's reply; one request at a time. */
-    call(request: Request): Promise<Reply>;
-    stop(): Promise<void>;
+    call: (request: Request) => Promise<Reply>;
+    stop: () => Promise<void>;
 }
 
 /** Forks a worker script that answers each message with one message (or `{ error }`). */
@@ -97,7 +97,7 @@ export async function forkWorker<Request, Reply>(
             if (reply && typeof reply === 'object' && 'error' in reply) {
                 throw new Error(`${script}: ${reply.error}`);
             }
-            return reply as Reply;
+            return reply;
         },
         stop: async () => {
             child.disconnect();
