@@ -50,6 +50,7 @@ interface Results {
     machine: { cpus: number; loadAverage: { before: number; after: number } };
     measuredAt: string;
     seconds: number;
+    targets: typeof TARGETS;
     verdicts: Partial<Record<TargetName, Verdict>>;
     handler: HandlerOverhead;
     creates: Creates;
@@ -242,6 +243,7 @@ async function main(): Promise<void> {
         machine: { cpus: cpus().length, loadAverage: { before: round(loadBefore), after: round(loadavg()[0]!) } },
         measuredAt: new Date().toISOString(),
         seconds: Math.round((performance.now() - began) / 1000),
+        targets: TARGETS,
         verdicts,
         handler,
         creates,
