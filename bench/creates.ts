@@ -67,8 +67,8 @@ export interface Creates {
     };
     /** What the ingestion sink received from the app with telemetry on: proof that it exported. */
     telemetry: { posts: number; items: number };
-    /** Answers other than 2xx (or failed raw creates) in all trials: should be 0. */
-    failures: number;
+    /** Answers other than 2xx (or failed raw creates) in the trials, by side and kind: should be empty. */
+    failures: Partial<Record<Side, Record<string, number>>>;
 }
 
 interface Sample {
@@ -150,7 +150,8 @@ export async function measureCreates(
             appTelemetry: { pid: appTelemetry.child.pid, origin: appTelemetry.origin },
             raw: { pid: raw.child.pid },
         };
-        let failures = 0;
+        const failures: Creates['failures'] = {};
+        let measuring = false;
         const runSide = async (side: Side, amount: number): Promise<Sample> => {
             const configurationId = `bench-${side}-${randomUUID()}`;
             const { pid, origin } = servers[side];
@@ -170,7 +171,12 @@ export async function measureCreates(
             if (serverBefore === undefined || serverAfter === undefined) {
                 throw new Error('CPU time per process is read from /proc: this bench runs on Linux only');
             }
-            failures += result.other;
+            if (measuring) {
+                for (const [kind, count] of Object.entries(result.otherKinds)) {
+                    const ofSide = (failures[side] ??= {});
+                    ofSide[kind] = (ofSide[kind] ?? 0) + count;
+                }
+            }
             return {
                 created: result.created,
                 seconds: result.seconds,
@@ -185,6 +191,7 @@ export async function measureCreates(
             await runSide(side, warmup);
         }
         progress(`warmed up: ${warmup} creates per side`);
+        measuring = true;
 
         const samples = Object.fromEntries(SIDES.map((s) => [s, [] as Sample[]])) as Record<Side, Sample[]>;
         const perCreate = (ms: number, n: number) => (ms * 1000) / n;

@@ -18,6 +18,8 @@ export interface LoadRequest {
 export interface LoadResult {
     created: number;
     other: number;
+    /** What the others were: `status 503`, `errors`, `timeouts`, with their counts. */
+    otherKinds: Record<string, number>;
     seconds: number;
     cpuMs: number;
 }
@@ -34,7 +36,20 @@ serveWorker<LoadRequest, LoadResult>(async ({ url, amount, concurrency, body }) 
         body,
     });
     const cpuMs = cpuMsOf(process.cpuUsage(cpu));
+    const otherKinds: Record<string, number> = {};
+    for (const [status, { count = 0 }] of Object.entries(result.statusCodeStats ?? {})) {
+        if (!status.startsWith('2') && count > 0) {
+            otherKinds[`status ${status}`] = count;
+        }
+    }
+    if (result.errors > 0) {
+        otherKinds.errors = result.errors;
+    }
+    if (result.timeouts > 0) {
+        otherKinds.timeouts = result.timeouts;
+    }
     return {
+        otherKinds,
         created: result['2xx'],
         other: result.non2xx + result.errors + result.timeouts,
         seconds,

@@ -22,6 +22,7 @@ export interface RawRequest {
 export interface RawResult {
     created: number;
     other: number;
+    otherKinds: Record<string, number>;
     seconds: number;
     cpuMs: number;
 }
@@ -39,14 +40,18 @@ serveWorker<RawRequest, RawResult>(async ({ amount, concurrency, configurationId
     let started = 0;
     let created = 0;
     let other = 0;
+    const otherKinds: Record<string, number> = {};
     const loop = async () => {
         while (started < amount) {
             started += 1;
             try {
                 await opened.container.items.create({ id: randomUUID(), configurationId, target: PAYLOAD_TARGET });
                 created += 1;
-            } catch {
+            } catch (error) {
                 other += 1;
+                const code = (error as { code?: unknown }).code;
+                const kind = `error ${typeof code === 'number' || typeof code === 'string' ? code : 'unknown'}`;
+                otherKinds[kind] = (otherKinds[kind] ?? 0) + 1;
             }
         }
     };
@@ -54,5 +59,5 @@ serveWorker<RawRequest, RawResult>(async ({ amount, concurrency, configurationId
     const began = performance.now();
     await Promise.all(Array.from({ length: Math.min(concurrency, amount) }, loop));
     const seconds = (performance.now() - began) / 1000;
-    return { created, other, seconds, cpuMs: cpuMsOf(process.cpuUsage(cpu)) };
+    return { created, other, otherKinds, seconds, cpuMs: cpuMsOf(process.cpuUsage(cpu)) };
 });

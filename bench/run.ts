@@ -99,7 +99,10 @@ function table(results: Results): string {
         [
             '4. cold import, deployed bundle',
             `${coldImport.medianMs.bundle ?? 'n/a'} ms vs SDKs bundled ${coldImport.medianMs.baselineBundle} ms`,
-            `${coldImport.ratio.bundle ?? 'n/a'}×`,
+            coldImport.spreadMs.bundle && coldImport.spreadMs.baselineBundle
+                ? `${coldImport.ratio.bundle}× (runs: ${coldImport.spreadMs.bundle.min}–${coldImport.spreadMs.bundle.max} vs ` +
+                  `${coldImport.spreadMs.baselineBundle.min}–${coldImport.spreadMs.baselineBundle.max} ms)`
+                : 'n/a',
             verdict('bundleToBaselineBundle'),
         ],
         [
@@ -147,6 +150,12 @@ function table(results: Results): string {
             '   handler vs JSON parse+stringify',
             `JSON ${(handler.nsPerOp.baseline / 1000).toFixed(2)} µs`,
             showRatio(handler.ratio.handlerToBaseline),
+            'reported',
+        ],
+        [
+            '   cold import, deployed bundle, CPU time',
+            `${coldImport.medianCpuMs.bundle ?? 'n/a'} ms vs SDKs bundled ${coldImport.medianCpuMs.baselineBundle} ms`,
+            `${coldImport.ratioCpu.bundle ?? 'n/a'}×`,
             'reported',
         ],
         [
@@ -254,9 +263,9 @@ async function main(): Promise<void> {
     await writeFile(out, `${JSON.stringify(results, null, 2)}\n`);
     const { machine } = results;
     const warnings = [
-        ...(creates.failures > 0
-            ? [`${creates.failures} creates failed during the trials: the figures are suspect.`]
-            : []),
+        ...Object.entries(creates.failures).map(
+            ([side, kinds]) => `${side}: creates failed during the trials (${JSON.stringify(kinds)}).`,
+        ),
         ...(creates.telemetry.posts === 0
             ? ['the telemetry sink received nothing: the "telemetry on" side may not have exported.']
             : []),
