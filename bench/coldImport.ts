@@ -6,7 +6,7 @@
  * - the unbundled app (dist/) against the two SDKs imported from node_modules.
  * Timed inside the child, from just before `import()` to just after it and one more turn of the event loop (which is
  * when lib/telemetry starts its worker): Node's own boot, the same for all, is left out. Runs alternate between the
- * targets; medians count, with the spread.
+ * targets; the ratios are taken within each round (paired), and their median and spread count.
  */
 import { cp, mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -24,8 +24,12 @@ export const DUMMY_CONNECTION_STRING =
 export interface ColdImport {
     runs: number;
     medianMs: Record<string, number>;
-    /** Each target against its like: bundles against `baselineBundle`, the unbundled app against `baseline`. */
+    /**
+     * Each target against its like (bundles against `baselineBundle`, the unbundled app against `baseline`): the
+     * median of the ratios taken within each round, and their spread.
+     */
     ratio: Record<string, number>;
+    ratioSpread: Record<string, Spread>;
     /** The spread of the times, ms. */
     spreadMs: Record<string, Spread>;
     /**
@@ -34,6 +38,7 @@ export interface ColdImport {
      */
     medianCpuMs: Record<string, number>;
     ratioCpu: Record<string, number>;
+    ratioCpuSpread: Record<string, Spread>;
 }
 
 /** Which baseline each target is compared with. */
@@ -117,14 +122,25 @@ export async function measureColdImport(
     }
     const medians = (of: Record<string, number[]>) =>
         Object.fromEntries(Object.entries(of).map(([k, v]) => [k, round(median(v), 1)]));
-    const ratios = (of: Record<string, number>) =>
+    // Paired: each round imports every target once, close in time; the ratio is taken within the round.
+    const paired = (of: Record<string, number[]>) =>
         Object.fromEntries(
             Object.entries(BASELINE_OF)
                 .filter(([k]) => of[k] !== undefined)
-                .map(([k, base]) => [k, round(of[k]! / of[base]!, 2)]),
+                .map(([k, base]) => [k, spread(of[k]!.map((v, i) => v / of[base]![i]!))]),
         );
-    const medianMs = medians(samples);
-    const medianCpuMs = medians(cpuSamples);
-    const spreadMs = Object.fromEntries(Object.entries(samples).map(([k, v]) => [k, spread(v, 1)]));
-    return { runs, medianMs, ratio: ratios(medianMs), spreadMs, medianCpuMs, ratioCpu: ratios(medianCpuMs) };
+    const ratioSpread = paired(samples);
+    const ratioCpuSpread = paired(cpuSamples);
+    const medianOf = (of: Record<string, Spread>) =>
+        Object.fromEntries(Object.entries(of).map(([k, v]) => [k, v.median]));
+    return {
+        runs,
+        medianMs: medians(samples),
+        ratio: medianOf(ratioSpread),
+        ratioSpread,
+        spreadMs: Object.fromEntries(Object.entries(samples).map(([k, v]) => [k, spread(v, 1)])),
+        medianCpuMs: medians(cpuSamples),
+        ratioCpu: medianOf(ratioCpuSpread),
+        ratioCpuSpread,
+    };
 }

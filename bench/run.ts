@@ -99,10 +99,7 @@ function table(results: Results): string {
         [
             '4. cold import, deployed bundle',
             `${coldImport.medianMs.bundle ?? 'n/a'} ms vs SDKs bundled ${coldImport.medianMs.baselineBundle} ms`,
-            coldImport.spreadMs.bundle && coldImport.spreadMs.baselineBundle
-                ? `${coldImport.ratio.bundle}× (runs: ${coldImport.spreadMs.bundle.min}–${coldImport.spreadMs.bundle.max} vs ` +
-                  `${coldImport.spreadMs.baselineBundle.min}–${coldImport.spreadMs.baselineBundle.max} ms)`
-                : 'n/a',
+            coldImport.ratioSpread.bundle ? showRatio(coldImport.ratioSpread.bundle) : 'n/a',
             verdict('bundleToBaselineBundle'),
         ],
         [
@@ -155,7 +152,7 @@ function table(results: Results): string {
         [
             '   cold import, deployed bundle, CPU time',
             `${coldImport.medianCpuMs.bundle ?? 'n/a'} ms vs SDKs bundled ${coldImport.medianCpuMs.baselineBundle} ms`,
-            `${coldImport.ratioCpu.bundle ?? 'n/a'}×`,
+            coldImport.ratioCpuSpread.bundle ? showRatio(coldImport.ratioCpuSpread.bundle) : 'n/a',
             'reported',
         ],
         [
@@ -242,7 +239,7 @@ async function main(): Promise<void> {
         telemetryToAppCpu: verdictOf('telemetryToAppCpu', creates.ratios.telemetryToAppCpu),
         handlerToFloor: verdictOf('handlerToFloor', handler.ratio.handlerToFloor),
         ...(coldImport.ratio.bundle !== undefined
-            ? { bundleToBaselineBundle: verdictOf('bundleToBaselineBundle', coldImport.ratio.bundle) }
+            ? { bundleToBaselineBundle: verdictOf('bundleToBaselineBundle', coldImport.ratioSpread.bundle!) }
             : {}),
         appToRawRate: verdictOf('appToRawRate', creates.ratios.appToRawRate),
     };
