@@ -1,15 +1,33 @@
 /**
- * Child process of part 2: creates documents straight through `@azure/cosmos`, with the app's own client options
- * (lib/cosmosClient), at a fixed concurrency, and prints `{ creates, seconds, cpuMs }` as JSON.
+ * Worker process of the create measurements: creates documents straight through `@azure/cosmos`, with the app's own
+ * client options (lib/cosmosClient), at a fixed concurrency. Like the app, it is one process kept for the whole run
+ * and warmed with as many creates as the app, so both sides are measured equally warm. Each create stores the
+ * document the app's store writes, with a fresh GUID.
  *
- *   node dist/bench/rawCreates.js <endpoint> <key> <count> <concurrency> <warmup>
+ *   forked by bench/creates.ts with <endpoint> <key>; messages: { amount, concurrency, configurationId } → RawResult
  */
 import { randomUUID } from 'node:crypto';
 
 import { DEFAULT_COSMOS_CONTAINER, DEFAULT_COSMOS_DATABASE } from '../lib/config.js';
 import { openContainer } from '../lib/cosmosClient.js';
+import { PAYLOAD_TARGET } from './payload.js';
+import { cpuMsOf, serveWorker } from './processes.js';
 
-const [endpoint = '', key = '', count = '3000', concurrency = '32', warmup = '300'] = process.argv.slice(2);
+export interface RawRequest {
+    amount: number;
+    concurrency: number;
+    configurationId: string;
+}
+
+export interface RawResult {
+    created: number;
+    other: number;
+    otherKinds: Record<string, number>;
+    seconds: number;
+    cpuMs: number;
+}
+
+const [endpoint = '', key = ''] = process.argv.slice(2);
 
 const opened = await openContainer({
     connection: { kind: 'key', endpoint, key },
@@ -18,30 +36,28 @@ const opened = await openContainer({
     requestTimeoutMs: 5000,
 });
 
-/** `total` creates spread over `concurrency` loops; resolves to the creates that succeeded. */
-async function creates(total: number, configurationId: string): Promise<number> {
+serveWorker<RawRequest, RawResult>(async ({ amount, concurrency, configurationId }) => {
     let started = 0;
-    let succeeded = 0;
+    let created = 0;
+    let other = 0;
+    const otherKinds: Record<string, number> = {};
     const loop = async () => {
-        while (started < total) {
+        while (started < amount) {
             started += 1;
-            await opened.container.items.create({
-                id: randomUUID(),
-                configurationId,
-                target: { '@odata.type': '#microsoft.graph.officeConfigurationAssignmentTarget' },
-            });
-            succeeded += 1;
+            try {
+                await opened.container.items.create({ id: randomUUID(), configurationId, target: PAYLOAD_TARGET });
+                created += 1;
+            } catch (error) {
+                other += 1;
+                const code = (error as { code?: unknown }).code;
+                const kind = `error ${typeof code === 'number' || typeof code === 'string' ? code : 'unknown'}`;
+                otherKinds[kind] = (otherKinds[kind] ?? 0) + 1;
+            }
         }
     };
-    await Promise.all(Array.from({ length: Number(concurrency) }, loop));
-    return succeeded;
-}
-
-await creates(Number(warmup), `raw-warmup-${randomUUID()}`);
-const began = performance.now();
-const cpu = process.cpuUsage();
-const done = await creates(Number(count), `raw-${randomUUID()}`);
-const seconds = (performance.now() - began) / 1000;
-const used = process.cpuUsage(cpu);
-await opened.dispose();
-console.info(JSON.stringify({ creates: done, seconds, cpuMs: (used.user + used.system) / 1000 }));
+    const cpu = process.cpuUsage();
+    const began = performance.now();
+    await Promise.all(Array.from({ length: Math.min(concurrency, amount) }, loop));
+    const seconds = (performance.now() - began) / 1000;
+    return { created, other, otherKinds, seconds, cpuMs: cpuMsOf(process.cpuUsage(cpu)) };
+});

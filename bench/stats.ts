@@ -12,6 +12,24 @@ export function median(values: readonly number[]): number {
 
 export const round = (value: number, digits = 2): number => Number(value.toFixed(digits));
 
+/** A median with the spread of the trials it comes from. */
+export interface Spread {
+    median: number;
+    min: number;
+    max: number;
+}
+
+export function spread(values: readonly number[], digits = 2): Spread {
+    return {
+        median: round(median(values), digits),
+        min: round(Math.min(...values), digits),
+        max: round(Math.max(...values), digits),
+    };
+}
+
+/** `1.12× (1.08–1.19)`: a ratio's median and its spread over trials. */
+export const showRatio = (s: Spread): string => `${s.median}× (${s.min}–${s.max})`;
+
 /** Runs a node child process and resolves to its stdout; rejects on a non-zero exit, with its stderr. */
 export async function runNode(
     args: readonly string[],

@@ -12,7 +12,7 @@ import { mkdir, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises'
 import { join, relative, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 
-import { build } from 'esbuild';
+import { build, type BuildOptions } from 'esbuild';
 import { zipSync } from 'fflate';
 
 import { repoRoot as root } from './paths.js';
@@ -39,6 +39,27 @@ const BANNER = [
     'const __filename = __fileURLToPath(import.meta.url);',
     'const __dirname = __pathDirname(__filename);',
 ].join('\n');
+
+/** How the app is bundled; bench/coldImport bundles its baseline (the two SDKs alone) the same way. */
+export const BUNDLE_OPTIONS = {
+    bundle: true,
+    // Chunks keep what is imported dynamically (identity, the SDK's own lazy parts) out of the start-up path.
+    splitting: true,
+    chunkNames: 'chunks/[name]-[hash]',
+    format: 'esm',
+    platform: 'node',
+    target: 'node20',
+    external: EXTERNAL,
+    banner: { js: BANNER },
+    minifyWhitespace: true,
+    minifySyntax: true,
+    // Names stay readable in the stack traces the app logs.
+    minifyIdentifiers: false,
+    legalComments: 'eof',
+    logLevel: 'warning',
+    // Bundled libraries reach for optional modules inside try/catch; those are not errors.
+    logOverride: { 'require-resolve-not-external': 'silent' },
+} satisfies BuildOptions;
 
 export interface PackageResult {
     dir: string;
@@ -67,23 +88,7 @@ export async function buildPackage(dir: string = DEPLOY_DIR, zip: string = DEPLO
             { in: join(root, 'dist', 'lib', 'telemetryWorker.js'), out: 'telemetryWorker' },
         ],
         outdir: dir,
-        bundle: true,
-        // Chunks keep what is imported dynamically (identity, the SDK's own lazy parts) out of the start-up path.
-        splitting: true,
-        chunkNames: 'chunks/[name]-[hash]',
-        format: 'esm',
-        platform: 'node',
-        target: 'node20',
-        external: EXTERNAL,
-        banner: { js: BANNER },
-        minifyWhitespace: true,
-        minifySyntax: true,
-        // Names stay readable in the stack traces the app logs.
-        minifyIdentifiers: false,
-        legalComments: 'eof',
-        logLevel: 'warning',
-        // Bundled libraries reach for optional modules inside try/catch; those are not errors.
-        logOverride: { 'require-resolve-not-external': 'silent' },
+        ...BUNDLE_OPTIONS,
     });
     const manifest = JSON.parse(await readFile(join(root, 'package.json'), 'utf8')) as Record<string, unknown>;
     const deployManifest = {
