@@ -135,7 +135,11 @@ function graphErrorHeaders(error: GraphError, id: string): Record<string, string
 /** An error the host itself answers (nothing the functions could see: bad Host, a timeout, malformed HTTP). */
 function writeGraphError(response: ServerResponse, error: GraphError, close: boolean): void {
     const { id, text } = graphErrorText(error);
-    response.writeHead(error.status, { ...graphErrorHeaders(error, id), ...(close ? { Connection: 'close' } : {}) });
+    response.writeHead(error.status, {
+        ...graphErrorHeaders(error, id),
+        'Content-Length': String(Buffer.byteLength(text)),
+        ...(close ? { Connection: 'close' } : {}),
+    });
     response.end(text);
 }
 
@@ -210,11 +214,15 @@ function bodyStream(request: IncomingMessage, idleMs: number): ReadableStream<Ui
                         }
                     });
                     request.on('error', fail);
+                    const gone = () => fail(new Error('the client closed the connection before the end of the body'));
                     request.on('close', () => {
                         if (!request.complete) {
-                            fail(new Error('the client closed the connection before the end of the body'));
+                            gone();
                         }
                     });
+                    if (request.destroyed && !request.complete) {
+                        gone(); // before the function asked for the body: no event is left to tell
+                    }
                 }
                 if (!settled) {
                     stopIdle();
@@ -262,6 +270,8 @@ function writeResponse(request: IncomingMessage, response: ServerResponse, init:
     }
     response.end(typeof init.body === 'string' ? init.body : undefined);
 }
+
+const CLIENT_GONE = new Set(['ECONNRESET', 'EPIPE', 'HPE_INVALID_EOF_STATE']);
 
 /** Node's parser errors as Graph errors: the client gets the same shape for every refusal. */
 function parserError(error: NodeJS.ErrnoException): GraphError {
@@ -364,7 +374,9 @@ export async function startLocalHost(options: LocalHostOptions): Promise<LocalHo
             serving.delete(socket);
             if (!response.writableFinished) {
                 // The client's doing, and routine: one line, no stack.
-                logger.info(`local host: the client closed the connection before ${request.method} ${request.url} was answered`);
+                logger.info(
+                    `local host: the client closed the connection before ${request.method} ${request.url} was answered`,
+                );
             }
         });
         serve(request, response)
@@ -407,8 +419,12 @@ export async function startLocalHost(options: LocalHostOptions): Promise<LocalHo
     });
     server.on('clientError', (error: NodeJS.ErrnoException, socket: Socket) => {
         const current = serving.get(socket);
-        if (error.code === 'ECONNRESET' || error.code === 'EPIPE' || !socket.writable) {
-            logger.info(`local host: a client connection ended abruptly (${error.code ?? error.message})`);
+        // The client went away, mid-request (HPE_INVALID_EOF_STATE: it ended its side before the body was complete).
+        if (CLIENT_GONE.has(error.code ?? '') || !socket.writable) {
+            if (!current) {
+                // With a request in flight, its response's close says it (one line per abort).
+                logger.info(`local host: a client closed the connection abruptly (${error.code ?? error.message})`);
+            }
             socket.destroy();
             return;
         }
