@@ -11,7 +11,7 @@ import { randomUUID } from 'node:crypto';
 import { once } from 'node:events';
 import http, { type IncomingMessage, type ServerResponse, STATUS_CODES } from 'node:http';
 import https from 'node:https';
-import type { AddressInfo, Socket } from 'node:net';
+import { type AddressInfo, isIP, type Socket } from 'node:net';
 import { ReadableStream } from 'node:stream/web';
 
 import functions, { type HttpHandler, type HttpRequestInit, type HttpResponseInit } from '@azure/functions';
@@ -179,7 +179,7 @@ const requestTimeout = () =>
  * The request body as a web stream that reads the socket only while the function asks for more (highWaterMark 0),
  * through `data` events; a pause longer than `idleMs` fails it with a 408.
  */
-function bodyStream(request: IncomingMessage, idleMs: number): ReadableStream<Uint8Array> {
+function bodyStream(request: IncomingMessage, idleMs: number, onFirstPull: () => void): ReadableStream<Uint8Array> {
     let started = false;
     let settled = false;
     let idle: NodeJS.Timeout | undefined;
@@ -197,6 +197,7 @@ function bodyStream(request: IncomingMessage, idleMs: number): ReadableStream<Ui
                 };
                 if (!started) {
                     started = true;
+                    onFirstPull();
                     request.on('data', (chunk: Buffer) => {
                         stopIdle();
                         if (!settled) {
@@ -300,6 +301,8 @@ export async function startLocalHost(options: LocalHostOptions): Promise<LocalHo
     let drained: (() => void) | undefined;
     /** The request each connection is serving, for the answers node's own checks trigger (timeouts). */
     const serving = new WeakMap<Socket, { request: IncomingMessage; response: ServerResponse }>();
+    /** Requests whose client waits for `100 Continue` before sending the body. */
+    const expectsContinue = new WeakSet<IncomingMessage>();
 
     const serve = async (request: IncomingMessage, response: ServerResponse) => {
         const target = pathAndQuery(request.url ?? '');
@@ -313,7 +316,12 @@ export async function startLocalHost(options: LocalHostOptions): Promise<LocalHo
             writeGraphError(response, error, !request.complete);
             return;
         }
-        const url = new URL(`${scheme}://${host}${target}`);
+        const href = `${scheme}://${host}${target}`;
+        if (!URL.canParse(href)) {
+            writeGraphError(response, badRequest('The request target is not a valid path.'), !request.complete);
+            return;
+        }
+        const url = new URL(href);
         const segments = pathSegments(url.pathname);
         const entry = segments && entries.find((e) => matchTemplate(e.compiled, segments) !== undefined);
         if (!entry) {
@@ -333,7 +341,15 @@ export async function startLocalHost(options: LocalHostOptions): Promise<LocalHo
                 headers: flatHeaders(request),
                 ...(method === 'GET' || method === 'HEAD'
                     ? {}
-                    : { body: bodyStream(request, timeouts.bodyIdleMs), duplex: 'half' }),
+                    : {
+                          body: bodyStream(request, timeouts.bodyIdleMs, () => {
+                              // `Expect: 100-continue`: the client sends the body only once it is wanted.
+                              if (expectsContinue.has(request) && !response.headersSent) {
+                                  response.writeContinue();
+                              }
+                          }),
+                          duplex: 'half',
+                      }),
             } as RequestInit);
         } catch {
             // Methods fetch refuses (TRACE, TRACK): no function could be handed such a request.
@@ -417,6 +433,11 @@ export async function startLocalHost(options: LocalHostOptions): Promise<LocalHo
             sockets.delete(socket);
         });
     });
+    // Node would answer `Expect: 100-continue` at once; the pipeline answers it only if it reads the body.
+    server.on('checkContinue', (request: IncomingMessage, response: ServerResponse) => {
+        expectsContinue.add(request);
+        listener(request, response);
+    });
     server.on('clientError', (error: NodeJS.ErrnoException, socket: Socket) => {
         const current = serving.get(socket);
         // The client went away, mid-request (HPE_INVALID_EOF_STATE: it ended its side before the body was complete).
@@ -443,7 +464,9 @@ export async function startLocalHost(options: LocalHostOptions): Promise<LocalHo
     await once(server, 'listening');
     const address = server.address() as AddressInfo;
     const port = address.port;
-    const shown = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+    // A name asked for (`localhost`, for a certificate issued to it) stays; an address is shown as bound.
+    const named = options.hostname !== undefined && isIP(options.hostname) === 0;
+    const shown = named ? options.hostname : address.family === 'IPv6' ? `[${address.address}]` : address.address;
 
     return {
         origin: `${scheme}://${shown}:${port}`,

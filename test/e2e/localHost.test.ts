@@ -88,6 +88,18 @@ describe('refuse before reading', () => {
         expect(read).toBeLessThan(1024 * 1024);
     });
 
+    it('never asks for a refused body: 401 without a 100 Continue first', async () => {
+        const { response } = rawRequest(
+            host.port,
+            head(
+                `POST ${ASSIGNMENTS} HTTP/1.1`,
+                { 'Content-Type': 'application/json', 'Content-Length': FIFTY_MB, Expect: '100-continue' },
+                `127.0.0.1:${host.port}`,
+            ),
+        );
+        graphError(await response, 401, 'InvalidAuthenticationToken');
+    });
+
     it('answers PUT with an announced upload 405 without reading it', async () => {
         const before = host.bytesRead();
         const { response } = rawRequest(
