@@ -12,7 +12,7 @@ import { type LocalHost, startLocalHost } from '../../lib/localHost.js';
 import type { Access, Authenticator, Services } from '../../lib/services.js';
 import { startTestCosmos, type TestCosmos } from '../helpers/cosmos.js';
 import { expectGraphError, GUID, ODATA_CONTENT_TYPE, SEED_REQUEST_BODY } from '../helpers/host.js';
-import { head, rawRequest,type RawResponse } from '../helpers/raw.js';
+import { head, rawRequest, type RawResponse } from '../helpers/raw.js';
 
 const WRITER = 'Bearer writer';
 const READER = 'Bearer reader';
