@@ -387,11 +387,13 @@ export async function startLocalHost(options: LocalHostOptions): Promise<LocalHo
             }
         });
         response.on('close', () => {
-            serving.delete(socket);
+            if (serving.get(socket)?.response === response) {
+                serving.delete(socket); // not a pipelined successor's entry
+            }
             if (!response.writableFinished) {
                 // The client's doing, and routine: one line, no stack.
                 logger.info(
-                    `local host: the client closed the connection before ${request.method} ${request.url} was answered`,
+                    `local host: the client closed the connection before ${request.method} ${(request.url ?? '').slice(0, 200)} was answered`,
                 );
             }
         });
