@@ -91,7 +91,20 @@ export interface AppConfig {
     auth?: AuthSettings;
     /** Absent without APPLICATIONINSIGHTS_CONNECTION_STRING: then the telemetry SDK is never loaded. */
     telemetry?: TelemetrySettings;
+    /** How long the local host waits for each part of a request (the Functions host has its own limits). */
+    hostTimeouts: HostTimeoutSettings;
 }
+
+/** Milliseconds; set in seconds. */
+export interface HostTimeoutSettings {
+    headersMs: number;
+    bodyIdleMs: number;
+    requestMs: number;
+}
+
+export const DEFAULT_HEADERS_TIMEOUT_SECONDS = 10;
+export const DEFAULT_BODY_IDLE_TIMEOUT_SECONDS = 10;
+export const DEFAULT_REQUEST_TIMEOUT_SECONDS = 30;
 
 export class ConfigurationError extends Error {
     constructor(
@@ -366,6 +379,20 @@ function telemetrySettings(env: Env): TelemetrySettings | undefined {
     };
 }
 
+/** A slow client holds a connection and a request slot: seconds, not node's default minutes. */
+function hostTimeouts(env: Env): HostTimeoutSettings {
+    const headers = positiveInteger(env, 'HEADERS_TIMEOUT_SECONDS', DEFAULT_HEADERS_TIMEOUT_SECONDS, 600);
+    const bodyIdle = positiveInteger(env, 'BODY_IDLE_TIMEOUT_SECONDS', DEFAULT_BODY_IDLE_TIMEOUT_SECONDS, 600);
+    const request = positiveInteger(env, 'REQUEST_TIMEOUT_SECONDS', DEFAULT_REQUEST_TIMEOUT_SECONDS, 600);
+    if (request < headers) {
+        throw new ConfigurationError(
+            'REQUEST_TIMEOUT_SECONDS',
+            `the whole request (${request} s) cannot take less than its headers (HEADERS_TIMEOUT_SECONDS, ${headers} s)`,
+        );
+    }
+    return { headersMs: headers * 1000, bodyIdleMs: bodyIdle * 1000, requestMs: request * 1000 };
+}
+
 export function loadConfig(env: Env = process.env): AppConfig {
     const runningInAzure = isRunningInAzure(env);
     const cosmos: CosmosSettings = {
@@ -378,11 +405,13 @@ export function loadConfig(env: Env = process.env): AppConfig {
     const publicOrigin = origin(env, 'PUBLIC_ORIGIN');
     const auth = authSettings(env, runningInAzure);
     const telemetry = telemetrySettings(env);
+    const timeouts = hostTimeouts(env);
     return {
         runningInAzure,
         cosmos,
         requestBudgetMs,
         skipTokenKey: skipTokenKey(env, runningInAzure),
+        hostTimeouts: timeouts,
         ...(publicOrigin ? { publicOrigin } : {}),
         ...(auth ? { auth } : {}),
         ...(telemetry ? { telemetry } : {}),

@@ -15,11 +15,13 @@ export type GraphErrorCode =
     | 'Authorization_RequestDenied'
     | 'ResourceNotFound'
     | 'MethodNotAllowed'
+    | 'RequestTimeout'
     | 'Conflict'
     | 'PreconditionFailed'
     | 'RequestEntityTooLarge'
     | 'UnsupportedMediaType'
     | 'UnprocessableEntity'
+    | 'RequestHeaderFieldsTooLarge'
     | 'TooManyRequests'
     | 'ServiceUnavailable'
     | 'InternalServerError';
@@ -30,11 +32,13 @@ const STATUS: Record<GraphErrorCode, number> = {
     Authorization_RequestDenied: 403,
     ResourceNotFound: 404,
     MethodNotAllowed: 405,
+    RequestTimeout: 408,
     Conflict: 409,
     PreconditionFailed: 412,
     RequestEntityTooLarge: 413,
     UnsupportedMediaType: 415,
     UnprocessableEntity: 422,
+    RequestHeaderFieldsTooLarge: 431,
     TooManyRequests: 429,
     ServiceUnavailable: 503,
     InternalServerError: 500,

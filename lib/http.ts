@@ -58,7 +58,17 @@ export interface Route {
     anonymous?: boolean;
 }
 
-const accessOf = (method: string): Access => (method === 'GET' || method === 'HEAD' ? 'read' : 'write');
+/**
+ * What the token must allow. A method the route does not serve needs only the read permission: its answer (405 and
+ * `Allow`) tells a caller no more than a read would.
+ */
+const accessOf = (method: string, served: boolean): Access =>
+    !served || method === 'GET' || method === 'HEAD' ? 'read' : 'write';
+
+/** HEAD is GET without the body (RFC 9110 section 9.3.2), wherever GET is served. */
+function operationFor(route: Route, method: string): Operation | undefined {
+    return route.operations[method as HttpMethod] ?? (method === 'HEAD' ? route.operations.GET : undefined);
+}
 
 const PRINTABLE = /^[\x20-\x7e]{1,256}$/;
 
@@ -144,19 +154,20 @@ export function createHttpHandler(route: Route, services: () => Services): HttpH
         const current = services();
         let result: OperationResult;
         try {
-            const url = new URL(request.url);
-            const params = decodeParams(matchTemplate(compiled, pathSegments(url.pathname) ?? []) ?? {});
-            const operation = route.operations[request.method as HttpMethod];
+            const operation = operationFor(route, request.method);
+            if (!route.anonymous) {
+                // First of all: without a token, nothing about the route (its methods, its parameters) is told, and
+                // nothing is read or stored. The body is a stream no one has pulled yet.
+                await current.authenticator?.authenticate(
+                    request.headers.get('authorization'),
+                    accessOf(request.method, operation !== undefined),
+                );
+            }
             if (!operation) {
                 throw methodNotAllowed(request.method, allowed);
             }
-            if (!route.anonymous) {
-                // Before anything is read or stored: the body of a refused request is never looked at.
-                await current.authenticator?.authenticate(
-                    request.headers.get('authorization'),
-                    accessOf(request.method),
-                );
-            }
+            const url = new URL(request.url);
+            const params = decodeParams(matchTemplate(compiled, pathSegments(url.pathname) ?? []) ?? {});
             result = await withinBudget(
                 () =>
                     operation({
@@ -188,21 +199,19 @@ export function createHttpHandler(route: Route, services: () => Services): HttpH
             'client-request-id': ids.clientRequestId,
             'OData-Version': '4.0',
         };
-        if (result.content !== undefined) {
-            return {
-                status: result.status,
-                headers: { ...headers, 'Content-Type': result.content.type },
-                body: result.content.text,
-            };
-        }
-        if (result.body === undefined) {
+        const [type, text] =
+            result.content !== undefined
+                ? [result.content.type, result.content.text]
+                : result.body !== undefined
+                  ? [ODATA_JSON, JSON.stringify(result.body)]
+                  : [undefined, undefined];
+        if (type === undefined) {
             return { status: result.status, headers };
         }
-        return {
-            status: result.status,
-            headers: { ...headers, 'Content-Type': ODATA_JSON },
-            body: JSON.stringify(result.body),
-        };
+        // HEAD: the headers GET would send, without its body.
+        return request.method === 'HEAD'
+            ? { status: result.status, headers: { ...headers, 'Content-Type': type } }
+            : { status: result.status, headers: { ...headers, 'Content-Type': type }, body: text };
     };
 }
 

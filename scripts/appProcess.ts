@@ -18,9 +18,9 @@ export async function startAppProcess(
     const origin = await new Promise<string>((resolve, reject) => {
         const onData = (chunk: Buffer) => {
             output += chunk.toString();
-            const match = /at (http:\/\/localhost:\d+)\/beta/.exec(output);
+            const match = /at (http:\/\/127\.0\.0\.1:\d+)\/beta/.exec(output);
             if (match?.[1]) {
-                resolve(match[1].replace('localhost', '127.0.0.1'));
+                resolve(match[1]);
             }
         };
         child.stdout?.on('data', onData);

@@ -1,10 +1,14 @@
 /**
- * `npm start`: serves the API on port 7071 (`npm start -- --port N` for another). With Azure Functions Core Tools
+ * `npm start` (after `prestart` built the app): serves the API on port 7071. With Azure Functions Core Tools
  * installed it runs `func start`; without them, the local host serves the same route table over node:http.
- * `--host local` picks the local host even where `func` exists.
+ * `npm start -- --help` lists the options.
+ *
+ * Stopping `npm start` by its PID must stop the server too. npm passes SIGTERM to the shell that runs this script,
+ * and the shell dies without passing it on, so this process also stops when its parent goes (see watchParent).
  */
-import { spawn, spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { copyFileSync, existsSync, readFileSync } from 'node:fs';
+import { isIP } from 'node:net';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 
@@ -14,21 +18,63 @@ import { startLocalHost } from '../lib/localHost.js';
 import { createAppServices } from '../lib/services.js';
 
 const DEFAULT_PORT = 7071;
+const LOOPBACK = '127.0.0.1';
 
-function options(): { port: number; host: 'auto' | 'local' | 'func' } {
-    const { values } = parseArgs({
-        options: { port: { type: 'string', short: 'p' }, host: { type: 'string' } },
-        allowPositionals: false,
-    });
+const USAGE = `Usage: npm start [-- options]
+
+Serves the Office client configuration assignments API under /beta.
+
+Options:
+  --port, -p <n>     port to serve on (default ${DEFAULT_PORT}; 0 picks a free one)
+  --host <which>     auto  (default) func start where Azure Functions Core Tools are installed, else the local host
+                     local the local host (node:http), even where Core Tools are installed
+                     func  func start; fails where Core Tools are not installed
+  --listen <addr>    address the local host listens on (default ${LOOPBACK}: this machine only).
+                     0.0.0.0 or :: exposes it to the network: set AUTH_TENANT_ID and AUTH_AUDIENCE first.
+  --help, -h         this text
+
+Settings: the local host reads the process environment; func start reads local.settings.json, which npm start
+creates from local.settings.json.sample when it is missing. See README.md, "Settings".`;
+
+class UsageError extends Error {}
+
+type Host = 'auto' | 'local' | 'func';
+
+interface Options {
+    port: number;
+    host: Host;
+    listen: string;
+    help: boolean;
+}
+
+function options(): Options {
+    let values;
+    try {
+        ({ values } = parseArgs({
+            options: {
+                port: { type: 'string', short: 'p' },
+                host: { type: 'string' },
+                listen: { type: 'string' },
+                help: { type: 'boolean', short: 'h' },
+            },
+            allowPositionals: false,
+        }));
+    } catch (error) {
+        throw new UsageError((error as Error).message);
+    }
     const port = values.port === undefined ? DEFAULT_PORT : Number(values.port);
-    if (!Number.isInteger(port) || port < 0 || port > 65535) {
-        throw new Error(`--port must be a port number, got '${values.port}'`);
+    if (!/^\d{1,5}$/.test(values.port ?? '0') || port > 65535) {
+        throw new UsageError(`--port must be a port number from 0 to 65535, got '${values.port}'`);
     }
     const host = values.host ?? 'auto';
     if (host !== 'auto' && host !== 'local' && host !== 'func') {
-        throw new Error(`--host must be auto, local or func, got '${host}'`);
+        throw new UsageError(`--host must be auto, local or func, got '${host}'`);
     }
-    return { port, host };
+    const listen = values.listen ?? LOOPBACK;
+    if (isIP(listen) === 0 && listen !== 'localhost') {
+        throw new UsageError(`--listen must be an IP address such as ${LOOPBACK} or 0.0.0.0, got '${listen}'`);
+    }
+    return { port, host, listen, help: values.help ?? false };
 }
 
 /** Core Tools come as an optional dependency (node_modules/.bin) or a global install (PATH). */
@@ -41,33 +87,120 @@ function findFunc(): string | undefined {
     return probe.status === 0 ? 'func' : undefined;
 }
 
-function runFunc(func: string, port: number): void {
-    console.info(`Serving with Azure Functions Core Tools (${func} start --port ${port}).`);
-    const child = spawn(func, ['start', '--port', String(port)], { stdio: 'inherit' });
-    for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-        process.on(signal, () => child.kill(signal));
-    }
-    child.on('exit', (code) => process.exit(code ?? 0));
+/**
+ * Stops the server when npm's process goes (SIGTERM or SIGKILL to `npm start`'s PID): the shell between the two
+ * does not pass signals on, and this process would otherwise keep the port with no one to stop it.
+ */
+function watchParent(stop: (why: string) => void): void {
+    const parent = process.ppid;
+    const timer = setInterval(() => {
+        if (process.ppid !== parent) {
+            clearInterval(timer);
+            stop(`npm start (PID ${parent}) ended`);
+        }
+    }, 250);
+    timer.unref();
 }
 
-async function runLocal(port: number): Promise<void> {
+/**
+ * `func start` reads the app's settings and `FUNCTIONS_WORKER_RUNTIME` from local.settings.json: created from the
+ * sample when missing, never overwritten, and refused when it cannot serve this app.
+ */
+function ensureLocalSettings(dir: string): { path: string; created: boolean } {
+    const path = join(dir, 'local.settings.json');
+    if (!existsSync(path)) {
+        copyFileSync(join(dir, 'local.settings.json.sample'), path);
+        return { path, created: true };
+    }
+    let settings: unknown;
+    try {
+        settings = JSON.parse(readFileSync(path, 'utf8'));
+    } catch (error) {
+        throw new Error(
+            `${path} is not valid JSON (${(error as Error).message}); fix it, or delete it to start again from local.settings.json.sample`,
+        );
+    }
+    const runtime = (settings as { Values?: Record<string, unknown> } | null)?.Values?.FUNCTIONS_WORKER_RUNTIME;
+    if (runtime !== 'node') {
+        throw new Error(
+            `${path} must set "Values": { "FUNCTIONS_WORKER_RUNTIME": "node" } for func start to run this app ` +
+                `(found ${JSON.stringify(runtime ?? null)}); see local.settings.json.sample`,
+        );
+    }
+    return { path, created: false };
+}
+
+function runFunc(func: string, port: number): void {
+    const settings = ensureLocalSettings(process.cwd());
+    if (settings.created) {
+        console.info(`Created ${settings.path} from local.settings.json.sample (func start reads its settings there).`);
+    }
+    console.info(
+        `Serving with Azure Functions Core Tools (${func} start --port ${port}) at http://localhost:${port}/beta, ` +
+            `settings from ${settings.path}`,
+    );
+    const child: ChildProcess = spawn(func, ['start', '--port', String(port)], { stdio: 'inherit' });
+    let stopping = false;
+    const stop = (signal: NodeJS.Signals) => {
+        stopping = true;
+        child.kill(signal);
+    };
+    for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+        process.on(signal, () => stop(signal));
+    }
+    watchParent((why) => {
+        console.info(`${why}: stopping func.`);
+        stop('SIGTERM');
+    });
+    child.on('error', (error) => {
+        console.error(`${func} start failed: ${error.message}`);
+        process.exit(1);
+    });
+    child.on('exit', (code, signal) => process.exit(code ?? (stopping || signal === null ? 0 : 1)));
+}
+
+async function runLocal(port: number, listen: string): Promise<void> {
     const config = loadConfig();
     const services = createAppServices(config);
     await services.warmUp();
     (config.auth ? console.info : console.warn)(describeAuth(config));
-    const host = await startLocalHost({ routes, services, port, hostname: '0.0.0.0' });
-    const origin = `http://localhost:${host.port}`;
-    console.info(`Serving with the local host (Azure Functions Core Tools not found) at ${origin}/beta`);
+    let host;
+    try {
+        host = await startLocalHost({ routes, services, port, hostname: listen, timeouts: config.hostTimeouts });
+    } catch (error) {
+        await services.dispose();
+        if ((error as NodeJS.ErrnoException).code === 'EADDRINUSE') {
+            throw new UsageError(
+                `Port ${port} on ${listen} is already in use (another npm start?). ` +
+                    `Stop that one, or pick another port: npm start -- --port ${port === DEFAULT_PORT ? 8080 : DEFAULT_PORT}`,
+            );
+        }
+        throw error;
+    }
+    const everywhere = listen === '0.0.0.0' || listen === '::';
+    // The wildcard addresses are no one's URL: print the loopback one, which reaches the same server.
+    const origin = everywhere ? `http://${listen === '::' ? '[::1]' : LOOPBACK}:${host.port}` : host.origin;
+    console.info(
+        `Serving with the local host (Azure Functions Core Tools not found) at ${origin}/beta` +
+            (everywhere ? ` (listening on every interface: ${listen})` : '') +
+            '; settings from the process environment',
+    );
+    if (!['127.0.0.1', '::1', 'localhost'].includes(listen) && !config.auth) {
+        console.warn(
+            `WARNING: listening on ${listen} with authentication OFF: anyone who can reach this machine can read ` +
+                'and write. Set AUTH_TENANT_ID and AUTH_AUDIENCE, or listen on 127.0.0.1.',
+        );
+    }
     for (const route of routes) {
         console.info(`  ${Object.keys(route.operations).join(',').padEnd(36)} ${origin}/beta/${route.template}`);
     }
     let stopping = false;
-    const stop = (signal: string) => {
+    const stop = (why: string) => {
         if (stopping) {
             return;
         }
         stopping = true;
-        console.info(`${signal}: finishing requests in flight, then stopping.`);
+        console.info(`${why}: finishing requests in flight, then stopping.`);
         void host
             .close()
             .then(() => services.dispose())
@@ -75,22 +208,36 @@ async function runLocal(port: number): Promise<void> {
     };
     process.on('SIGINT', () => stop('SIGINT'));
     process.on('SIGTERM', () => stop('SIGTERM'));
+    watchParent(stop);
 }
 
 async function main(): Promise<void> {
-    const { port, host } = options();
+    const { port, host, listen, help } = options();
+    if (help) {
+        console.info(USAGE);
+        return;
+    }
     const func = host === 'local' ? undefined : findFunc();
     if (host === 'func' && !func) {
-        throw new Error('--host func: Azure Functions Core Tools (func) are not installed');
+        throw new UsageError(
+            '--host func: Azure Functions Core Tools (func) are not installed; npm install installs them where it can ' +
+                'download them, or use --host local',
+        );
     }
     if (func) {
+        if (listen !== LOOPBACK) {
+            console.warn('--listen applies to the local host only; func start chooses its own address.');
+        }
         runFunc(func, port);
         return;
     }
-    await runLocal(port);
+    await runLocal(port, listen);
 }
 
 main().catch((error: unknown) => {
     console.error(error instanceof ConfigurationError || error instanceof Error ? error.message : String(error));
+    if (error instanceof UsageError) {
+        console.error('npm start -- --help lists the options.');
+    }
     process.exit(1);
 });

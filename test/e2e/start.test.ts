@@ -1,51 +1,60 @@
 /**
- * `npm start`'s script as a real process: it serves the API on the port asked for, with the local host when Azure
- * Functions Core Tools are absent, stores into the embedded Cosmos DB, and stops cleanly on SIGTERM.
+ * `npm start` itself, as the README says to run it, in a copy of the project (test/helpers/project): it builds, serves
+ * the API with the local host when Azure Functions Core Tools are absent, on loopback only, at the URL it prints, and
+ * stops cleanly, leaving nothing running, when `npm start`'s own PID gets SIGTERM.
  */
-import { type ChildProcessWithoutNullStreams, spawn } from 'node:child_process';
-import { once } from 'node:events';
-import { join } from 'node:path';
+import { readFileSync } from 'node:fs';
+import { createServer } from 'node:net';
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { GUID, JSON_HEADERS, SEED_REQUEST_BODY } from '../helpers/host.js';
+import { allGone, cleanEnv, copyProject, descendants, removeProject, start, type Started } from '../helpers/project.js';
 
-const root = join(import.meta.dirname, '..', '..');
-let child: ChildProcessWithoutNullStreams;
-let output = '';
+const SERVING = /Serving with the local host \(Azure Functions Core Tools not found\) at (http:\/\/[^\s]+)\/beta/;
+
+let dir: string;
+let app: Started;
 let origin = '';
 
 beforeAll(async () => {
-    const env = { ...process.env };
-    for (const name of Object.keys(env)) {
-        if (/^(COSMOS_|AUTH_|WEBSITE_|APPLICATIONINSIGHTS_)/.test(name)) {
-            delete env[name];
-        }
-    }
-    child = spawn(process.execPath, ['dist/scripts/start.js', '--port', '0', '--host', 'local'], { cwd: root, env });
-    child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
-    child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
-    const deadline = Date.now() + 30_000;
-    while (!/at (http:\/\/localhost:\d+)\/beta/.test(output)) {
-        if (Date.now() > deadline || child.exitCode !== null) {
-            throw new Error(`the app did not start:\n${output}`);
-        }
-        await new Promise((resolve) => setTimeout(resolve, 50));
-    }
-    origin = /at (http:\/\/localhost:\d+)\/beta/.exec(output)?.[1] ?? '';
-});
+    dir = copyProject();
+    app = start('npm', ['start', '--', '--port', '0', '--host', 'local'], dir, cleanEnv());
+    origin = (await app.waitFor(SERVING))[1] ?? '';
+}, 180_000);
 
 afterAll(() => {
-    if (child.exitCode === null) {
-        child.kill('SIGKILL');
+    if (app.child.exitCode === null) {
+        app.child.kill('SIGKILL');
     }
+    removeProject(dir);
 });
 
+/** LISTEN sockets on a port, by local address, from /proc/net/tcp{,6} (Linux). */
+function listeners(port: number): string[] {
+    const hexPort = port.toString(16).toUpperCase().padStart(4, '0');
+    return ['/proc/net/tcp', '/proc/net/tcp6'].flatMap((file) =>
+        readFileSync(file, 'utf8')
+            .split('\n')
+            .slice(1)
+            .map((line) => line.trim().split(/\s+/))
+            .filter((fields) => fields[1]?.endsWith(`:${hexPort}`) && fields[3] === '0A')
+            .map((fields) => fields[1]?.split(':')[0] ?? ''),
+    );
+}
+
 describe('npm start (local host)', () => {
-    it('says which host serves and where the data lives', () => {
-        expect(output).toContain('Serving with the local host (Azure Functions Core Tools not found)');
+    it('says which host serves, where, where the data lives and where its settings come from', () => {
+        const output = app.output();
+        expect(origin).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
         expect(output).toMatch(/stored in memory \(embedded Cosmos DB server/);
         expect(output).toContain('WARNING: authentication is OFF');
+        expect(output).toContain('settings from the process environment');
+    });
+
+    it('listens on loopback only, at the URL it printed', () => {
+        const port = Number(new URL(origin).port);
+        expect(listeners(port)).toEqual(['0100007F']);
     });
 
     it('answers the seed request with 201 and reads it back', async () => {
@@ -54,15 +63,71 @@ describe('npm start (local host)', () => {
         expect(created.status).toBe(201);
         const body = (await created.json()) as { id: string };
         expect(body.id).toMatch(GUID);
+        expect(created.headers.get('location')?.startsWith(`${origin}/beta/`)).toBe(true);
         const read = await fetch(created.headers.get('location') ?? '');
         expect(read.status).toBe(200);
         expect(((await read.json()) as { id: string }).id).toBe(body.id);
     });
 
-    it('stops cleanly on SIGTERM', async () => {
-        child.kill('SIGTERM');
-        const [code] = (await once(child, 'exit')) as [number | null];
-        expect(code).toBe(0);
-        expect(output).toContain('SIGTERM: finishing requests in flight, then stopping.');
+    it('stops gracefully when npm start’s PID gets SIGTERM, and leaves nothing running', async () => {
+        const pid = app.child.pid ?? 0;
+        const below = descendants(pid);
+        expect(below.length).toBeGreaterThan(0);
+        app.child.kill('SIGTERM');
+        await app.exited;
+        await allGone(below);
+        expect(app.output()).toMatch(/finishing requests in flight, then stopping\./);
+        await expect(fetch(origin)).rejects.toThrow();
     });
+});
+
+describe('npm start, what a new user meets', () => {
+    it('prints its usage with --help, and serves nothing', async () => {
+        const help = start('npm', ['start', '--', '--help'], dir, cleanEnv());
+        expect(await help.exited).toBe(0);
+        const output = help.output();
+        for (const option of ['--port', '--host <which>', 'auto', 'local', 'func', '--listen']) {
+            expect(output).toContain(option);
+        }
+        expect(output).not.toContain('Serving with');
+    }, 120_000);
+
+    it('says how to pick another port when its port is in use', async () => {
+        const taken = createServer();
+        await new Promise<void>((resolve) => taken.listen(0, '127.0.0.1', resolve));
+        const port = (taken.address() as { port: number }).port;
+        try {
+            // The script npm start runs (built above): the message is its own.
+            const busy = start(
+                process.execPath,
+                ['dist/scripts/start.js', '--port', String(port), '--host', 'local'],
+                dir,
+                cleanEnv(),
+            );
+            expect(await busy.exited).toBe(1);
+            expect(busy.output()).toContain(`Port ${port} on 127.0.0.1 is already in use`);
+            expect(busy.output()).toMatch(/npm start -- --port \d+/);
+        } finally {
+            taken.close();
+        }
+    }, 120_000);
+
+    it('listens on every interface only when asked, and then warns that auth is off', async () => {
+        const exposed = start(
+            process.execPath,
+            ['dist/scripts/start.js', '--port', '0', '--host', 'local', '--listen', '0.0.0.0'],
+            dir,
+            cleanEnv(),
+        );
+        try {
+            const [, url] = await exposed.waitFor(SERVING);
+            expect(url).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
+            expect(listeners(Number(new URL(url ?? '').port))).toEqual(['00000000']);
+            expect(exposed.output()).toContain('WARNING: listening on 0.0.0.0 with authentication OFF');
+            expect((await fetch(`${url}/beta/$metadata`)).status).toBe(200);
+        } finally {
+            exposed.child.kill('SIGTERM');
+            await exposed.exited;
+        }
+    }, 120_000);
 });

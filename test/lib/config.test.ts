@@ -35,7 +35,26 @@ describe('config', () => {
             },
             requestBudgetMs: 10_000,
             skipTokenKey: expect.any(Buffer),
+            hostTimeouts: { headersMs: 10_000, bodyIdleMs: 10_000, requestMs: 30_000 },
         });
+    });
+
+    it('reads the local host timeouts in seconds, the whole request no shorter than its headers', () => {
+        const config = loadConfig({
+            HEADERS_TIMEOUT_SECONDS: '5',
+            BODY_IDLE_TIMEOUT_SECONDS: '3',
+            REQUEST_TIMEOUT_SECONDS: '20',
+        });
+        expect(config.hostTimeouts).toEqual({ headersMs: 5000, bodyIdleMs: 3000, requestMs: 20_000 });
+        const cases: [Record<string, string>, string][] = [
+            [{ HEADERS_TIMEOUT_SECONDS: '0' }, 'HEADERS_TIMEOUT_SECONDS'],
+            [{ BODY_IDLE_TIMEOUT_SECONDS: '10s' }, 'BODY_IDLE_TIMEOUT_SECONDS'],
+            [{ REQUEST_TIMEOUT_SECONDS: '601' }, 'REQUEST_TIMEOUT_SECONDS'],
+            [{ HEADERS_TIMEOUT_SECONDS: '40', REQUEST_TIMEOUT_SECONDS: '30' }, 'REQUEST_TIMEOUT_SECONDS'],
+        ];
+        for (const [env, setting] of cases) {
+            expect(() => loadConfig(env)).toThrow(new RegExp(`^Invalid setting ${setting}: `));
+        }
     });
 
     it('uses a key with the emulator, managed identity otherwise', () => {
