@@ -72,7 +72,11 @@ describe('AssignmentStore', () => {
     it('runs a set replacement as one batch', async () => {
         const { store } = cosmos.services;
         await store.create('p6', { id: 'old', target });
-        await store.applySet('p6', await store.setVersion('p6'), ['old'], [{ id: 'new', target }]);
+        await store.applySet('p6', await store.setVersion('p6'), {
+            removals: ['old'],
+            additions: [{ id: 'new', target }],
+            total: 1,
+        });
         expect((await store.list('p6', { top: 10 })).items.map((i) => i.id)).toEqual(['new']);
     });
 
