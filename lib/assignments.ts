@@ -359,6 +359,12 @@ export const assign: Operation = async (call) => {
     const targets = body.officeConfigurationAssignments.map((a) => storedTarget(a.target));
     checkDistinct(targets);
     const { store } = call.services;
+    if (targets.length > store.maxAssignments) {
+        throw new GraphError(
+            'Conflict',
+            `The configuration may hold at most ${store.maxAssignments} assignments; this assign lists ${targets.length}.`,
+        );
+    }
     const version = await store.setVersion(configurationId);
     const change = await diffSet(call, configurationId, targets);
     await store
