@@ -295,8 +295,9 @@ function requestListener(account: () => Account) {
 
 export async function startEmbeddedCosmos(options: EmbeddedCosmosOptions = {}): Promise<EmbeddedCosmos> {
     const { port = 0, protocol = 'https' } = options;
-    let account: Account | undefined;
+    const state: { account?: Account } = {};
     const listener = requestListener(() => {
+        const { account } = state;
         if (!account) {
             throw new Error('the embedded Cosmos DB is not listening');
         }
@@ -326,7 +327,7 @@ export async function startEmbeddedCosmos(options: EmbeddedCosmosOptions = {}): 
     await listen(port);
     const bound = (server.address() as AddressInfo).port;
     // One account for the server's life: resuming keeps the data.
-    account = new Account('127.0.0.1', bound);
+    state.account = new Account('127.0.0.1', bound);
     const agent = protocol === 'https' ? new https.Agent({ rejectUnauthorized: false, keepAlive: true }) : undefined;
     return {
         endpoint: `${protocol}://127.0.0.1:${bound}/`,

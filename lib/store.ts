@@ -279,11 +279,14 @@ function assignmentsQuery(select: string, configurationId: string) {
 }
 
 /** A failed transactional batch: which operation failed, and with what status. */
-class BatchRefused {
+class BatchRefused extends Error {
     constructor(
         readonly index: number,
         readonly statusCode: number,
-    ) {}
+    ) {
+        super(`Cosmos DB batch: operation ${index} failed with status ${statusCode}`);
+        this.name = 'BatchRefused';
+    }
 }
 
 export interface KeyedCreate {

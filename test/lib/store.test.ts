@@ -142,8 +142,7 @@ describe('AssignmentStore', () => {
                     item: () => ({ read: () => Promise.reject(Object.assign(new Error('failed'), error)) }),
                 } as unknown as Container),
             );
-        const kind = async (error: object) =>
-            (await failure(throwing(error).create('p', { id: 'a', target }))) as StoreError;
+        const kind = async (error: object) => await failure(throwing(error).create('p', { id: 'a', target }));
         expect(await kind({ code: 429, retryAfterInMs: 2500 })).toMatchObject({
             kind: 'throttled',
             retryAfterMs: 2500,
