@@ -389,16 +389,20 @@ export class AssignmentStore {
         } catch (error) {
             throw batchFailure(error);
         }
-        const { result, code } = response;
+        const { result, code, headers } = response;
+        // 424 marks operations that failed only because another one did; the first real status says why.
+        const index = (result ?? []).findIndex((r) => r.statusCode >= 400 && r.statusCode !== 424);
+        // Telemetry's status is the write's own (a create's 201), or the failing operation's, not the batch's 200.
+        const statusCode = result?.[Math.max(index, 0)]?.statusCode ?? code;
+        const activityId = headers?.['x-ms-activity-id'];
         meter({
             requestCharge: (result ?? []).reduce((sum, r) => sum + (r.requestCharge ?? 0), 0),
-            ...(code !== undefined ? { statusCode: code } : {}),
+            ...(statusCode !== undefined ? { statusCode } : {}),
+            ...(typeof activityId === 'string' ? { activityId } : {}),
         });
         if (!result) {
             throw new StoreError('unexpected', 'Cosmos DB batch: no results in the response');
         }
-        // 424 marks operations that failed only because another one did; the first real status says why.
-        const index = result.findIndex((r) => r.statusCode >= 400 && r.statusCode !== 424);
         if (index >= 0) {
             throw new BatchRefused(index, result[index]?.statusCode ?? 500);
         }
