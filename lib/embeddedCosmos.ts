@@ -239,6 +239,14 @@ function certificateOf(): { cert: Buffer; key: Buffer } {
     return { cert: readFileSync(join(root, 'cert.pem')), key: readFileSync(join(root, 'key.pem')) };
 }
 
+/** The package's constant query metrics, for a client that asks for them. */
+const QUERY_METRICS =
+    'totalExecutionTimeInMs=0.00;queryCompileTimeInMs=0.00;queryLogicalPlanBuildTimeInMs=0.00;' +
+    'queryPhysicalPlanBuildTimeInMs=0.00;queryOptimizationTimeInMs=0.00;VMExecutionTimeInMs=0.00;' +
+    'indexLookupTimeInMs=0.00;documentLoadTimeInMs=0.00;systemFunctionExecuteTimeInMs=0.00;' +
+    'userFunctionExecuteTimeInMs=0.00;retrievedDocumentCount=0;retrievedDocumentSize=0;outputDocumentCount=1;' +
+    'outputDocumentSize=0;writeOutputTimeInMs=0.00;indexUtilizationRatio=0.00';
+
 function isTrue(value: string | string[] | undefined): boolean {
     return [value ?? []].flat().some((v) => v.toLowerCase() === 'true');
 }
@@ -272,8 +280,10 @@ function requestListener(account: () => Account) {
                 }
             }
             const json = (body ?? {}) as Record<string, unknown>;
-            if (res.statusCode > 399 && !json.message) {
-                json.message = '';
+            if (res.statusCode > 399) {
+                // The SDK reads an error's message from its body.
+                json.message ??= '';
+                body = json;
             }
             if (typeof json._etag === 'string') {
                 res.setHeader('etag', json._etag);
@@ -283,7 +293,17 @@ function requestListener(account: () => Account) {
             res.setHeader('connection', 'keep-alive');
             res.setHeader('x-ms-activity-id', randomUUID());
             res.setHeader('x-ms-request-charge', '1');
-            res.end(JSON.stringify(body ?? json));
+            if (req.headers['x-ms-documentdb-populatequerymetrics']) {
+                res.setHeader('x-ms-documentdb-query-metrics', QUERY_METRICS);
+            }
+            if (req.headers['a-im'] && res.statusCode === 200) {
+                // The change feed: the package answers "no changes since" to a conditional request.
+                if (req.headers['if-none-match']) {
+                    res.statusCode = 304;
+                }
+                res.setHeader('etag', '1');
+            }
+            res.end(body === undefined ? undefined : JSON.stringify(body));
         })().catch(() => {
             if (!res.writableEnded) {
                 res.statusCode = 500;
