@@ -68,10 +68,10 @@ interface Items {
     _data: Map<string, unknown>;
     _index: Map<string, string>;
     _ridCount: number;
-    query(
-        params: { query: string; parameters?: { name: string; value: unknown }[] },
-        options: object,
-    ): { result: unknown[] };
+    /** The compiled query of `sql`, from the package's cache. */
+    _getQuery(sql: string): {
+        exec(data: unknown[], options: { parameters?: { name: string; value: unknown }[] }): { result: unknown[] };
+    };
 }
 interface Collection {
     read(): unknown;
@@ -118,7 +118,7 @@ function predicateOf(condition: string): string {
 
 /**
  * A Patch operation of a batch. The package's patch evaluates a condition over every partition's document of that
- * id; here it is evaluated on the one document the operation names (by its `_rid`).
+ * id; here it is evaluated on the one document the operation names.
  */
 function patchInBatch(collection: Collection, input: BatchInput): OperationResult {
     const body = input.resourceBody;
@@ -134,14 +134,9 @@ function patchInBatch(collection: Collection, input: BatchInput): OperationResul
         if (current) {
             let matched: boolean;
             try {
-                matched =
-                    collection.documents.query(
-                        {
-                            query: `SELECT * FROM c WHERE c._rid = @rid AND (${predicateOf(condition)})`,
-                            parameters: [{ name: '@rid', value: current._rid }],
-                        },
-                        {},
-                    ).result.length > 0;
+                // Evaluated on this one document: a query over the container would scan every document.
+                const query = collection.documents._getQuery(`SELECT * FROM c WHERE (${predicateOf(condition)})`);
+                matched = query.exec([current], {}).result.length > 0;
             } catch {
                 return { statusCode: 400, body: { message: 'Invalid condition in patch request.' } };
             }
@@ -189,6 +184,45 @@ function applyOperation(collection: Collection, input: BatchInput): OperationRes
 }
 
 /**
+ * Records every change the package makes to a container's maps while a batch runs, so that a failed batch can be
+ * undone in the time its own operations took, whatever the size of the container.
+ */
+function journal(items: Items): { rollBack(): void; commit(): void } {
+    const undo: (() => void)[] = [];
+    const ridCount = items._ridCount;
+    const watch = <K, V>(map: Map<K, V>) => {
+        const record = (key: K) => {
+            const had = Map.prototype.has.call(map, key);
+            const old = Map.prototype.get.call(map, key) as V;
+            undo.push(() => (had ? Map.prototype.set.call(map, key, old) : Map.prototype.delete.call(map, key)));
+        };
+        map.set = (key, value) => {
+            record(key);
+            return Map.prototype.set.call(map, key, value) as Map<K, V>;
+        };
+        map.delete = (key) => {
+            record(key);
+            return Map.prototype.delete.call(map, key);
+        };
+        return () => {
+            // Back to the prototype's methods.
+            delete (map as { set?: unknown }).set;
+            delete (map as { delete?: unknown }).delete;
+        };
+    };
+    const unwatch = [watch(items._data), watch(items._index)];
+    const commit = () => unwatch.forEach((u) => u());
+    return {
+        commit,
+        rollBack: () => {
+            commit();
+            undo.reverse().forEach((u) => u());
+            items._ridCount = ridCount;
+        },
+    };
+}
+
+/**
  * A transactional batch, all or nothing. After the body is read nothing awaits, so no other request runs until
  * the batch is applied or rolled back: batches, and every other write, are serialised by construction. On the
  * first failure the container's maps are put back as they were, and the answer is Cosmos DB's: 207 Multi-Status,
@@ -206,25 +240,31 @@ async function atomicBatch(account: Account, req: http.IncomingMessage, res: htt
         res.statusCode = 400;
         return { message: 'Invalid request body' };
     }
-    const items = collection.documents;
-    const before = { data: new Map(items._data), index: new Map(items._index), ridCount: items._ridCount };
+    const undo = journal(collection.documents);
     const results: OperationResult[] = [];
-    for (const input of body as BatchInput[]) {
-        const result = applyOperation(collection, input ?? {});
-        results.push(result);
-        if (result.statusCode >= 400) {
-            items._data = before.data;
-            items._index = before.index;
-            items._ridCount = before.ridCount;
-            res.statusCode = 207;
-            const failed = results.length - 1;
-            return body.map((_, index) =>
-                index === failed
-                    ? { statusCode: result.statusCode, requestCharge: 1, resourceBody: result.body }
-                    : { statusCode: 424, requestCharge: 0 },
-            );
+    try {
+        for (const input of body as BatchInput[]) {
+            const result = applyOperation(collection, input ?? {});
+            results.push(result);
+            if (result.statusCode >= 400) {
+                break;
+            }
         }
+    } catch (error) {
+        undo.rollBack(); // an operation the package could not run (a 500): nothing of the batch stays either
+        throw error;
     }
+    const failed = results.findIndex((r) => r.statusCode >= 400);
+    if (failed >= 0) {
+        undo.rollBack();
+        res.statusCode = 207;
+        return body.map((_, index) =>
+            index === failed
+                ? { statusCode: results[failed]?.statusCode, requestCharge: 1, resourceBody: results[failed]?.body }
+                : { statusCode: 424, requestCharge: 0 },
+        );
+    }
+    undo.commit();
     return results.map((result) => ({
         statusCode: result.statusCode,
         requestCharge: 1,
