@@ -156,7 +156,8 @@ describe('single writes racing assign', () => {
             const g = (n: number) => groupOf(round * 10 + n);
             const initial = await assign(cfg, [g(1), g(2), g(3)]);
             const [a, b, c] = initial.value as [Entity, Entity, Entity];
-            const delay = (n: number) => sleep((round * 7 + n * 3) % 6);
+            // Spread over the assign: from its first read (0–5 ms) to its batch (up to ~25 ms later), by round.
+            const delay = (n: number) => sleep(((round * 7 + n * 3) % 6) + (round % 4) * 7);
             const steps = await Promise.all([
                 (async (): Promise<Step> => {
                     const r = await assign(cfg, [g(2), g(4)]);
