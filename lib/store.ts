@@ -394,7 +394,7 @@ export class AssignmentStore {
         const index = (result ?? []).findIndex((r) => r.statusCode >= 400 && r.statusCode !== 424);
         // Telemetry's status is the write's own (a create's 201), or the failing operation's, not the batch's 200.
         const statusCode = result?.[Math.max(index, 0)]?.statusCode ?? code;
-        const activityId = headers?.['x-ms-activity-id'];
+        const activityId: unknown = headers?.['x-ms-activity-id'];
         meter({
             requestCharge: (result ?? []).reduce((sum, r) => sum + (r.requestCharge ?? 0), 0),
             ...(statusCode !== undefined ? { statusCode } : {}),
