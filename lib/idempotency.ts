@@ -13,6 +13,7 @@
 import { createHash } from 'node:crypto';
 
 import { badRequest } from './errors.js';
+import { KEY_RECORD_ID_PREFIX } from './store.js';
 
 export const MAX_KEY_LENGTH = 255;
 
@@ -21,7 +22,7 @@ export const KEY_LIFETIME_SECONDS = 24 * 60 * 60;
 
 /** The id of a key's record in its configuration's partition: no GUID, so no assignment id can name it. */
 export function keyRecordId(key: string): string {
-    return `idempotency-key-${createHash('sha256').update(key).digest('hex')}`;
+    return `${KEY_RECORD_ID_PREFIX}${createHash('sha256').update(key).digest('hex')}`;
 }
 
 /** The header is a Structured Field string (`"abc"`); the bare token many clients send is accepted too. */

@@ -265,8 +265,16 @@ function responseOfError(error: unknown): { statusCode?: number; activityId?: st
     };
 }
 
-/** Assignments only: the bookkeeping documents carry `kind` or are the set document. */
-const ASSIGNMENTS_FILTER = 'c.configurationId = @configurationId AND c.id != @setVersion AND NOT IS_DEFINED(c.kind)';
+/**
+ * Ids of idempotency-key records start with this; assignment ids are GUIDs, so never do. The queries leave the
+ * records out by id, which the container indexes (infra/modules/cosmos.bicep), rather than by `kind`, which it
+ * does not.
+ */
+export const KEY_RECORD_ID_PREFIX = 'idempotency-key-';
+
+/** Assignments only, not the set document or key records. */
+const ASSIGNMENTS_FILTER =
+    'c.configurationId = @configurationId AND c.id != @setVersion AND NOT STARTSWITH(c.id, @keyRecord)';
 
 function assignmentsQuery(select: string, configurationId: string) {
     return {
@@ -274,6 +282,7 @@ function assignmentsQuery(select: string, configurationId: string) {
         parameters: [
             { name: '@configurationId', value: configurationId },
             { name: '@setVersion', value: SET_VERSION_ID },
+            { name: '@keyRecord', value: KEY_RECORD_ID_PREFIX },
         ],
     };
 }
@@ -771,7 +780,7 @@ function createOperation(configurationId: string, assignment: Assignment): Opera
 }
 
 function isBookkeeping(document: ItemDefinition): boolean {
-    return document.id === SET_VERSION_ID || document.kind !== undefined;
+    return document.id === SET_VERSION_ID || (document.id ?? '').startsWith(KEY_RECORD_ID_PREFIX);
 }
 
 /** A refused batch as the StoreError of its failing operation's status; anything else unchanged. */
