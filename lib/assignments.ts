@@ -7,7 +7,7 @@ import { randomUUID } from 'node:crypto';
 import { readJsonBody } from './body.js';
 import { badRequest, GraphError, type GraphErrorDetail, notFound } from './errors.js';
 import type { Operation, OperationCall } from './http.js';
-import { idempotencyKeyOf, keyedAssignmentId, requestHash } from './idempotency.js';
+import { idempotencyKeyOf, KEY_LIFETIME_SECONDS, keyRecordId, requestHash } from './idempotency.js';
 import {
     actionResultContext,
     type Assignment,
@@ -26,7 +26,7 @@ import {
     PROCESS_SKIPTOKEN_KEY,
 } from './queryOptions.js';
 import { type AssignmentTarget, bareTypeName, GUID_PATTERN } from './schema.js';
-import { MAX_SET_CHANGES, type StoredAssignment, StoreError } from './store.js';
+import { ifMatchHolds, MAX_SET_CHANGES, type StoredAssignment, StoreError } from './store.js';
 import { type BodyKind, validateBody } from './validation.js';
 
 export const MAX_CONFIGURATION_ID_LENGTH = 128;
@@ -90,7 +90,7 @@ function storedTarget(target: AssignmentTarget): AssignmentTarget {
 }
 
 function entityHeaders(stored: StoredAssignment): Record<string, string> {
-    return { ETag: stored.etag };
+    return stored.etag === undefined ? {} : { ETag: stored.etag };
 }
 
 /** `If-Match`: one ETag or `*`; the quotes are optional on input, as several clients drop them. */
@@ -137,9 +137,17 @@ export const createAssignment: Operation = async (call) => {
     if (key === undefined) {
         return created(call, configurationId, await store.create(configurationId, { id: randomUUID(), target }));
     }
-    const id = keyedAssignmentId(configurationId, key);
     // The hash covers what the request asks to store, not what is ignored (`id`, annotations, spacing).
-    const outcome = await store.createOnce(configurationId, { id, target }, requestHash(target));
+    const outcome = await store.createOnce(
+        configurationId,
+        { id: randomUUID(), target },
+        {
+            recordId: keyRecordId(key),
+            requestHash: requestHash(target),
+            now: call.services.clock().getTime(),
+            lifetimeSeconds: KEY_LIFETIME_SECONDS,
+        },
+    );
     if (!outcome.sameRequest) {
         throw new GraphError(
             'UnprocessableEntity',
@@ -193,7 +201,7 @@ export const getAssignment: Operation = async (call) => {
     };
 };
 
-/** Cosmos answers 404 for a missing item and 412 for a stale ETag; both become the client's answer unchanged. */
+/** A missing item, from the store, as the 404 that names the assignment (a stale ETag stays the store's 412). */
 function missingAs404(id: string) {
     return (error: unknown) => {
         if (error instanceof StoreError && error.kind === 'notFound') {
@@ -222,8 +230,7 @@ export const updateAssignment: Operation = async (call) => {
             .catch(missingAs404(id));
     } else {
         const current = await store.get(configurationId, id);
-        // As the store does for writes: If-Match is false without a current representation (RFC 9110).
-        if (ifMatch && (!current || (ifMatch !== '*' && ifMatch !== current.etag))) {
+        if (ifMatch && !ifMatchHolds(ifMatch, current)) {
             throw new GraphError('PreconditionFailed', 'The If-Match ETag does not match the current assignment.');
         }
         if (!current) {
@@ -254,28 +261,8 @@ function targetKey(target: AssignmentTarget): string {
     return `${bareTypeName(target['@odata.type']).toLowerCase()}|${(target.groupId ?? '').toLowerCase()}`;
 }
 
-async function currentSet(call: OperationCall, configurationId: string): Promise<StoredAssignment[]> {
-    const all: StoredAssignment[] = [];
-    let continuation: string | undefined;
-    do {
-        const page = await call.services.store.list(configurationId, {
-            top: 1000,
-            ...(continuation ? { continuation } : {}),
-        });
-        all.push(...page.items);
-        continuation = page.continuation;
-    } while (continuation);
-    return all;
-}
-
-/**
- * `assign` replaces the configuration's whole set. Assignments whose target is unchanged keep their id; the rest of
- * the old set is deleted and the new targets created, all in one transactional batch.
- */
-export const assign: Operation = async (call) => {
-    const configurationId = checkConfigurationId(call.params.configurationId);
-    const body = await validBody<{ officeConfigurationAssignments: { target: AssignmentTarget }[] }>(call, 'assign');
-    const targets = body.officeConfigurationAssignments.map((a) => storedTarget(a.target));
+/** 400 for two entries of the request that name the same target. */
+function checkDistinct(targets: readonly AssignmentTarget[]): void {
     const duplicates: GraphErrorDetail[] = [];
     const seen = new Map<string, number>();
     targets.forEach((target, index) => {
@@ -294,51 +281,112 @@ export const assign: Operation = async (call) => {
     if (duplicates.length > 0) {
         throw badRequest(`Invalid request body: ${duplicates[0]?.message ?? ''}`, duplicates);
     }
+}
 
-    // The version first: a concurrent assign that lands after this read makes the batch below fail whole.
-    const version = await call.services.store.setVersion(configurationId);
-    const current = await currentSet(call, configurationId);
-    const unused = [...current];
-    const result: Assignment[] = [];
-    const additions: Assignment[] = [];
-    for (const target of targets) {
-        const index = unused.findIndex((a) => targetKey(a.target) === targetKey(target));
-        const kept = index >= 0 ? unused.splice(index, 1)[0] : undefined;
-        if (kept) {
-            result.push(kept);
-        } else {
-            const added = { id: randomUUID(), target };
-            additions.push(added);
-            result.push(added);
+/** What an assign changes: the assignments it keeps (by target), removes and adds, and the resulting set. */
+interface SetChange {
+    result: Assignment[];
+    removals: string[];
+    additions: Assignment[];
+}
+
+function tooManyChanges(removals: number, additions: number): GraphError {
+    return badRequest(
+        `This assign needs ${removals + additions} changes or more (${removals} removals, ${additions} additions); ` +
+            `one atomic transaction holds at most ${MAX_SET_CHANGES}.`,
+    );
+}
+
+/**
+ * Reads the current set page by page and matches it against the requested targets. It stops as soon as the answer
+ * is known: once more assignments than one transaction may remove are unmatched, the assign is a 400 whatever the
+ * rest of the set holds, so at most (targets + MAX_SET_CHANGES + one page) assignments are ever read.
+ */
+async function diffSet(
+    call: OperationCall,
+    configurationId: string,
+    targets: readonly AssignmentTarget[],
+): Promise<SetChange> {
+    const wanted = new Map(targets.map((target, index) => [targetKey(target), index]));
+    const kept = new Map<number, StoredAssignment>();
+    const removals: string[] = [];
+    let continuation: string | undefined;
+    do {
+        const page = await call.services.store.list(configurationId, {
+            top: 100,
+            ...(continuation ? { continuation } : {}),
+        });
+        for (const current of page.items) {
+            const index = wanted.get(targetKey(current.target));
+            if (index !== undefined && !kept.has(index)) {
+                kept.set(index, current);
+            } else {
+                removals.push(current.id);
+            }
         }
+        if (removals.length > MAX_SET_CHANGES) {
+            throw tooManyChanges(removals.length, targets.length - kept.size);
+        }
+        continuation = page.continuation;
+    } while (continuation);
+    const additions: Assignment[] = [];
+    const result = targets.map((target, index): Assignment => {
+        const existing = kept.get(index);
+        if (existing) {
+            return existing;
+        }
+        const added = { id: randomUUID(), target };
+        additions.push(added);
+        return added;
+    });
+    if (removals.length + additions.length > MAX_SET_CHANGES) {
+        throw tooManyChanges(removals.length, additions.length);
     }
-    const changes = unused.length + additions.length;
-    if (changes > MAX_SET_CHANGES) {
-        throw badRequest(
-            `This assign needs ${changes} changes (${unused.length} removals, ${additions.length} additions); ` +
-                `one atomic transaction holds at most ${MAX_SET_CHANGES}.`,
+    return { result, removals, additions };
+}
+
+/** A batch refused because the set changed since it was read: a 409 the client may retry as it is. */
+function raceAsConflict(error: unknown): never {
+    if (error instanceof StoreError && ['notFound', 'conflict', 'preconditionFailed'].includes(error.kind)) {
+        throw new GraphError(
+            'Conflict',
+            'The assignments changed while this assign ran; nothing was changed. Retry it.',
         );
     }
-    await call.services.store
-        .applySet(
-            configurationId,
-            version,
-            unused.map((a) => a.id),
-            additions,
-        )
-        .catch((error: unknown) => {
-            // The set changed between our reads and the batch: another assign, or a delete of what this one deletes.
-            const raced = ['notFound', 'conflict', 'preconditionFailed'];
-            if (error instanceof StoreError && raced.includes(error.kind)) {
-                throw new GraphError(
-                    'Conflict',
-                    'The assignments changed while this assign ran; nothing was changed. Retry it.',
-                );
-            }
-            throw error;
-        });
+    throw error;
+}
+
+/**
+ * `assign` replaces the configuration's whole set. Assignments whose target is unchanged keep their id; the rest of
+ * the old set is deleted and the new targets created, all in one transactional batch that also moves the set
+ * document on from the version read first: any write that lands in between makes it fail whole, as a 409.
+ */
+export const assign: Operation = async (call) => {
+    const configurationId = checkConfigurationId(call.params.configurationId);
+    const body = await validBody<{ officeConfigurationAssignments: { target: AssignmentTarget }[] }>(call, 'assign');
+    const targets = body.officeConfigurationAssignments.map((a) => storedTarget(a.target));
+    checkDistinct(targets);
+    const { store } = call.services;
+    if (targets.length > store.maxAssignments) {
+        throw new GraphError(
+            'Conflict',
+            `The configuration may hold at most ${store.maxAssignments} assignments; this assign lists ${targets.length}.`,
+        );
+    }
+    const version = await store.setVersion(configurationId);
+    const change = await diffSet(call, configurationId, targets);
+    await store
+        .applySet(configurationId, version, {
+            removals: change.removals,
+            additions: change.additions,
+            total: change.result.length,
+        })
+        .catch(raceAsConflict);
     return {
         status: 200,
-        body: { '@odata.context': actionResultContext(call.root), value: result.map((a) => assignmentResource(a)) },
+        body: {
+            '@odata.context': actionResultContext(call.root),
+            value: change.result.map((a) => assignmentResource(a)),
+        },
     };
 };

@@ -4,11 +4,17 @@
  */
 import type { Agent } from 'node:https';
 
-import { type Container, CosmosClient, type CosmosClientOptions, PartitionKeyKind } from '@azure/cosmos';
+import {
+    type Container,
+    CosmosClient,
+    type CosmosClientOptions,
+    PartitionKeyKind,
+    type PluginConfig,
+} from '@azure/cosmos';
 
 import type { CosmosSettings } from './config.js';
 import type { EmbeddedCosmos } from './embeddedCosmos.js';
-import { PARTITION_KEY_PATH } from './store.js';
+import { noteCosmosFailure, PARTITION_KEY_PATH } from './store.js';
 
 export interface OpenedContainer {
     container: Container;
@@ -26,9 +32,27 @@ export interface OpenedContainer {
  *   have landed); the client gets a 503 and retries, safely when it sends an Idempotency-Key.
  * - connection failures: retried by the SDK for reads only; writes fail fast as 503.
  */
+/**
+ * Tells the store what ended each failed request. The SDK rethrows a failed batch request as a plain Error with the
+ * message only; without its status, the store could not tell a transient failure (503) from a missing role (403).
+ */
+const recordFailures: PluginConfig = {
+    on: 'request',
+    plugin: async (context, diagnosticNode, next) => {
+        try {
+            return await next(context);
+        } catch (error) {
+            noteCosmosFailure(error);
+            throw error;
+        }
+    },
+};
+
 function clientOptions(settings: CosmosSettings, endpoint: string, agent?: Agent): CosmosClientOptions {
     return {
         endpoint,
+        // `plugins` is a hidden option of the SDK's options type.
+        ...({ plugins: [recordFailures] } as object),
         ...(agent ? { agent } : {}),
         userAgentSuffix: 'office-client-configuration-assignments',
         connectionPolicy: {
@@ -50,6 +74,36 @@ async function ensureContainer(client: CosmosClient, settings: CosmosSettings): 
     return container;
 }
 
+/**
+ * Reads the container once, at open: a misnamed database or container stops here with a message that names it,
+ * rather than reading as missing assignments later.
+ */
+export async function checkContainer(container: Container, settings: CosmosSettings): Promise<Container> {
+    try {
+        await container.read();
+    } catch (error) {
+        if ((error as { code?: unknown }).code === 404) {
+            throw new Error(
+                `Cosmos DB container '${settings.container}' in database '${settings.database}' does not exist ` +
+                    '(COSMOS_DATABASE, COSMOS_CONTAINER; in Azure the Bicep creates both).',
+                { cause: error },
+            );
+        }
+        throw error;
+    }
+    return container;
+}
+
+/** A client whose container could not be opened is closed at once: nothing else holds it. */
+async function disposeOnFailure<T>(client: CosmosClient, opening: Promise<T>): Promise<T> {
+    try {
+        return await opening;
+    } catch (error) {
+        client.dispose();
+        throw error;
+    }
+}
+
 export async function openEmbeddedContainer(
     settings: CosmosSettings,
     embedded: EmbeddedCosmos,
@@ -58,7 +112,7 @@ export async function openEmbeddedContainer(
         ...clientOptions(settings, embedded.endpoint, embedded.agent),
         key: embedded.key,
     });
-    const container = await ensureContainer(client, settings);
+    const container = await disposeOnFailure(client, ensureContainer(client, settings));
     return {
         container,
         description: `in memory (embedded Cosmos DB server at ${embedded.endpoint}; data is lost when the process ends)`,
@@ -90,7 +144,7 @@ export async function openContainer(settings: CosmosSettings): Promise<OpenedCon
         case 'key': {
             const client = new CosmosClient({ ...clientOptions(settings, connection.endpoint), key: connection.key });
             return {
-                container: await ensureContainer(client, settings),
+                container: await disposeOnFailure(client, ensureContainer(client, settings)),
                 description: `Cosmos DB at ${connection.endpoint} (account key)`,
                 dispose: () => Promise.resolve(client.dispose()),
             };
@@ -104,7 +158,10 @@ export async function openContainer(settings: CosmosSettings): Promise<OpenedCon
                     : {},
             );
             const client = new CosmosClient({ ...clientOptions(settings, connection.endpoint), aadCredentials });
-            const container = client.database(settings.database).container(settings.container);
+            const container = await disposeOnFailure(
+                client,
+                checkContainer(client.database(settings.database).container(settings.container), settings),
+            );
             return {
                 container,
                 description: `Cosmos DB at ${connection.endpoint} (Microsoft Entra ID)`,

@@ -2,15 +2,41 @@
  * The embedded Cosmos DB: an in-process, in-memory server that speaks the Cosmos REST protocol, so the real
  * `@azure/cosmos` SDK runs unchanged on a machine with no account and no emulator. Its data lives as long as the
  * process; stopping and resuming the listener keeps it, which is how tests make storage unreachable for a while.
+ *
+ * `@vercel/cosmosdb-server` provides the account model and the REST routes. This module serves them itself, for
+ * what Cosmos DB promises and that server does not keep:
+ * - a transactional batch is all-or-nothing (the server applies it op by op and never rolls back);
+ * - a batch may carry Patch operations, with their filter condition evaluated on the patched document only;
+ * - an operation on a missing database or container answers 404 with substatus 1003 (owner resource missing), so
+ *   that a client can tell it from a missing item.
  */
+import { randomUUID } from 'node:crypto';
 import { once } from 'node:events';
+import { readFileSync } from 'node:fs';
+import http from 'node:http';
 import https from 'node:https';
+import { createRequire } from 'node:module';
 import type { AddressInfo } from 'node:net';
+import { dirname, join } from 'node:path';
 
-import { createHttpServer, createHttpsServer } from '@vercel/cosmosdb-server';
+import accountModule from '@vercel/cosmosdb-server/lib/account/index.js';
+import {
+    createOperation,
+    deleteOperation,
+    type OperationResult,
+    readOperation,
+    replaceOperation,
+    upsertOperation,
+} from '@vercel/cosmosdb-server/lib/handler/_document-operations.js';
+import { patchOperation } from '@vercel/cosmosdb-server/lib/handler/_patch-operations.js';
+import batchModule from '@vercel/cosmosdb-server/lib/handler/batch-documents.js';
+import routesModule from '@vercel/cosmosdb-server/lib/routes.js';
 
 /** The server accepts any key; the SDK still signs requests, so it needs a base64 string. */
 const ANY_KEY = 'C2y6yDjf5/R+ob0N8A7Cgv30VRDJIWEHLM+4QDU9DE2nQ9nDuVTqobD4b8mGGyPMbIZnqyMsEcaGQy67XIw/Jw==';
+
+/** Cosmos DB's substatus for "the database or container of this request does not exist". */
+export const OWNER_RESOURCE_MISSING = 1003;
 
 export interface EmbeddedCosmos {
     endpoint: string;
@@ -37,11 +63,312 @@ export interface EmbeddedCosmosOptions {
     protocol?: 'https' | 'http';
 }
 
+// The package's own shapes, reduced to what this module uses.
+interface Items {
+    _data: Map<string, unknown>;
+    _index: Map<string, string>;
+    _ridCount: number;
+    /** The compiled query of `sql`, from the package's cache. */
+    _getQuery(sql: string): {
+        exec(data: unknown[], options: { parameters?: { name: string; value: unknown }[] }): { result: unknown[] };
+    };
+}
+interface Collection {
+    read(): unknown;
+    documents: Items;
+    document(id: string, partition: unknown): { read(): Record<string, unknown> | undefined };
+}
+interface Account {
+    database(id: string): { read(): unknown; collection(id: string): Collection };
+}
+type Params = Record<string, string>;
+type Handler = (account: Account, req: http.IncomingMessage, res: http.ServerResponse, params: Params) => unknown;
+
+/**
+ * The package's modules are CommonJS with an `exports.default`: Node's ESM import gives the exports object, a
+ * bundler or vitest may give the default itself.
+ */
+function cjsDefault<T>(module: unknown): T {
+    return (module as { default?: T }).default ?? (module as T);
+}
+const Account = cjsDefault<new (host: string, port: number) => Account>(accountModule);
+const route = cjsDefault<(req: http.IncomingMessage) => [Params, Handler] | undefined>(routesModule);
+const packageBatch = cjsDefault<Handler>(batchModule);
+
+interface BatchInput {
+    operationType?: string;
+    id?: string;
+    partitionKey?: string;
+    ifMatch?: string;
+    resourceBody?: Record<string, unknown> | unknown[];
+}
+
+async function readJson(req: http.IncomingMessage): Promise<unknown> {
+    const chunks: Buffer[] = [];
+    for await (const chunk of req) {
+        chunks.push(chunk as Buffer);
+    }
+    return JSON.parse(Buffer.concat(chunks).toString('utf8')) as unknown;
+}
+
+/** `from c where <predicate>` (any case), as the SDK sends a patch condition, reduced to the predicate. */
+function predicateOf(condition: string): string {
+    return condition.replace(/^\s*from\s+c\s+where\s+/i, '');
+}
+
+/**
+ * A Patch operation of a batch. The package's patch evaluates a condition over every partition's document of that
+ * id; here it is evaluated on the one document the operation names.
+ */
+function patchInBatch(collection: Collection, input: BatchInput): OperationResult {
+    const body = input.resourceBody;
+    const operations = Array.isArray(body) ? body : body?.operations;
+    const condition = Array.isArray(body) ? undefined : body?.condition;
+    if (!input.id || !Array.isArray(operations)) {
+        return { statusCode: 400, body: { message: 'Invalid patch operation' } };
+    }
+    if (typeof condition === 'string') {
+        const partition = JSON.parse(input.partitionKey ?? 'null') as unknown;
+        const key = Array.isArray(partition) ? (partition[0] as unknown) : partition;
+        const current = collection.document(input.id, key).read();
+        if (current) {
+            let matched: boolean;
+            try {
+                // Evaluated on this one document: a query over the container would scan every document.
+                const query = collection.documents._getQuery(`SELECT * FROM c WHERE (${predicateOf(condition)})`);
+                matched = query.exec([current], {}).result.length > 0;
+            } catch {
+                return { statusCode: 400, body: { message: 'Invalid condition in patch request.' } };
+            }
+            if (!matched) {
+                return {
+                    statusCode: 412,
+                    body: { message: 'Condition specified in the patch request is not satisfied.' },
+                };
+            }
+        }
+    }
+    return patchOperation(
+        collection as never,
+        {
+            id: input.id,
+            partitionKey: input.partitionKey,
+            ifMatch: input.ifMatch,
+            operations,
+        } as never,
+    );
+}
+
+function applyOperation(collection: Collection, input: BatchInput): OperationResult {
+    const c = collection as never;
+    const i = input as never;
+    switch (input.operationType) {
+        case 'Create':
+            return createOperation(c, i);
+        case 'Upsert':
+            return upsertOperation(c, i);
+        case 'Read':
+            return readOperation(c, i);
+        case 'Delete':
+            return deleteOperation(c, i);
+        case 'Replace':
+            return replaceOperation(c, i);
+        case 'Patch':
+            return patchInBatch(collection, input);
+        default:
+            return {
+                statusCode: 400,
+                body: { message: `Operation type '${String(input.operationType)}' is not supported in Batch.` },
+            };
+    }
+}
+
+/**
+ * Records every change the package makes to a container's maps while a batch runs, so that a failed batch can be
+ * undone in the time its own operations took, whatever the size of the container.
+ */
+function journal(items: Items): { rollBack(): void; commit(): void } {
+    const undo: (() => void)[] = [];
+    const ridCount = items._ridCount;
+    const watch = <K, V>(map: Map<K, V>) => {
+        const record = (key: K) => {
+            const had = Map.prototype.has.call(map, key);
+            const old = Map.prototype.get.call(map, key) as V;
+            undo.push(() => (had ? Map.prototype.set.call(map, key, old) : Map.prototype.delete.call(map, key)));
+        };
+        map.set = (key, value) => {
+            record(key);
+            return Map.prototype.set.call(map, key, value) as Map<K, V>;
+        };
+        map.delete = (key) => {
+            record(key);
+            return Map.prototype.delete.call(map, key);
+        };
+        return () => {
+            // Back to the prototype's methods.
+            delete (map as { set?: unknown }).set;
+            delete (map as { delete?: unknown }).delete;
+        };
+    };
+    const unwatch = [watch(items._data), watch(items._index)];
+    const commit = () => unwatch.forEach((u) => u());
+    return {
+        commit,
+        rollBack: () => {
+            commit();
+            undo.reverse().forEach((u) => u());
+            items._ridCount = ridCount;
+        },
+    };
+}
+
+/**
+ * A transactional batch, all or nothing. After the body is read nothing awaits, so no other request runs until
+ * the batch is applied or rolled back: batches, and every other write, are serialised by construction. On the
+ * first failure the container's maps are put back as they were, and the answer is Cosmos DB's: 207 Multi-Status,
+ * the failing operation's status, 424 for every other operation.
+ */
+async function atomicBatch(account: Account, req: http.IncomingMessage, res: http.ServerResponse, params: Params) {
+    const body = await readJson(req);
+    const collection = account.database(params.dbId ?? '').collection(params.collId ?? '');
+    if (!collection.read()) {
+        res.statusCode = 404;
+        res.setHeader('x-ms-substatus', String(OWNER_RESOURCE_MISSING));
+        return { code: 'NotFound', message: 'Owner resource does not exist' };
+    }
+    if (!Array.isArray(body)) {
+        res.statusCode = 400;
+        return { message: 'Invalid request body' };
+    }
+    const undo = journal(collection.documents);
+    const results: OperationResult[] = [];
+    try {
+        for (const input of body as BatchInput[]) {
+            const result = applyOperation(collection, input ?? {});
+            results.push(result);
+            if (result.statusCode >= 400) {
+                break;
+            }
+        }
+    } catch (error) {
+        undo.rollBack(); // an operation the package could not run (a 500): nothing of the batch stays either
+        throw error;
+    }
+    const failed = results.findIndex((r) => r.statusCode >= 400);
+    if (failed >= 0) {
+        undo.rollBack();
+        res.statusCode = 207;
+        return body.map((_, index) =>
+            index === failed
+                ? { statusCode: results[failed]?.statusCode, requestCharge: 1, resourceBody: results[failed]?.body }
+                : { statusCode: 424, requestCharge: 0 },
+        );
+    }
+    undo.commit();
+    return results.map((result) => ({
+        statusCode: result.statusCode,
+        requestCharge: 1,
+        eTag: result.body?._etag,
+        resourceBody: result.body,
+    }));
+}
+
+/** The package's built-in, self-signed certificate for 127.0.0.1. */
+function certificateOf(): { cert: Buffer; key: Buffer } {
+    const root = dirname(createRequire(import.meta.url).resolve('@vercel/cosmosdb-server/package.json'));
+    return { cert: readFileSync(join(root, 'cert.pem')), key: readFileSync(join(root, 'key.pem')) };
+}
+
+/** The package's constant query metrics, for a client that asks for them. */
+const QUERY_METRICS =
+    'totalExecutionTimeInMs=0.00;queryCompileTimeInMs=0.00;queryLogicalPlanBuildTimeInMs=0.00;' +
+    'queryPhysicalPlanBuildTimeInMs=0.00;queryOptimizationTimeInMs=0.00;VMExecutionTimeInMs=0.00;' +
+    'indexLookupTimeInMs=0.00;documentLoadTimeInMs=0.00;systemFunctionExecuteTimeInMs=0.00;' +
+    'userFunctionExecuteTimeInMs=0.00;retrievedDocumentCount=0;retrievedDocumentSize=0;outputDocumentCount=1;' +
+    'outputDocumentSize=0;writeOutputTimeInMs=0.00;indexUtilizationRatio=0.00';
+
+function isTrue(value: string | string[] | undefined): boolean {
+    return [value ?? []].flat().some((v) => v.toLowerCase() === 'true');
+}
+
+/** The package's request handling (headers as it sets them), with the batch and owner checks above. */
+function requestListener(account: () => Account) {
+    return (req: http.IncomingMessage, res: http.ServerResponse) => {
+        void (async () => {
+            const matched = route(req);
+            let body: unknown;
+            if (!matched) {
+                res.statusCode = 400;
+                body = { message: 'no route' };
+            } else {
+                const [params, handler] = matched;
+                const own = handler === packageBatch && isTrue(req.headers['x-ms-cosmos-batch-atomic']);
+                try {
+                    body = own
+                        ? await atomicBatch(account(), req, res, params)
+                        : await handler(account(), req, res, params);
+                } catch (error) {
+                    body = { message: error instanceof Error ? error.message : String(error) };
+                    res.statusCode = 500;
+                }
+                const documentRoute = params.collId !== undefined && (req.url ?? '').includes('/docs');
+                if (res.statusCode === 404 && documentRoute && !res.hasHeader('x-ms-substatus')) {
+                    const database = account().database(params.dbId ?? '');
+                    if (!database.read() || !database.collection(params.collId ?? '').read()) {
+                        res.setHeader('x-ms-substatus', String(OWNER_RESOURCE_MISSING));
+                    }
+                }
+            }
+            const json = (body ?? {}) as Record<string, unknown>;
+            if (res.statusCode > 399) {
+                // The SDK reads an error's message from its body.
+                json.message ??= '';
+                body = json;
+            }
+            if (typeof json._etag === 'string') {
+                res.setHeader('etag', json._etag);
+            }
+            res.setHeader('content-type', 'application/json');
+            res.setHeader('content-location', `https://${req.headers.host ?? ''}${req.url ?? ''}`);
+            res.setHeader('connection', 'keep-alive');
+            res.setHeader('x-ms-activity-id', randomUUID());
+            res.setHeader('x-ms-request-charge', '1');
+            if (req.headers['x-ms-documentdb-populatequerymetrics']) {
+                res.setHeader('x-ms-documentdb-query-metrics', QUERY_METRICS);
+            }
+            if (req.headers['a-im'] && res.statusCode === 200) {
+                // The change feed: the package answers "no changes since" to a conditional request.
+                if (req.headers['if-none-match']) {
+                    res.statusCode = 304;
+                }
+                res.setHeader('etag', '1');
+            }
+            res.end(body === undefined ? undefined : JSON.stringify(body));
+        })().catch(() => {
+            if (!res.writableEnded) {
+                res.statusCode = 500;
+                res.end('');
+            }
+        });
+    };
+}
+
 export async function startEmbeddedCosmos(options: EmbeddedCosmosOptions = {}): Promise<EmbeddedCosmos> {
     const { port = 0, protocol = 'https' } = options;
-    // keepAlive: the server otherwise closes every connection, which makes each request about 4x slower.
+    const state: { account?: Account } = {};
+    const listener = requestListener(() => {
+        const { account } = state;
+        if (!account) {
+            throw new Error('the embedded Cosmos DB is not listening');
+        }
+        return account;
+    });
+    // keepAlive: closing every connection makes each request about 4x slower. The certificate is the package's
+    // own (its HTTPS server is made only to carry it).
     const server =
-        protocol === 'https' ? createHttpsServer({ keepAlive: true }) : createHttpServer({ keepAlive: true });
+        protocol === 'https'
+            ? https.createServer({ ...certificateOf(), keepAlive: true }, listener)
+            : http.createServer({ keepAlive: true }, listener);
     let listening = false;
     const listen = async (on: number) => {
         server.listen(on, '127.0.0.1');
@@ -59,6 +386,8 @@ export async function startEmbeddedCosmos(options: EmbeddedCosmosOptions = {}): 
     };
     await listen(port);
     const bound = (server.address() as AddressInfo).port;
+    // One account for the server's life: resuming keeps the data.
+    state.account = new Account('127.0.0.1', bound);
     const agent = protocol === 'https' ? new https.Agent({ rejectUnauthorized: false, keepAlive: true }) : undefined;
     return {
         endpoint: `${protocol}://127.0.0.1:${bound}/`,
@@ -67,12 +396,9 @@ export async function startEmbeddedCosmos(options: EmbeddedCosmosOptions = {}): 
         port: bound,
         stop,
         resume: async () => {
-            if (listening) {
-                return;
+            if (!listening) {
+                await listen(bound);
             }
-            // The server makes a new, empty account on every 'listening' event: drop that listener to keep the data.
-            server.removeAllListeners('listening');
-            await listen(bound);
         },
         close: async () => {
             await stop();

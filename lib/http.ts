@@ -88,12 +88,17 @@ function toGraphError(error: unknown): GraphError | undefined {
         switch (error.kind) {
             case 'unavailable':
                 return serviceUnavailable(UNAVAILABLE_RETRY_AFTER_SECONDS);
-            case 'throttled':
-                return tooManyRequests(Math.max(1, Math.ceil((error.retryAfterMs ?? 1000) / 1000)));
+            case 'throttled': {
+                // The SDK's retry-after may be missing or not a number: never send `Retry-After: NaN`.
+                const ms = Number.isFinite(error.retryAfterMs) ? (error.retryAfterMs as number) : 1000;
+                return tooManyRequests(Math.max(1, Math.ceil(ms / 1000)));
+            }
             case 'notFound':
                 return new GraphError('ResourceNotFound', 'The assignment does not exist.');
             case 'conflict':
                 return new GraphError('Conflict', 'The request conflicts with a concurrent change; retry it.');
+            case 'limitReached':
+                return new GraphError('Conflict', `${error.message}; delete assignments before adding more.`);
             case 'preconditionFailed':
                 return new GraphError('PreconditionFailed', 'The If-Match ETag does not match the current assignment.');
             case 'invalidContinuation':

@@ -1,13 +1,29 @@
 /**
- * Idempotency-Key (IETF httpapi draft) for creates. No lock service: the key decides the document id, so Cosmos DB's
- * uniqueness of ids within a partition settles concurrent retries, and a hash of the body tells a retry from a
- * different request that reuses the key.
+ * Idempotency-Key (draft-ietf-httpapi-idempotency-key-header) for creates. A key names one request for
+ * KEY_LIFETIME_SECONDS after its first use, within its configuration:
+ * - a retry with the same key and the same body gets the first response again (201, the same id, Location and
+ *   body, `Idempotent-Replayed: true`), whatever happened to the assignment since (a PATCH does not show, a DELETE
+ *   does not make the retry create it again); the ETag is sent only while the assignment is still as created;
+ * - the same key with another body is a 422;
+ * - after the lifetime the key is free, and a request with it is a new request.
+ * No lock service: the key decides the id of a record, created in the same transactional batch as the assignment,
+ * so Cosmos DB's uniqueness of ids within a partition settles concurrent retries. The record holds a hash of the
+ * body and the first response, and a `ttl` so that Cosmos DB removes it after the lifetime.
  */
 import { createHash } from 'node:crypto';
 
 import { badRequest } from './errors.js';
+import { KEY_RECORD_ID_PREFIX } from './store.js';
 
 export const MAX_KEY_LENGTH = 255;
+
+/** How long a key names its first request: a day, as long as clients retry a create in practice. */
+export const KEY_LIFETIME_SECONDS = 24 * 60 * 60;
+
+/** The id of a key's record in its configuration's partition: no GUID, so no assignment id can name it. */
+export function keyRecordId(key: string): string {
+    return `${KEY_RECORD_ID_PREFIX}${createHash('sha256').update(key).digest('hex')}`;
+}
 
 /** The header is a Structured Field string (`"abc"`); the bare token many clients send is accepted too. */
 export function idempotencyKeyOf(header: string | null): string | undefined {
@@ -20,15 +36,6 @@ export function idempotencyKeyOf(header: string | null): string | undefined {
         throw badRequest(`The Idempotency-Key header must be 1 to ${MAX_KEY_LENGTH} printable ASCII characters.`);
     }
     return key;
-}
-
-/** A GUID (UUID version 8: application-defined) from the configuration and the key. */
-export function keyedAssignmentId(configurationId: string, key: string): string {
-    const hex = createHash('sha256').update(`${configurationId}\n${key}`).digest('hex').slice(0, 32).split('');
-    hex[12] = '8';
-    hex[16] = ((parseInt(hex[16] ?? '0', 16) & 0x3) | 0x8).toString(16);
-    const h = hex.join('');
-    return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20, 32)}`;
 }
 
 /** JSON with object keys sorted at every level: two bodies that differ only in order or spacing hash alike. */

@@ -8,7 +8,7 @@ import type { Container } from '@azure/cosmos';
 import { createAuthenticator } from './auth.js';
 import type { AppConfig } from './config.js';
 import { openContainer, type OpenedContainer } from './cosmosClient.js';
-import { AssignmentStore } from './store.js';
+import { AssignmentStore, StoreError } from './store.js';
 import { startTelemetry, type Telemetry } from './telemetry.js';
 
 export interface Logger {
@@ -65,11 +65,16 @@ export const consoleLogger: Logger = {
 
 /**
  * The container is opened on first use and the promise kept, so one CosmosClient serves the process; a failed
- * attempt is forgotten, so the next request tries again once storage is back.
+ * attempt is forgotten, so the next request tries again once storage is back. After `dispose()` nothing opens a
+ * new client: a late request gets a 503.
  */
 export function createAppServices(config: AppConfig, logger: Logger = consoleLogger): AppServices {
     let opening: Promise<OpenedContainer> | undefined;
+    let disposed = false;
     const open = () => {
+        if (disposed) {
+            return Promise.reject(new StoreError('unavailable', 'the store is closed: the app is shutting down'));
+        }
         opening ??= openContainer(config.cosmos).then(
             (opened) => {
                 const warning = config.cosmos.connection.kind === 'embedded' ? ' — for local use only' : '';
@@ -88,7 +93,7 @@ export function createAppServices(config: AppConfig, logger: Logger = consoleLog
     return {
         ...(config.auth ? { authenticator: createAuthenticator(config.auth, { logger }) } : {}),
         ...(telemetry ? { telemetry } : {}),
-        store: new AssignmentStore(container, telemetry?.observer),
+        store: new AssignmentStore(container, { ...(telemetry ? { observer: telemetry.observer } : {}) }),
         clock: () => new Date(),
         logger,
         requestBudgetMs: config.requestBudgetMs,
@@ -96,6 +101,7 @@ export function createAppServices(config: AppConfig, logger: Logger = consoleLog
         ...(config.publicOrigin ? { publicOrigin: config.publicOrigin } : {}),
         warmUp: async () => (await open()).description,
         dispose: async () => {
+            disposed = true;
             const current = opening;
             opening = undefined;
             await Promise.all([telemetry?.dispose(), (await current?.catch(() => undefined))?.dispose()]);

@@ -251,7 +251,8 @@ async function countStored(
     const { resources } = await container.items
         .query<string>(
             {
-                query: 'SELECT VALUE c.id FROM c WHERE c.configurationId = @id',
+                // Assignments only: not the set document (lib/store.ts).
+                query: "SELECT VALUE c.id FROM c WHERE c.configurationId = @id AND c.id != 'assign-version'",
                 parameters: [{ name: '@id', value: configurationId }],
             },
             { partitionKey: configurationId },

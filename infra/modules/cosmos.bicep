@@ -106,6 +106,8 @@ resource container 'Microsoft.DocumentDB/databaseAccounts/sqlDatabases/container
         kind: 'Hash'
         version: 2
       }
+      // -1: no document expires unless it says so; the idempotency-key records set their own `ttl` (lib/idempotency.ts).
+      defaultTtl: -1
       // Index only what the code filters or sorts on. The default policy indexes every path of every
       // document (`/*`), and each create, replace or delete pays request units to maintain those index
       // terms; the `target` object and anything added later would be indexed for nothing, as no query

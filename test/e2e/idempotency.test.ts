@@ -3,6 +3,7 @@
  */
 import { describe, expect, it } from 'vitest';
 
+import { KEY_LIFETIME_SECONDS } from '../../lib/idempotency.js';
 import { expectGraphError, GUID, JSON_HEADERS, SEED_REQUEST_BODY, useTestApp } from '../helpers/host.js';
 
 const app = useTestApp();
@@ -71,21 +72,48 @@ describe('Idempotency-Key', () => {
         expect(await app.cosmos.documents(cfg)).toHaveLength(1);
     });
 
-    it('still replays after the target was updated, and frees the key once the assignment is deleted', async () => {
+    it('replays the first response after a PATCH or a DELETE, for the key lifetime; then the key is free', async () => {
         const cfg = 'cfg-idem-life';
-        const first = (await (await create(cfg, 'life')).json()) as { id: string };
-        const url = `${app.assignmentsUrl(cfg)}/${first.id}`;
+        const first = await create(cfg, 'life');
+        const original = (await first.json()) as { id: string; target: unknown };
+        const url = `${app.assignmentsUrl(cfg)}/${original.id}`;
         const patched = await fetch(url, { method: 'PATCH', headers: JSON_HEADERS, body: JSON.stringify(group) });
         expect(patched.status).toBe(204);
-        const replay = await create(cfg, 'life');
-        expect(replay.status).toBe(201);
-        expect(((await replay.json()) as { id: string }).id).toBe(first.id);
+        // The first response, not the patched assignment; no ETag, as the assignment is no longer that version.
+        const afterPatch = await create(cfg, 'life');
+        expect(afterPatch.status).toBe(201);
+        expect(afterPatch.headers.get('idempotent-replayed')).toBe('true');
+        expect(afterPatch.headers.get('etag')).toBeNull();
+        expect(await afterPatch.json()).toEqual(original);
 
         expect((await fetch(url, { method: 'DELETE' })).status).toBe(204);
-        const again = await create(cfg, 'life', JSON.stringify(group));
-        expect(again.status).toBe(201);
-        expect(again.headers.get('idempotent-replayed')).toBeNull();
+        const afterDelete = await create(cfg, 'life');
+        expect(afterDelete.status).toBe(201);
+        expect(afterDelete.headers.get('idempotent-replayed')).toBe('true');
+        expect(afterDelete.headers.get('location')).toBe(first.headers.get('location'));
+        expect(await afterDelete.json()).toEqual(original);
+        expect(await app.cosmos.documents(cfg)).toHaveLength(0); // a replay never creates it again
+        // Another body with the used key is still a 422 after the delete.
+        await expectGraphError(await create(cfg, 'life', JSON.stringify(group)), 422, 'UnprocessableEntity', expect);
+
+        // Past the lifetime the key names nothing: the same request is a new create.
+        const { services } = app.cosmos;
+        const clock = services.clock;
+        services.clock = () => new Date(Date.now() + (KEY_LIFETIME_SECONDS + 60) * 1000);
+        try {
+            const later = await create(cfg, 'life', JSON.stringify(group));
+            expect(later.status).toBe(201);
+            expect(later.headers.get('idempotent-replayed')).toBeNull();
+            const fresh = (await later.json()) as { id: string };
+            expect(fresh.id).not.toBe(original.id);
+            const replayed = await create(cfg, 'life', JSON.stringify(group));
+            expect(((await replayed.json()) as { id: string }).id).toBe(fresh.id);
+        } finally {
+            services.clock = clock;
+        }
         expect(await app.cosmos.documents(cfg)).toHaveLength(1);
+        const [record] = (await app.cosmos.bookkeeping(cfg)).filter((d) => d.kind === 'idempotencyKey');
+        expect(record?.ttl).toBe(KEY_LIFETIME_SECONDS);
     });
 
     it('refuses a malformed key with 400', async () => {

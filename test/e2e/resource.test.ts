@@ -330,8 +330,8 @@ describe('assign', () => {
             string,
         ];
         expect(partitionKey).toBe(cfg);
-        // First the set version (created by this first assign), then the removal and the two additions.
-        expect(operations.map((o) => o.operationType)).toEqual(['Create', 'Delete', 'Create', 'Create']);
+        // First the set document (made by the creates, replaced on condition), then the removal and the two additions.
+        expect(operations.map((o) => o.operationType)).toEqual(['Replace', 'Delete', 'Create', 'Create']);
         expect(operations[0]?.resourceBody?.id).toBe(SET_VERSION_ID);
         // The set version never shows in the collection.
         expect((await listAll(cfg)).map((e) => e.target)).toEqual([group(2), group(3), group(4)]);

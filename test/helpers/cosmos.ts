@@ -7,7 +7,7 @@ import { type CosmosSettings, DEFAULT_COSMOS_CONTAINER, DEFAULT_COSMOS_DATABASE 
 import { openEmbeddedContainer } from '../../lib/cosmosClient.js';
 import { type EmbeddedCosmos, startEmbeddedCosmos } from '../../lib/embeddedCosmos.js';
 import type { Logger, Services } from '../../lib/services.js';
-import { AssignmentStore } from '../../lib/store.js';
+import { AssignmentStore, SET_VERSION_ID, type StoreOptions } from '../../lib/store.js';
 
 export interface TestCosmos {
     embedded: EmbeddedCosmos;
@@ -16,8 +16,10 @@ export interface TestCosmos {
     services: Services;
     /** What the app logged, for assertions on error logging. */
     logs: string[];
-    /** Every document stored for a configuration, read straight from Cosmos. */
+    /** Every assignment document stored for a configuration, read straight from Cosmos. */
     documents(configurationId: string): Promise<Record<string, unknown>[]>;
+    /** The set document and idempotency-key records of a configuration (lib/store.ts). */
+    bookkeeping(configurationId: string): Promise<Record<string, unknown>[]>;
     close(): Promise<void>;
 }
 
@@ -29,7 +31,10 @@ export const testSettings: CosmosSettings = {
     requestTimeoutMs: 2000,
 };
 
-export async function startTestCosmos(): Promise<TestCosmos> {
+const isBookkeeping = (document: Record<string, unknown>) =>
+    document.id === SET_VERSION_ID || document.kind !== undefined;
+
+export async function startTestCosmos(options: StoreOptions = {}): Promise<TestCosmos> {
     const embedded = await startEmbeddedCosmos();
     const opened = await openEmbeddedContainer(testSettings, embedded);
     const logs: string[] = [];
@@ -39,27 +44,29 @@ export async function startTestCosmos(): Promise<TestCosmos> {
         error: (m) => logs.push(`error: ${m}`),
     };
     const services: Services = {
-        store: new AssignmentStore(() => Promise.resolve(opened.container)),
+        store: new AssignmentStore(() => Promise.resolve(opened.container), options),
         clock: () => new Date(),
         logger,
+    };
+    const everything = async (configurationId: string) => {
+        const { resources } = await opened.container.items
+            .query<Record<string, unknown>>(
+                {
+                    query: 'SELECT * FROM c WHERE c.configurationId = @id',
+                    parameters: [{ name: '@id', value: configurationId }],
+                },
+                { partitionKey: configurationId },
+            )
+            .fetchAll();
+        return resources;
     };
     return {
         embedded,
         container: opened.container,
         services,
         logs,
-        documents: async (configurationId) => {
-            const { resources } = await opened.container.items
-                .query<Record<string, unknown>>(
-                    {
-                        query: 'SELECT * FROM c WHERE c.configurationId = @id',
-                        parameters: [{ name: '@id', value: configurationId }],
-                    },
-                    { partitionKey: configurationId },
-                )
-                .fetchAll();
-            return resources;
-        },
+        documents: async (configurationId) => (await everything(configurationId)).filter((d) => !isBookkeeping(d)),
+        bookkeeping: async (configurationId) => (await everything(configurationId)).filter(isBookkeeping),
         close: async () => {
             await opened.dispose();
             await embedded.close();

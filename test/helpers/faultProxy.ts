@@ -12,7 +12,10 @@ import { type OpenedContainer, openEmbeddedContainer } from '../../lib/cosmosCli
 import { type EmbeddedCosmos, startEmbeddedCosmos } from '../../lib/embeddedCosmos.js';
 import { testSettings } from './cosmos.js';
 
-/** Which requests a fault hits: document writes (creates, replaces, patches), transactional batches, or queries. */
+/**
+ * Which requests a fault hits: document writes (creates, replaces, patches, and the transactional batches every
+ * write of the set is), transactional batches only, or queries.
+ */
 export type FaultTarget = 'writes' | 'batches' | 'queries';
 
 export type Fault = ({ on?: FaultTarget } & FaultKind) | { kind: 'none' };
@@ -21,6 +24,8 @@ type FaultKind =
     | { kind: 'none' }
     | { kind: 'throttle'; retryAfterMs: number }
     | { kind: 'hang' }
+    /** An answer with this status and message, as Cosmos DB gives for a missing role (403), 449, 410… */
+    | { kind: 'status'; status: number; message: string }
     | { kind: 'delay'; ms: number };
 
 export interface FaultyCosmos {
@@ -48,7 +53,7 @@ function hits(request: IncomingMessage, target: FaultTarget): boolean {
         case 'queries':
             return query;
         case 'writes':
-            return !batch && !query && ['POST', 'PUT', 'PATCH'].includes(request.method ?? '');
+            return batch || (!query && ['POST', 'PUT', 'PATCH'].includes(request.method ?? ''));
     }
 }
 
@@ -93,6 +98,11 @@ export async function startFaultyCosmos(settings: Partial<CosmosSettings> = {}):
                     'x-ms-request-charge': '0',
                 });
                 response.end(JSON.stringify({ code: 'TooManyRequests', message: 'Request rate is large.' }));
+                return;
+            case 'status':
+                request.resume();
+                response.writeHead(fault.status, { 'content-type': 'application/json', 'x-ms-request-charge': '0' });
+                response.end(JSON.stringify({ code: String(fault.status), message: fault.message }));
                 return;
             case 'hang':
                 request.resume(); // read the request, never answer

@@ -247,6 +247,11 @@ describe.skipIf(!bicep.cli)('infra/main.bicep', () => {
             });
         });
 
+        it('lets the idempotency-key records expire by their own ttl (defaultTtl -1)', () => {
+            const container = single(walked, 'Microsoft.DocumentDB/databaseAccounts/sqlDatabases/containers');
+            expect(valueAt(container, 'properties.resource.defaultTtl')).toBe(-1);
+        });
+
         it('names the database and container after DEFAULT_COSMOS_DATABASE / DEFAULT_COSMOS_CONTAINER', () => {
             const database = single(walked, 'Microsoft.DocumentDB/databaseAccounts/sqlDatabases');
             const container = single(walked, 'Microsoft.DocumentDB/databaseAccounts/sqlDatabases/containers');

@@ -2,11 +2,12 @@
  * The store on the real SDK against the embedded Cosmos DB; faults that server cannot produce (throttling, an
  * unexpected status) are injected at the container, below the store.
  */
-import type { Container } from '@azure/cosmos';
+import { BulkOperationType, type Container } from '@azure/cosmos';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
-import { AssignmentStore, type StoreCall, StoreError } from '../../lib/store.js';
-import { startTestCosmos, type TestCosmos } from '../helpers/cosmos.js';
+import { checkContainer } from '../../lib/cosmosClient.js';
+import { AssignmentStore, noteCosmosFailure, type StoreCall, StoreError } from '../../lib/store.js';
+import { startTestCosmos, type TestCosmos, testSettings } from '../helpers/cosmos.js';
 
 let cosmos: TestCosmos;
 beforeAll(async () => {
@@ -72,7 +73,11 @@ describe('AssignmentStore', () => {
     it('runs a set replacement as one batch', async () => {
         const { store } = cosmos.services;
         await store.create('p6', { id: 'old', target });
-        await store.applySet('p6', await store.setVersion('p6'), ['old'], [{ id: 'new', target }]);
+        await store.applySet('p6', await store.setVersion('p6'), {
+            removals: ['old'],
+            additions: [{ id: 'new', target }],
+            total: 1,
+        });
         expect((await store.list('p6', { top: 10 })).items.map((i) => i.id)).toEqual(['new']);
     });
 
@@ -93,6 +98,8 @@ describe('AssignmentStore', () => {
             () => Promise.resolve(cosmos.container),
             (call) => calls.push(call),
         );
+        await observed.create('p8', { id: 'first', target }); // also counts the configuration's set once
+        calls.length = 0;
         await observed.create('p8', { id: 'a', target });
         await observed.get('p8', 'a');
         await observed.delete('p8', 'missing').catch(() => undefined);
@@ -101,23 +108,130 @@ describe('AssignmentStore', () => {
             ['read', undefined],
             ['delete', 'notFound'],
         ]);
-        // The embedded server charges 1 RU for every request.
-        expect(calls.map((c) => c.requestCharge)).toEqual([1, 1, 1]);
+        // The embedded server charges 1 RU for each operation: a create is the assignment and the set document.
+        expect(calls.map((c) => c.requestCharge)).toEqual([2, 1, 1]);
         calls.forEach((c) => expect(c.durationMs).toBeGreaterThanOrEqual(0));
     });
 
-    it('reports throttling with the Retry-After Cosmos gave, and anything else as unexpected', async () => {
+    it('counts the charge of the 409 an idempotent replay meets', async () => {
+        const calls: StoreCall[] = [];
+        const observed = new AssignmentStore(
+            () => Promise.resolve(cosmos.container),
+            (call) => calls.push(call),
+        );
+        const key = { recordId: 'idempotency-key-x', requestHash: 'h', now: Date.now(), lifetimeSeconds: 60 };
+        await observed.createOnce('p9', { id: 'k1', target }, key);
+        calls.length = 0;
+        const replay = await observed.createOnce('p9', { id: 'k2', target }, key);
+        expect(replay).toMatchObject({ replayed: true, sameRequest: true, stored: { id: 'k1' } });
+        // The refused batch (its 409), the key's record, the assignment.
+        expect(calls.map((c) => c.requestCharge)).toEqual([3]);
+    });
+
+    it('reports throttling with the Retry-After Cosmos gave (a number, or 1 s), and anything else as unexpected', async () => {
+        // As the SDK fails a batch: the client's request hook sees the error, the caller a plain Error.
         const throwing = (error: object) =>
             new AssignmentStore(() =>
                 Promise.resolve({
-                    items: { create: () => Promise.reject(Object.assign(new Error('throttled'), error)) },
+                    items: {
+                        batch: () => {
+                            noteCosmosFailure(Object.assign(new Error('failed'), error));
+                            return Promise.reject(new Error('Batch request error: failed'));
+                        },
+                    },
+                    item: () => ({ read: () => Promise.reject(Object.assign(new Error('failed'), error)) }),
                 } as unknown as Container),
             );
-        const throttled = await failure(throwing({ code: 429, retryAfterInMs: 2500 }).create('p', { id: 'a', target }));
-        expect(throttled).toMatchObject({ kind: 'throttled', retryAfterMs: 2500 });
-        const forbidden = await failure(throwing({ code: 403 }).create('p', { id: 'a', target }));
-        expect(forbidden.kind).toBe('unexpected');
-        const timeout = await failure(throwing({ name: 'TimeoutError' }).create('p', { id: 'a', target }));
-        expect(timeout.kind).toBe('unavailable');
+        const kind = async (error: object) => await failure(throwing(error).create('p', { id: 'a', target }));
+        expect(await kind({ code: 429, retryAfterInMs: 2500 })).toMatchObject({
+            kind: 'throttled',
+            retryAfterMs: 2500,
+        });
+        expect(await kind({ code: 429, retryAfterInMs: NaN })).toMatchObject({ kind: 'throttled', retryAfterMs: 1000 });
+        for (const code of [408, 410, 449, 503]) {
+            expect((await kind({ code })).kind).toBe('unavailable');
+            expect((await failure(throwing({ code }).get('p', 'a'))).kind).toBe('unavailable');
+        }
+        for (const code of [400, 401, 403, 413]) {
+            expect((await kind({ code })).kind).toBe('unexpected');
+        }
+        expect((await kind({ code: 'ECONNRESET' })).kind).toBe('unavailable');
+        expect((await kind({ name: 'TimeoutError' })).kind).toBe('unavailable');
+        // A batch failure the hook did not see is not called transient.
+        const unseen = new AssignmentStore(() =>
+            Promise.resolve({
+                items: { batch: () => Promise.reject(new Error('Batch request error: ?')) },
+            } as unknown as Container),
+        );
+        expect((await failure(unseen.create('p', { id: 'a', target }))).kind).toBe('unexpected');
+    });
+
+    it('rolls a failing transactional batch back whole on the embedded server (real SDK)', async () => {
+        const { container } = cosmos;
+        const a = (await container.items.create({ id: 'rb-a', configurationId: 'rb', n: 1 })).resource;
+        const b = (await container.items.create({ id: 'rb-b', configurationId: 'rb', n: 1 })).resource;
+        const response = await container.items.batch(
+            [
+                { operationType: BulkOperationType.Delete, id: 'rb-a', partitionKey: 'rb' },
+                {
+                    operationType: BulkOperationType.Replace,
+                    partitionKey: 'rb',
+                    id: 'rb-b',
+                    resourceBody: { id: 'rb-b', configurationId: 'rb', n: 2 },
+                },
+                {
+                    operationType: BulkOperationType.Create,
+                    partitionKey: 'rb',
+                    resourceBody: { id: 'rb-c', configurationId: 'rb' },
+                },
+                {
+                    operationType: BulkOperationType.Create,
+                    partitionKey: 'rb',
+                    resourceBody: { id: 'rb-b', configurationId: 'rb' },
+                },
+            ],
+            'rb',
+        );
+        expect(response.result?.map((r) => r.statusCode)).toEqual([424, 424, 424, 409]);
+        const documents = await cosmos.documents('rb');
+        expect(documents.map((d) => [d.id, d.n, d._etag])).toEqual([
+            ['rb-a', 1, a?._etag],
+            ['rb-b', 1, b?._etag],
+        ]);
+    });
+
+    it('holds the limit on assignments per configuration under concurrent creates', async () => {
+        const small = new AssignmentStore(() => Promise.resolve(cosmos.container), { maxAssignments: 3 });
+        const outcomes = await Promise.allSettled(
+            Array.from({ length: 10 }, (_, i) => small.create('p-limit', { id: `l${i}`, target })),
+        );
+        expect(outcomes.filter((o) => o.status === 'fulfilled')).toHaveLength(3);
+        const refusals = outcomes.flatMap((o) => (o.status === 'rejected' ? [(o.reason as StoreError).kind] : []));
+        expect(refusals).toEqual(Array(7).fill('limitReached'));
+        expect(await small.count('p-limit')).toBe(3);
+        const kept = outcomes.findIndex((o) => o.status === 'fulfilled');
+        await small.delete('p-limit', `l${kept}`);
+        expect(await small.create('p-limit', { id: 'again', target })).toMatchObject({ id: 'again' });
+    });
+
+    it('tells a missing container from a missing assignment', async () => {
+        const { database } = await cosmos.container.database.read().then((r) => ({ database: r.database }));
+        const { container } = await database.containers.create({ id: 'soon-gone', partitionKey: '/configurationId' });
+        const store = new AssignmentStore(() => Promise.resolve(container));
+        await store.create('g', { id: 'a', target });
+        await container.delete();
+        for (const attempt of [
+            () => store.get('g', 'a'),
+            () => store.create('g', { id: 'b', target }),
+            () => store.delete('g', 'a'),
+            () => store.list('g', { top: 10 }),
+            () => store.applySet('g', undefined, { removals: [], additions: [], total: 0 }),
+        ]) {
+            const error = await failure(attempt());
+            expect(error.kind).toBe('unexpected');
+        }
+        await expect(checkContainer(container, { ...testSettings, container: 'soon-gone' })).rejects.toThrow(
+            /container 'soon-gone' in database '.+' does not exist/,
+        );
     });
 });
