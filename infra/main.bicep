@@ -75,6 +75,11 @@ param authAudience string
 @minLength(1)
 param authTenantId string = tenant().tenantId
 
+@description('Secret that signs paging tokens (SKIPTOKEN_KEY): every instance must share it. Generated anew by each deployment unless given; a new one only ends the $skiptokens already handed out.')
+@secure()
+@minLength(32)
+param skipTokenKey string = '${newGuid()}${newGuid()}'
+
 @description('Cosmos DB database name (COSMOS_DATABASE). Must match DEFAULT_COSMOS_DATABASE in lib/config.ts unless the setting is changed with it.')
 @minLength(1)
 @maxLength(255)
@@ -296,6 +301,7 @@ module functionApp 'modules/function-app.bicep' = {
     cosmosContainerName: cosmosContainerName
     authTenantId: authTenantId
     authAudience: checkedAuthAudience
+    skipTokenKey: skipTokenKey
     virtualNetworkSubnetId: vnetEnabled ? network!.outputs.appSubnetId : ''
     maximumInstanceCount: functionMaximumInstanceCount
     instanceMemoryMB: functionInstanceMemoryMB

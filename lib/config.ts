@@ -17,6 +17,7 @@ export const AZURE_APP_SETTINGS = [
     'APPLICATIONINSIGHTS_CONNECTION_STRING',
     'AUTH_TENANT_ID',
     'AUTH_AUDIENCE',
+    'SKIPTOKEN_KEY',
 ] as const;
 
 export type CosmosConnection =

@@ -54,6 +54,10 @@ param authTenantId string
 @minLength(1)
 param authAudience string
 
+@description('Secret that signs paging tokens (SKIPTOKEN_KEY).')
+@secure()
+param skipTokenKey string
+
 @description('Resource id of the subnet (delegated to Microsoft.App/environments) the app integrates with. Empty: no virtual network.')
 param virtualNetworkSubnetId string
 
@@ -145,7 +149,8 @@ resource functionApp 'Microsoft.Web/sites@2025-03-01' = {
   }
 
   // The names the app reads (lib/config.ts AZURE_APP_SETTINGS) plus the host's own settings.
-  // No key or secret: every service is reached with the identity (AZURE_CLIENT_ID).
+  // No key to any service: each is reached with the identity (AZURE_CLIENT_ID). The one secret is the app's own
+  // paging-token signing key, generated at deployment and never output.
   resource appSettings 'config' = {
     name: 'appsettings'
     properties: {
@@ -160,6 +165,7 @@ resource functionApp 'Microsoft.Web/sites@2025-03-01' = {
       AZURE_CLIENT_ID: identity.properties.clientId
       AUTH_TENANT_ID: authTenantId
       AUTH_AUDIENCE: authAudience
+      SKIPTOKEN_KEY: skipTokenKey
     }
   }
 

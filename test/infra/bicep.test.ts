@@ -419,7 +419,12 @@ describe.skipIf(!bicep.cli)('infra/main.bicep', () => {
             expect(text(appSettings.APPLICATIONINSIGHTS_AUTHENTICATION_STRING)).toMatch(
                 /^ClientId=.+;Authorization=AAD$/,
             );
-            expect(names.filter((n) => /key|secret|password/i.test(n))).toEqual([]);
+            // The one secret: the app's own paging-token key, a secure parameter generated at each deployment.
+            expect(names.filter((n) => /key|secret|password/i.test(n))).toEqual(['SKIPTOKEN_KEY']);
+            const skipTokenKey = asObject(asObject(compiled.parameters).skipTokenKey);
+            expect(skipTokenKey.type).toBe('securestring');
+            expect(text(skipTokenKey.defaultValue ?? '')).toMatch(/newGuid\(\).*newGuid\(\)/);
+            expect(asObject(compiled.outputs ?? {})).not.toHaveProperty('skipTokenKey');
             expect(names.filter((n) => n === 'AzureWebJobsStorage' || n.endsWith('__connectionString'))).toEqual([]);
         });
     });
