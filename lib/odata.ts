@@ -1,7 +1,7 @@
 /**
  * OData shaping: context URLs, entity and collection bodies, and the headers Graph puts on every response.
  */
-import { ASSIGNMENT_TYPE, type AssignmentTarget } from './schema.js';
+import { ASSIGNMENT_TYPE, type AssignmentTarget, bareTypeName } from './schema.js';
 
 export const ODATA_JSON =
     'application/json;odata.metadata=minimal;odata.streaming=true;IEEE754Compatible=false;charset=utf-8';
@@ -57,6 +57,11 @@ export function assignmentResource(assignment: Assignment, select?: readonly str
     return {
         '@odata.type': `#${ASSIGNMENT_TYPE}`,
         ...(all || select.includes('id') ? { id: assignment.id } : {}),
-        ...(all || select.includes('target') ? { target: assignment.target } : {}),
+        ...(all || select.includes('target') ? { target: targetResource(assignment.target) } : {}),
     };
+}
+
+/** Graph writes `@odata.type` with its `#`, whichever spelling the client sent (both are accepted on input). */
+function targetResource(target: AssignmentTarget): AssignmentTarget {
+    return { ...target, '@odata.type': `#${bareTypeName(target['@odata.type'])}` };
 }

@@ -33,7 +33,8 @@ describe('create: the seed example', () => {
         );
         expect(body['@odata.type']).toBe('#microsoft.graph.officeClientConfigurationAssignment');
         expect(body.id).toMatch(GUID);
-        expect(body.target).toEqual({ '@odata.type': 'microsoft.graph.officeConfigurationAssignmentTarget' });
+        // Sent without `#` (the seed's example echoes it so); Graph writes every @odata.type with it.
+        expect(body.target).toEqual({ '@odata.type': '#microsoft.graph.officeConfigurationAssignmentTarget' });
 
         expect(response.headers.get('content-type')).toBe(ODATA_CONTENT_TYPE);
         expect(response.headers.get('odata-version')).toBe('4.0');
@@ -44,7 +45,12 @@ describe('create: the seed example', () => {
 
         // The document is in Cosmos DB under the configuration's partition key, with the ETag the client was given.
         const { resource } = await app.cosmos.container.item(String(body.id), 'cfg-seed').read();
-        expect(resource).toMatchObject({ id: body.id, configurationId: 'cfg-seed', target: body.target });
+        // Stored as sent; the response spells the type as Graph does.
+        expect(resource).toMatchObject({
+            id: body.id,
+            configurationId: 'cfg-seed',
+            target: { '@odata.type': 'microsoft.graph.officeConfigurationAssignmentTarget' },
+        });
         expect(response.headers.get('etag')).toBe(`"${String(resource?._etag).replace(/"/g, '')}"`);
     });
 
@@ -99,7 +105,7 @@ describe('create: target types', () => {
         );
         expect(response.status).toBe(201);
         const body = (await response.json()) as { id: string; target: unknown };
-        expect(body.target).toEqual({ '@odata.type': 'microsoft.graph.officeConfigurationAssignmentTarget' });
+        expect(body.target).toEqual({ '@odata.type': '#microsoft.graph.officeConfigurationAssignmentTarget' });
         const [document] = await app.cosmos.documents('cfg-annotations');
         expect(Object.keys(document ?? {}).filter((k) => !k.startsWith('_'))).toEqual([
             'id',

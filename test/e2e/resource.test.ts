@@ -22,7 +22,7 @@ interface Collection {
 }
 
 const group = (n: number) => ({
-    '@odata.type': 'microsoft.graph.officeConfigurationGroupAssignmentTarget',
+    '@odata.type': '#microsoft.graph.officeConfigurationGroupAssignmentTarget',
     groupId: `00000000-0000-4000-8000-${String(n).padStart(12, '0')}`,
 });
 
@@ -295,7 +295,11 @@ describe('assign', () => {
         expect(body['@odata.context']).toBe(
             `${app.root}/$metadata#Collection(microsoft.graph.officeClientConfigurationAssignment)`,
         );
-        expect(body.value.map((e) => e.target)).toEqual([group(1), group(3), SEED_TARGET]);
+        expect(body.value.map((e) => e.target)).toEqual([
+            group(1),
+            group(3),
+            { '@odata.type': `#${SEED_TARGET['@odata.type']}` },
+        ]);
         expect(body.value[0]?.id).toBe(kept.entity.id);
         body.value.forEach((e) => expect(e.id).toMatch(GUID));
         const listed = await listAll(cfg);
@@ -376,7 +380,7 @@ describe('assign', () => {
         const { entity } = await create(cfg, group(1));
         const respelled = {
             ...group(1),
-            '@odata.type': `#${group(1)['@odata.type']}`,
+            '@odata.type': group(1)['@odata.type'].slice(1),
             groupId: group(1).groupId.toUpperCase(),
         };
         const body = (await (await assign(cfg, [respelled])).json()) as Collection;
@@ -400,4 +404,4 @@ describe('assign', () => {
     });
 });
 
-const SEED_TARGET = JSON.parse(SEED_REQUEST_BODY).target as object;
+const SEED_TARGET = (JSON.parse(SEED_REQUEST_BODY) as { target: { '@odata.type': string } }).target;

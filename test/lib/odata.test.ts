@@ -40,8 +40,21 @@ describe('OData shaping', () => {
         expect(Object.keys(assignmentResource(assignment))).toEqual(['@odata.type', 'id', 'target']);
         expect(assignmentResource(assignment, ['target'])).toEqual({
             '@odata.type': '#microsoft.graph.officeClientConfigurationAssignment',
-            target: assignment.target,
+            target: { '@odata.type': '#microsoft.graph.officeConfigurationAssignmentTarget' },
         });
+    });
+
+    it('spells every @odata.type with its #, whichever spelling was stored', () => {
+        for (const type of [
+            'microsoft.graph.officeConfigurationGroupAssignmentTarget',
+            '#microsoft.graph.officeConfigurationGroupAssignmentTarget',
+        ]) {
+            const target = { '@odata.type': type, groupId: '0f8fad5b-d9cb-469f-a165-70867728950e' };
+            expect(assignmentResource({ id: 'a', target }).target).toEqual({
+                '@odata.type': '#microsoft.graph.officeConfigurationGroupAssignmentTarget',
+                groupId: '0f8fad5b-d9cb-469f-a165-70867728950e',
+            });
+        }
     });
 
     it('never lets a storage field through', () => {
