@@ -5,7 +5,7 @@
  *   (bench/baselineEntry, scripts/package's BUNDLE_OPTIONS), each run from a folder with no node_modules above it;
  * - the unbundled app (dist/) against the two SDKs imported from node_modules.
  * Timed inside the child, from just before `import()` to just after it and one more turn of the event loop (which is
- * when lib/telemetry starts its worker): Node's own boot, the same for all, is left out. Runs alternate between the
+ * when lib/platform/telemetry starts its worker): Node's own boot, the same for all, is left out. Runs alternate between the
  * targets; the ratios are taken within each round (paired), and their median and spread count.
  */
 import { cp, mkdir, mkdtemp, rm } from 'node:fs/promises';

@@ -13,7 +13,7 @@
 import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
 
-import { startEmbeddedCosmos } from '../lib/embeddedCosmos.js';
+import { startEmbeddedCosmos } from '../lib/store/embeddedCosmos.js';
 import { startAppProcess } from '../scripts/appProcess.js';
 import type { LoadRequest, LoadResult } from './loadGenerator.js';
 import { PAYLOAD } from './payload.js';

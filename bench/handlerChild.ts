@@ -1,6 +1,6 @@
 /**
  * Child process of part 1: the create handler's own cost per request, with a store whose container answers at once.
- * The handler is lib/http's createHttpHandler around the real route table, called as the Functions host calls it,
+ * The handler is lib/http/pipeline's createHttpHandler around the real route table, called as the Functions host calls it,
  * with `@azure/functions`' HttpRequest and InvocationContext.
  *
  * Each mode runs in a process of its own, because calling the handler even once turns on the app's
@@ -26,9 +26,9 @@ const { HttpRequest, InvocationContext } = functions;
 
 const URL_OF_CREATE = 'http://localhost:7071/beta/officeConfiguration/clientConfigurations/cfg-1/assignments';
 
-type Http = typeof import('../lib/http.js');
+type Http = typeof import('../lib/http/pipeline.js');
 type Routes = typeof import('../functions/routes.js');
-type Store = typeof import('../lib/store.js');
+type Store = typeof import('../lib/store/assignmentStore.js');
 
 const newRequest = () =>
     new HttpRequest({
@@ -44,9 +44,9 @@ const newContext = () => new InvocationContext({ invocationId: 'bench', function
 /** The app's create handler, loaded from `appRoot`'s build, over a container that resolves immediately. */
 async function createHandler(appRoot: string): Promise<HttpHandler> {
     const load = async <T>(path: string) => (await import(pathToFileURL(`${appRoot}/${path}`).href)) as T;
-    const { createHttpHandler } = await load<Http>('dist/lib/http.js');
+    const { createHttpHandler } = await load<Http>('dist/lib/http/pipeline.js');
     const { routes } = await load<Routes>('dist/functions/routes.js');
-    const { AssignmentStore } = await load<Store>('dist/lib/store.js');
+    const { AssignmentStore } = await load<Store>('dist/lib/store/assignmentStore.js');
     const container = {
         items: {
             create: (document: Record<string, unknown>) =>

@@ -15,9 +15,9 @@ import { pathToFileURL } from 'node:url';
 
 import functions from '@azure/functions';
 
-import { DEFAULT_COSMOS_CONTAINER, DEFAULT_COSMOS_DATABASE } from '../lib/config.js';
-import { openContainer } from '../lib/cosmosClient.js';
-import { bodySchemas } from '../lib/schema.js';
+import { bodySchemas } from '../lib/graph/schema.js';
+import { DEFAULT_COSMOS_CONTAINER, DEFAULT_COSMOS_DATABASE } from '../lib/platform/config.js';
+import { openContainer } from '../lib/store/cosmosClient.js';
 import { createAjv } from '../scripts/build-validators.js';
 
 const { HttpRequest } = functions;

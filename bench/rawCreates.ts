@@ -1,6 +1,6 @@
 /**
  * Worker process of the create measurements: creates documents straight through `@azure/cosmos`, with the app's own
- * client options (lib/cosmosClient), at a fixed concurrency. Like the app, it is one process kept for the whole run
+ * client options (lib/store/cosmosClient), at a fixed concurrency. Like the app, it is one process kept for the whole run
  * and warmed with as many creates as the app, so both sides are measured equally warm. Each create stores the
  * document the app's store writes, with a fresh GUID.
  *
@@ -8,8 +8,8 @@
  */
 import { randomUUID } from 'node:crypto';
 
-import { DEFAULT_COSMOS_CONTAINER, DEFAULT_COSMOS_DATABASE } from '../lib/config.js';
-import { openContainer } from '../lib/cosmosClient.js';
+import { DEFAULT_COSMOS_CONTAINER, DEFAULT_COSMOS_DATABASE } from '../lib/platform/config.js';
+import { openContainer } from '../lib/store/cosmosClient.js';
 import { PAYLOAD_TARGET } from './payload.js';
 import { cpuMsOf, serveWorker } from './processes.js';
 

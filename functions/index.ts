@@ -1,23 +1,23 @@
 /**
  * Entry point of the Function app: registers every route of the table with the Functions host. Settings are read
  * here, at load, so a bad one stops the app with a message that names it. Nothing here connects or loads the
- * telemetry SDK: start-up is the first request's wait on a cold start (lib/services opens Cosmos DB on first use;
- * lib/telemetry loads Application Insights on a worker thread, afterwards).
+ * telemetry SDK: start-up is the first request's wait on a cold start (lib/platform/services opens Cosmos DB on first use;
+ * lib/platform/telemetry loads Application Insights on a worker thread, afterwards).
  *
  * `authLevel` is anonymous on purpose: function keys are shared secrets with no identity or permissions, so the app
- * checks Entra ID bearer tokens itself (lib/auth; docs/entra-id.md says why not App Service authentication).
+ * checks Entra ID bearer tokens itself (lib/platform/auth; docs/entra-id.md says why not App Service authentication).
  */
 import { app } from '@azure/functions';
 
-import { describeAuth, loadConfig } from '../lib/config.js';
-import { createHttpHandler, HTTP_METHODS } from '../lib/http.js';
-import { instrumentHandler } from '../lib/requestScope.js';
-import { consoleLogger, createAppServices } from '../lib/services.js';
+import { createHttpHandler, HTTP_METHODS } from '../lib/http/pipeline.js';
+import { describeAuth, loadConfig } from '../lib/platform/config.js';
+import { instrumentHandler } from '../lib/platform/requestScope.js';
+import { consoleLogger, createAppServices } from '../lib/platform/services.js';
 import { routes } from './routes.js';
 
 const config = loadConfig();
 const services = createAppServices(config, consoleLogger);
-// In Azure auth is always on (lib/config refuses otherwise); under `func start` this is the warning that it is off.
+// In Azure auth is always on (lib/platform/config refuses otherwise); under `func start` this is the warning that it is off.
 if (config.auth) {
     consoleLogger.info(describeAuth(config));
 } else {

@@ -1,7 +1,8 @@
 /**
  * The route table: every function of the app, read both by `app.http(...)` (functions/index.ts) and by the local
- * host (lib/localHost.ts), so the two can never serve different APIs.
+ * host (lib/http/localHost.ts), so the two can never serve different APIs.
  */
+import { type Route, unknownSegment } from '../lib/http/pipeline.js';
 import {
     assign,
     createAssignment,
@@ -9,9 +10,8 @@ import {
     getAssignment,
     listAssignments,
     updateAssignment,
-} from '../lib/assignments.js';
-import { type Route, unknownSegment } from '../lib/http.js';
-import { getMetadata, getOpenApi } from '../lib/metadata.js';
+} from '../lib/resources/assignments.js';
+import { getMetadata, getOpenApi } from '../lib/resources/metadata.js';
 
 const configuration = 'officeConfiguration/clientConfigurations/{configurationId}';
 

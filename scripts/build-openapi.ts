@@ -6,7 +6,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
-import { openApiJson } from '../lib/openapi.js';
+import { openApiJson } from '../lib/resources/openapi.js';
 
 /** Beside the compiled script's folder: dist/scripts/build-openapi.js writes dist/openapi.json. */
 export const DEFAULT_OUTPUT = fileURLToPath(new URL('../openapi.json', import.meta.url));

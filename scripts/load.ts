@@ -20,9 +20,9 @@ import { parseArgs } from 'node:util';
 
 import autocannon from 'autocannon';
 
-import { type CosmosSettings, DEFAULT_COSMOS_CONTAINER, DEFAULT_COSMOS_DATABASE } from '../lib/config.js';
-import { openEmbeddedContainer } from '../lib/cosmosClient.js';
-import { startEmbeddedCosmos } from '../lib/embeddedCosmos.js';
+import { type CosmosSettings, DEFAULT_COSMOS_CONTAINER, DEFAULT_COSMOS_DATABASE } from '../lib/platform/config.js';
+import { openEmbeddedContainer } from '../lib/store/cosmosClient.js';
+import { startEmbeddedCosmos } from '../lib/store/embeddedCosmos.js';
 import { startAppProcess } from './appProcess.js';
 import { timedAutocannon } from './timedAutocannon.js';
 
@@ -251,7 +251,7 @@ async function countStored(
     const { resources } = await container.items
         .query<string>(
             {
-                // Assignments only: not the set document (lib/store.ts).
+                // Assignments only: not the set document (lib/store/assignmentStore.ts).
                 query: "SELECT VALUE c.id FROM c WHERE c.configurationId = @id AND c.id != 'assign-version'",
                 parameters: [{ name: '@id', value: configurationId }],
             },

@@ -23,7 +23,7 @@ export const DEPLOY_ZIP = join(root, 'dist', 'deploy.zip');
 /**
  * Left out of the bundle:
  * - `@azure/functions-core` is not a package: the Functions worker provides it at run time.
- * - `@vercel/cosmosdb-server` is the embedded Cosmos DB for local runs; lib/config refuses it in Azure.
+ * - `@vercel/cosmosdb-server` is the embedded Cosmos DB for local runs; lib/platform/config refuses it in Azure.
  */
 export const EXTERNAL = ['@azure/functions-core', '@vercel/cosmosdb-server'];
 
@@ -84,8 +84,8 @@ export async function buildPackage(dir: string = DEPLOY_DIR, zip: string = DEPLO
     await build({
         entryPoints: [
             { in: join(root, 'dist', 'functions', 'index.js'), out: 'index' },
-            // lib/telemetry starts it as `./telemetryWorker.js` beside itself: here, beside the bundle.
-            { in: join(root, 'dist', 'lib', 'telemetryWorker.js'), out: 'telemetryWorker' },
+            // lib/platform/telemetry starts it as `./telemetryWorker.js` beside itself: here, beside the bundle.
+            { in: join(root, 'dist', 'lib', 'platform', 'telemetryWorker.js'), out: 'telemetryWorker' },
         ],
         outdir: dir,
         ...BUNDLE_OPTIONS,

@@ -13,9 +13,9 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 
 import { routes } from '../functions/routes.js';
-import { ConfigurationError, describeAuth, loadConfig } from '../lib/config.js';
-import { startLocalHost } from '../lib/localHost.js';
-import { createAppServices } from '../lib/services.js';
+import { startLocalHost } from '../lib/http/localHost.js';
+import { ConfigurationError, describeAuth, loadConfig } from '../lib/platform/config.js';
+import { createAppServices } from '../lib/platform/services.js';
 
 const DEFAULT_PORT = 7071;
 const LOOPBACK = '127.0.0.1';

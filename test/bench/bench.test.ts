@@ -18,8 +18,8 @@ import { type LibraryFloor, startLibraryFloor } from '../../bench/libraryFloor.j
 import { PAYLOAD } from '../../bench/payload.js';
 import { cpuMsOf, processCpuMs, stopChild } from '../../bench/processes.js';
 import { startTelemetrySink } from '../../bench/telemetrySink.js';
-import { DEFAULT_COSMOS_CONTAINER, DEFAULT_COSMOS_DATABASE } from '../../lib/config.js';
-import { type EmbeddedCosmos, startEmbeddedCosmos } from '../../lib/embeddedCosmos.js';
+import { DEFAULT_COSMOS_CONTAINER, DEFAULT_COSMOS_DATABASE } from '../../lib/platform/config.js';
+import { type EmbeddedCosmos, startEmbeddedCosmos } from '../../lib/store/embeddedCosmos.js';
 import { startAppProcess } from '../../scripts/appProcess.js';
 import { repoRoot } from '../../scripts/paths.js';
 

@@ -8,8 +8,8 @@ import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { routes } from '../../functions/routes.js';
-import { BACK_OFF_FIRST_MS, createAuthenticator, openIdConfigurationUrl } from '../../lib/auth.js';
-import { type LocalHost, startLocalHost } from '../../lib/localHost.js';
+import { type LocalHost, startLocalHost } from '../../lib/http/localHost.js';
+import { BACK_OFF_FIRST_MS, createAuthenticator, openIdConfigurationUrl } from '../../lib/platform/auth.js';
 import { startTestCosmos, type TestCosmos } from '../helpers/cosmos.js';
 import { expectGraphError, JSON_HEADERS, SEED_REQUEST_BODY } from '../helpers/host.js';
 import { type SigningKey, startTokenServer, type TokenServer } from '../helpers/tokens.js';

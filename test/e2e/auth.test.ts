@@ -5,9 +5,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { routes } from '../../functions/routes.js';
-import { createAuthenticator } from '../../lib/auth.js';
-import { DEFAULT_READ_PERMISSION } from '../../lib/config.js';
-import { type LocalHost, startLocalHost } from '../../lib/localHost.js';
+import { type LocalHost, startLocalHost } from '../../lib/http/localHost.js';
+import { createAuthenticator } from '../../lib/platform/auth.js';
+import { DEFAULT_READ_PERMISSION } from '../../lib/platform/config.js';
 import { startTestCosmos, type TestCosmos } from '../helpers/cosmos.js';
 import { expectGraphError, JSON_HEADERS, SEED_REQUEST_BODY } from '../helpers/host.js';
 import { startTokenServer, TEST_AUDIENCE, type TokenServer } from '../helpers/tokens.js';

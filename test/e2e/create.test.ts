@@ -6,8 +6,8 @@ import { request as httpRequest } from 'node:http';
 import { describe, expect, it } from 'vitest';
 
 import { routes } from '../../functions/routes.js';
-import { startLocalHost } from '../../lib/localHost.js';
-import { AssignmentStore } from '../../lib/store.js';
+import { startLocalHost } from '../../lib/http/localHost.js';
+import { AssignmentStore } from '../../lib/store/assignmentStore.js';
 import {
     expectGraphError,
     GUID,

@@ -5,7 +5,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 
-import { BASE_TARGET_TYPE, GROUP_TARGET_TYPE } from '../../lib/schema.js';
+import { BASE_TARGET_TYPE, GROUP_TARGET_TYPE } from '../../lib/graph/schema.js';
 import { useTestApp } from '../helpers/host.js';
 
 const app = useTestApp();

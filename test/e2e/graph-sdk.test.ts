@@ -10,8 +10,8 @@ import { Agent } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { routes } from '../../functions/routes.js';
-import { createAuthenticator } from '../../lib/auth.js';
-import { type LocalHost, startLocalHost } from '../../lib/localHost.js';
+import { type LocalHost, startLocalHost } from '../../lib/http/localHost.js';
+import { createAuthenticator } from '../../lib/platform/auth.js';
 import { startTestCosmos, type TestCosmos } from '../helpers/cosmos.js';
 import { GUID } from '../helpers/host.js';
 import { startTokenServer, type TokenServer } from '../helpers/tokens.js';

@@ -3,7 +3,7 @@
  */
 import { describe, expect, it } from 'vitest';
 
-import { KEY_LIFETIME_SECONDS } from '../../lib/idempotency.js';
+import { KEY_LIFETIME_SECONDS } from '../../lib/store/idempotency.js';
 import { expectGraphError, GUID, JSON_HEADERS, SEED_REQUEST_BODY, useTestApp } from '../helpers/host.js';
 
 const app = useTestApp();

@@ -22,7 +22,7 @@ import ts from 'typescript';
 import { Agent, fetch } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
-import { ASSIGNMENT_TYPE, BASE_TARGET_TYPE, GROUP_TARGET_TYPE } from '../../lib/schema.js';
+import { ASSIGNMENT_TYPE, BASE_TARGET_TYPE, GROUP_TARGET_TYPE } from '../../lib/graph/schema.js';
 import { GUID, JSON_HEADERS, startTestApp, type TestApp } from '../helpers/host.js';
 
 const run = promisify(execFile);

@@ -7,9 +7,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { routes } from '../../functions/routes.js';
-import { invalidAuthenticationToken, requestDenied } from '../../lib/errors.js';
-import { type LocalHost, startLocalHost } from '../../lib/localHost.js';
-import type { Access, Authenticator, Services } from '../../lib/services.js';
+import { invalidAuthenticationToken, requestDenied } from '../../lib/graph/errors.js';
+import { type LocalHost, startLocalHost } from '../../lib/http/localHost.js';
+import type { Access, Authenticator, Services } from '../../lib/platform/services.js';
 import { startTestCosmos, type TestCosmos } from '../helpers/cosmos.js';
 import { expectGraphError, GUID, ODATA_CONTENT_TYPE, SEED_REQUEST_BODY } from '../helpers/host.js';
 import { head, rawRequest, type RawResponse } from '../helpers/raw.js';

@@ -5,9 +5,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { routes } from '../../functions/routes.js';
-import { CSDL_XML } from '../../lib/csdl.js';
-import { GraphError } from '../../lib/errors.js';
-import { type LocalHost, startLocalHost } from '../../lib/localHost.js';
+import { CSDL_XML } from '../../lib/graph/csdl.js';
+import { GraphError } from '../../lib/graph/errors.js';
+import { type LocalHost, startLocalHost } from '../../lib/http/localHost.js';
 import { startTestCosmos, type TestCosmos } from '../helpers/cosmos.js';
 import { expectGraphError, GUID } from '../helpers/host.js';
 

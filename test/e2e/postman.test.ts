@@ -12,9 +12,9 @@ import newman, { type NewmanRunOptions, type NewmanRunSummary } from 'newman';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { routes } from '../../functions/routes.js';
-import { GraphError } from '../../lib/errors.js';
-import { startLocalHost } from '../../lib/localHost.js';
-import { compileTemplate, isCatchAll, matchTemplate, pathSegments } from '../../lib/routing.js';
+import { GraphError } from '../../lib/graph/errors.js';
+import { startLocalHost } from '../../lib/http/localHost.js';
+import { compileTemplate, isCatchAll, matchTemplate, pathSegments } from '../../lib/http/routing.js';
 import { startTestApp, type TestApp } from '../helpers/host.js';
 
 const run = promisify(newman.run) as (options: NewmanRunOptions) => Promise<NewmanRunSummary>;

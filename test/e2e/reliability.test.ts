@@ -5,9 +5,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { routes } from '../../functions/routes.js';
-import { type LocalHost, startLocalHost } from '../../lib/localHost.js';
-import type { Services } from '../../lib/services.js';
-import { AssignmentStore } from '../../lib/store.js';
+import { type LocalHost, startLocalHost } from '../../lib/http/localHost.js';
+import type { Services } from '../../lib/platform/services.js';
+import { AssignmentStore } from '../../lib/store/assignmentStore.js';
 import { type FaultyCosmos, startFaultyCosmos } from '../helpers/faultProxy.js';
 import { expectGraphError, JSON_HEADERS, SEED_REQUEST_BODY } from '../helpers/host.js';
 
@@ -61,7 +61,7 @@ describe('storage faults', () => {
         } finally {
             faulty.fault = { kind: 'none' };
         }
-        // The first attempt and the SDK's 5 retries (lib/cosmosClient.ts) all met the throttle (a create is one batch).
+        // The first attempt and the SDK's 5 retries (lib/store/cosmosClient.ts) all met the throttle (a create is one batch).
         expect(faulty.faulted - before).toBe(6);
         expect(await stored('cfg-429')).toBe(0);
         expect((await create(host.origin, 'cfg-429')).status).toBe(201);

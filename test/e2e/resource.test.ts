@@ -3,7 +3,7 @@
  */
 import { describe, expect, it } from 'vitest';
 
-import { SET_VERSION_ID } from '../../lib/store.js';
+import { SET_VERSION_ID } from '../../lib/store/assignmentStore.js';
 import { expectGraphError, GUID, JSON_HEADERS, SEED_REQUEST_BODY, useTestApp } from '../helpers/host.js';
 
 const app = useTestApp();

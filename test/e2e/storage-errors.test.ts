@@ -6,9 +6,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { routes } from '../../functions/routes.js';
-import { type LocalHost, startLocalHost } from '../../lib/localHost.js';
-import type { Services } from '../../lib/services.js';
-import { type AssignmentPage, AssignmentStore, type StoreOptions } from '../../lib/store.js';
+import { type LocalHost, startLocalHost } from '../../lib/http/localHost.js';
+import type { Services } from '../../lib/platform/services.js';
+import { type AssignmentPage, AssignmentStore, type StoreOptions } from '../../lib/store/assignmentStore.js';
 import { startTestCosmos, type TestCosmos } from '../helpers/cosmos.js';
 import { type FaultyCosmos, startFaultyCosmos } from '../helpers/faultProxy.js';
 import { expectGraphError, JSON_HEADERS, SEED_REQUEST_BODY } from '../helpers/host.js';

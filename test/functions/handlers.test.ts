@@ -8,7 +8,7 @@ import functions from '@azure/functions';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { routes } from '../../functions/routes.js';
-import { createHttpHandler } from '../../lib/http.js';
+import { createHttpHandler } from '../../lib/http/pipeline.js';
 import { startTestCosmos, type TestCosmos } from '../helpers/cosmos.js';
 import { GUID, ODATA_CONTENT_TYPE, SEED_REQUEST_BODY } from '../helpers/host.js';
 

@@ -1,5 +1,5 @@
 /**
- * The request pipeline (lib/http + lib/body) as the Functions host calls it, with no local host in between: the token
+ * The request pipeline (lib/http/pipeline + lib/http/body) as the Functions host calls it, with no local host in between: the token
  * is checked before anything else, and the body, a stream as the host's streaming mode gives it, is not pulled
  * until the headers have been found acceptable, and then no further than the limit.
  */
@@ -10,9 +10,9 @@ import functions, { type HttpRequestInit, type HttpResponseInit } from '@azure/f
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { routes } from '../../functions/routes.js';
-import { invalidAuthenticationToken } from '../../lib/errors.js';
-import { createHttpHandler } from '../../lib/http.js';
-import type { Access } from '../../lib/services.js';
+import { invalidAuthenticationToken } from '../../lib/graph/errors.js';
+import { createHttpHandler } from '../../lib/http/pipeline.js';
+import type { Access } from '../../lib/platform/services.js';
 import { startTestCosmos, type TestCosmos } from '../helpers/cosmos.js';
 
 const { HttpRequest, InvocationContext } = functions;

@@ -18,8 +18,12 @@ import { unzipSync } from 'fflate';
 import { generate } from 'selfsigned';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
-import { DEFAULT_COSMOS_CONTAINER, DEFAULT_COSMOS_DATABASE, DEFAULT_TELEMETRY_ROLE_NAME } from '../../lib/config.js';
-import { type EmbeddedCosmos, startEmbeddedCosmos } from '../../lib/embeddedCosmos.js';
+import {
+    DEFAULT_COSMOS_CONTAINER,
+    DEFAULT_COSMOS_DATABASE,
+    DEFAULT_TELEMETRY_ROLE_NAME,
+} from '../../lib/platform/config.js';
+import { type EmbeddedCosmos, startEmbeddedCosmos } from '../../lib/store/embeddedCosmos.js';
 import { buildPackage } from '../../scripts/package.js';
 
 const repo = join(dirname(fileURLToPath(import.meta.url)), '..', '..');

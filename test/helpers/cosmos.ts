@@ -3,11 +3,11 @@
  */
 import type { Container } from '@azure/cosmos';
 
-import { type CosmosSettings, DEFAULT_COSMOS_CONTAINER, DEFAULT_COSMOS_DATABASE } from '../../lib/config.js';
-import { openEmbeddedContainer } from '../../lib/cosmosClient.js';
-import { type EmbeddedCosmos, startEmbeddedCosmos } from '../../lib/embeddedCosmos.js';
-import type { Logger, Services } from '../../lib/services.js';
-import { AssignmentStore, SET_VERSION_ID, type StoreOptions } from '../../lib/store.js';
+import { type CosmosSettings, DEFAULT_COSMOS_CONTAINER, DEFAULT_COSMOS_DATABASE } from '../../lib/platform/config.js';
+import type { Logger, Services } from '../../lib/platform/services.js';
+import { AssignmentStore, SET_VERSION_ID, type StoreOptions } from '../../lib/store/assignmentStore.js';
+import { openEmbeddedContainer } from '../../lib/store/cosmosClient.js';
+import { type EmbeddedCosmos, startEmbeddedCosmos } from '../../lib/store/embeddedCosmos.js';
 
 export interface TestCosmos {
     embedded: EmbeddedCosmos;
@@ -18,7 +18,7 @@ export interface TestCosmos {
     logs: string[];
     /** Every assignment document stored for a configuration, read straight from Cosmos. */
     documents(configurationId: string): Promise<Record<string, unknown>[]>;
-    /** The set document and idempotency-key records of a configuration (lib/store.ts). */
+    /** The set document and idempotency-key records of a configuration (lib/store/assignmentStore.ts). */
     bookkeeping(configurationId: string): Promise<Record<string, unknown>[]>;
     close(): Promise<void>;
 }

@@ -7,9 +7,9 @@ import { once } from 'node:events';
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 
-import type { CosmosSettings } from '../../lib/config.js';
-import { type OpenedContainer, openEmbeddedContainer } from '../../lib/cosmosClient.js';
-import { type EmbeddedCosmos, startEmbeddedCosmos } from '../../lib/embeddedCosmos.js';
+import type { CosmosSettings } from '../../lib/platform/config.js';
+import { type OpenedContainer, openEmbeddedContainer } from '../../lib/store/cosmosClient.js';
+import { type EmbeddedCosmos, startEmbeddedCosmos } from '../../lib/store/embeddedCosmos.js';
 import { testSettings } from './cosmos.js';
 
 /**

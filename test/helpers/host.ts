@@ -4,7 +4,7 @@
 import { afterAll, beforeAll } from 'vitest';
 
 import { routes } from '../../functions/routes.js';
-import { type LocalHost, startLocalHost } from '../../lib/localHost.js';
+import { type LocalHost, startLocalHost } from '../../lib/http/localHost.js';
 import { startTestCosmos, type TestCosmos } from './cosmos.js';
 
 export interface TestApp {

@@ -1,6 +1,6 @@
 /**
  * `npm start` as a user runs it, in a copy of the project: its `prestart` build writes into the copy, never into the
- * dist/ and lib/generated/ other suites are reading, and files it creates (local.settings.json) stay there.
+ * dist/ and lib/graph/generated/ other suites are reading, and files it creates (local.settings.json) stay there.
  * node_modules is linked package by package, without Core Tools' `func` (tests put their own on PATH).
  */
 import { type ChildProcess, spawn } from 'node:child_process';

@@ -10,7 +10,7 @@ import type { AddressInfo } from 'node:net';
 
 import { type CryptoKey, exportJWK, generateKeyPair, type JWK, type JWTPayload, SignJWT, UnsecuredJWT } from 'jose';
 
-import { type AuthSettings, DEFAULT_READ_PERMISSION, DEFAULT_WRITE_PERMISSION } from '../../lib/config.js';
+import { type AuthSettings, DEFAULT_READ_PERMISSION, DEFAULT_WRITE_PERMISSION } from '../../lib/platform/config.js';
 
 export const TEST_AUDIENCE = 'api://office-configuration-assignments-test';
 

@@ -11,8 +11,13 @@ import path from 'node:path';
 
 import { beforeAll, describe, expect, it } from 'vitest';
 
-import { AZURE_APP_SETTINGS, DEFAULT_COSMOS_CONTAINER, DEFAULT_COSMOS_DATABASE, loadConfig } from '../../lib/config.js';
-import { PARTITION_KEY_PATH } from '../../lib/store.js';
+import {
+    AZURE_APP_SETTINGS,
+    DEFAULT_COSMOS_CONTAINER,
+    DEFAULT_COSMOS_DATABASE,
+    loadConfig,
+} from '../../lib/platform/config.js';
+import { PARTITION_KEY_PATH } from '../../lib/store/assignmentStore.js';
 import {
     asObject,
     bicep,
@@ -238,7 +243,7 @@ describe.skipIf(!bicep.cli)('infra/main.bicep', () => {
     });
 
     describe('Cosmos DB', () => {
-        it('partitions the container by PARTITION_KEY_PATH from lib/store.ts (Hash, version 2)', () => {
+        it('partitions the container by PARTITION_KEY_PATH from lib/store/assignmentStore.ts (Hash, version 2)', () => {
             const container = single(walked, 'Microsoft.DocumentDB/databaseAccounts/sqlDatabases/containers');
             expect(valueAt(container, 'properties.resource.partitionKey')).toEqual({
                 paths: [PARTITION_KEY_PATH],
@@ -403,7 +408,7 @@ describe.skipIf(!bicep.cli)('infra/main.bicep', () => {
             }
         });
 
-        it('sets every app setting in AZURE_APP_SETTINGS from lib/config.ts, identity-based, without keys', () => {
+        it('sets every app setting in AZURE_APP_SETTINGS from lib/platform/config.ts, identity-based, without keys', () => {
             const site = single(walked, 'Microsoft.Web/sites');
             const appSettings = appSettingsOf(walked, site);
             const names = Object.keys(appSettings);
@@ -430,7 +435,7 @@ describe.skipIf(!bicep.cli)('infra/main.bicep', () => {
     });
 
     describe('parameters checked at provision', () => {
-        // Values lib/config.ts accepts or refuses for AUTH_AUDIENCE; the Bicep must agree on every one.
+        // Values lib/platform/config.ts accepts or refuses for AUTH_AUDIENCE; the Bicep must agree on every one.
         const AUDIENCES = [
             'api://office-config-assignments',
             '6f1c8c3e-2b4a-4d7e-9c1f-0a2b3c4d5e6f',
@@ -470,7 +475,7 @@ describe.skipIf(!bicep.cli)('infra/main.bicep', () => {
             return (invalid as unknown[]).length === 0;
         };
 
-        it('AUTH_AUDIENCE: the Bicep accepts exactly what lib/config.ts accepts', () => {
+        it('AUTH_AUDIENCE: the Bicep accepts exactly what lib/platform/config.ts accepts', () => {
             const verdicts = AUDIENCES.map((a) => [a, acceptedByApp(a)] as const);
             // Both kinds are in the sample, or the comparison would prove nothing.
             expect(verdicts.filter(([, ok]) => ok).length).toBeGreaterThanOrEqual(6);
@@ -662,9 +667,9 @@ describe.skipIf(!bicep.cli)('infra/main.bicep', () => {
             ]);
         });
 
-        it('ships a workbook over Application Insights that queries the names lib/telemetry records', () => {
-            // lib/telemetryWorker.ts runs only on a worker thread (it throws elsewhere): read its constants as text.
-            const worker = readFileSync(path.join(repoRoot, 'lib', 'telemetryWorker.ts'), 'utf8');
+        it('ships a workbook over Application Insights that queries the names lib/platform/telemetry records', () => {
+            // lib/platform/telemetryWorker.ts runs only on a worker thread (it throws elsewhere): read its constants as text.
+            const worker = readFileSync(path.join(repoRoot, 'lib', 'platform', 'telemetryWorker.ts'), 'utf8');
             const constant = (name: string) => new RegExp(`export const ${name} = '([^']+)'`).exec(worker)?.[1];
             const dependencyType = constant('COSMOS_DEPENDENCY_TYPE');
             const createMetric = constant('CREATE_CHARGE_METRIC');

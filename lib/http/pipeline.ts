@@ -1,0 +1,254 @@
+/**
+ * The request pipeline every function shares: request ids, method dispatch (405), error translation and the headers
+ * Graph puts on every response. A route's operations only say what happens; this module says how it is answered.
+ */
+import { randomUUID } from 'node:crypto';
+
+import type { HttpHandler, HttpRequest, HttpResponseInit, InvocationContext } from '@azure/functions';
+
+import {
+    badRequest,
+    errorBody,
+    GraphError,
+    internalServerError,
+    methodNotAllowed,
+    serviceUnavailable,
+    tooManyRequests,
+} from '../graph/errors.js';
+import { ODATA_JSON, serviceRoot } from '../graph/odata.js';
+import type { Access, Services } from '../platform/services.js';
+import { StoreError, withDeadline } from '../store/assignmentStore.js';
+import { compileTemplate, decodeParams, matchTemplate, PathDecodingError, pathSegments } from './routing.js';
+
+export const HTTP_METHODS = ['GET', 'POST', 'PATCH', 'PUT', 'DELETE', 'HEAD', 'OPTIONS'] as const;
+export type HttpMethod = (typeof HTTP_METHODS)[number];
+
+/** What a client is told to wait when storage is unreachable: long enough for a failover or a restart. */
+export const UNAVAILABLE_RETRY_AFTER_SECONDS = 5;
+
+export interface OperationCall {
+    request: HttpRequest;
+    /** Route parameters, percent-decoded once. */
+    params: Record<string, string>;
+    /** The query string as sent, duplicates kept (hosts differ in how they fold them). */
+    query: URLSearchParams;
+    /** The service root as the client addressed it, e.g. `https://host/beta`. */
+    root: string;
+    services: Services;
+}
+
+export interface OperationResult {
+    status: number;
+    /** Sent as OData JSON. */
+    body?: unknown;
+    /** A body already serialised in another media type (the service documents); sent as is, instead of `body`. */
+    content?: { type: string; text: string };
+    headers?: Record<string, string>;
+}
+
+export type Operation = (call: OperationCall) => Promise<OperationResult>;
+
+export interface Route {
+    /** The function's name in Azure. */
+    name: string;
+    /** Route template under the `beta` prefix, in the Functions syntax. */
+    template: string;
+    operations: Partial<Record<HttpMethod, Operation>>;
+    /** Served without a token: the service documents, which Graph too serves to anyone. */
+    anonymous?: boolean;
+}
+
+/**
+ * What the token must allow. A method the route does not serve needs only the read permission: its answer (405 and
+ * `Allow`) tells a caller no more than a read would.
+ */
+const accessOf = (method: string, served: boolean): Access =>
+    !served || method === 'GET' || method === 'HEAD' ? 'read' : 'write';
+
+/** HEAD is GET without the body (RFC 9110 section 9.3.2), wherever GET is served. */
+function operationFor(route: Route, method: string): Operation | undefined {
+    return route.operations[method as HttpMethod] ?? (method === 'HEAD' ? route.operations.GET : undefined);
+}
+
+const PRINTABLE = /^[\x20-\x7e]{1,256}$/;
+
+function clientRequestIdOf(request: HttpRequest, requestId: string): string {
+    const sent = request.headers.get('client-request-id')?.trim();
+    return sent && PRINTABLE.test(sent) ? sent : requestId;
+}
+
+function toGraphError(error: unknown): GraphError | undefined {
+    if (error instanceof GraphError) {
+        return error;
+    }
+    if (error instanceof PathDecodingError) {
+        return badRequest(error.message);
+    }
+    if (error instanceof StoreError) {
+        switch (error.kind) {
+            case 'unavailable':
+                return serviceUnavailable(UNAVAILABLE_RETRY_AFTER_SECONDS);
+            case 'throttled': {
+                // The SDK's retry-after may be missing or not a number: never send `Retry-After: NaN`.
+                const ms = Number.isFinite(error.retryAfterMs) ? (error.retryAfterMs as number) : 1000;
+                return tooManyRequests(Math.max(1, Math.ceil(ms / 1000)));
+            }
+            case 'notFound':
+                return new GraphError('ResourceNotFound', 'The assignment does not exist.');
+            case 'conflict':
+                return new GraphError('Conflict', 'The request conflicts with a concurrent change; retry it.');
+            case 'limitReached':
+                return new GraphError('Conflict', `${error.message}; delete assignments before adding more.`);
+            case 'preconditionFailed':
+                return new GraphError('PreconditionFailed', 'The If-Match ETag does not match the current assignment.');
+            case 'invalidContinuation':
+                return badRequest('The $skiptoken is not valid.');
+            case 'unexpected':
+                return undefined;
+        }
+    }
+    return undefined;
+}
+
+/**
+ * Races an operation against the request's time budget. When the budget runs out the client gets a 503 and the
+ * operation may start no further Cosmos call (lib/store `withDeadline`); a call already in flight is not
+ * cancelled, so a write may still land: its client may retry, safely with an Idempotency-Key.
+ */
+async function withinBudget<T>(
+    operation: () => Promise<T>,
+    budgetMs: number | undefined,
+    onLateFailure: (error: unknown) => void,
+): Promise<T> {
+    if (budgetMs === undefined) {
+        return await operation();
+    }
+    const deadline = new AbortController();
+    const running = withDeadline(deadline.signal, operation);
+    let timer: NodeJS.Timeout | undefined;
+    const expired = new Promise<never>((_, reject) => {
+        timer = setTimeout(() => {
+            deadline.abort();
+            // Still running: whatever it ends in later must not become an unhandled rejection.
+            running.catch(onLateFailure);
+            reject(new StoreError('unavailable', `the request did not complete within ${budgetMs} ms`));
+        }, budgetMs);
+    });
+    try {
+        return await Promise.race([running, expired]);
+    } finally {
+        clearTimeout(timer);
+    }
+}
+
+function describe(error: unknown): string {
+    if (error instanceof Error) {
+        const cause = (error as { cause?: unknown }).cause;
+        return `${error.stack ?? error.message}${cause instanceof Error ? `\ncaused by: ${cause.stack ?? cause.message}` : ''}`;
+    }
+    return String(error);
+}
+
+/** Wraps a route into a Functions HTTP handler. `services` is called per request so the app can create it lazily. */
+export function createHttpHandler(route: Route, services: () => Services): HttpHandler {
+    const compiled = compileTemplate(route.template);
+    const allowed = HTTP_METHODS.filter((m) => route.operations[m]);
+    return async (request: HttpRequest, context: InvocationContext): Promise<HttpResponseInit> => {
+        const requestId = randomUUID();
+        const ids = { requestId, clientRequestId: clientRequestIdOf(request, requestId) };
+        const current = services();
+        let result: OperationResult;
+        try {
+            const operation = operationFor(route, request.method);
+            if (!route.anonymous) {
+                // First of all: without a token, nothing about the route (its methods, its parameters) is told, and
+                // nothing is read or stored. The body is a stream no one has pulled yet.
+                await current.authenticator?.authenticate(
+                    request.headers.get('authorization'),
+                    accessOf(request.method, operation !== undefined),
+                );
+            }
+            if (!operation) {
+                throw methodNotAllowed(request.method, allowed);
+            }
+            const url = new URL(request.url);
+            const params = decodeParams(matchTemplate(compiled, pathSegments(url.pathname) ?? []) ?? {});
+            result = await withinBudget(
+                () =>
+                    operation({
+                        request,
+                        params,
+                        query: url.searchParams,
+                        root: serviceRoot(current.publicOrigin ?? url.origin),
+                        services: current,
+                    }),
+                current.requestBudgetMs,
+                (late) => context.warn(`request-id ${requestId}: finished after its budget: ${describe(late)}`),
+            );
+        } catch (error) {
+            let graphError = toGraphError(error);
+            if (graphError === undefined || graphError.status >= 500) {
+                // Server-side detail stays in the log, keyed by the request-id the client was given.
+                context.error(`request-id ${requestId}: ${request.method} ${route.name} failed: ${describe(error)}`);
+            }
+            graphError ??= internalServerError();
+            result = {
+                status: graphError.status,
+                body: errorBody(graphError, ids, current.clock()),
+                headers: graphError.headers,
+            };
+        }
+        const headers: Record<string, string> = {
+            ...result.headers,
+            'request-id': ids.requestId,
+            'client-request-id': ids.clientRequestId,
+            'OData-Version': '4.0',
+        };
+        const [type, text] =
+            result.content !== undefined
+                ? [result.content.type, result.content.text]
+                : result.body !== undefined
+                  ? [ODATA_JSON, JSON.stringify(result.body)]
+                  : [undefined, undefined];
+        if (type === undefined) {
+            return { status: result.status, headers };
+        }
+        // HEAD: the headers GET would send, without its body.
+        return request.method === 'HEAD'
+            ? { status: result.status, headers: { ...headers, 'Content-Type': type } }
+            : { status: result.status, headers: { ...headers, 'Content-Type': type }, body: text };
+    };
+}
+
+/**
+ * Answers every method on paths no route serves, naming the first segment that leads nowhere, as Graph does
+ * ("Resource not found for the segment 'x'.").
+ */
+export function unknownSegment(templates: readonly string[]): Partial<Record<HttpMethod, Operation>> {
+    const compiled = templates.map(compileTemplate);
+    const operation: Operation = ({ request }) => {
+        const segments = pathSegments(new URL(request.url).pathname) ?? [];
+        const index = segments.findIndex(
+            (_, i) =>
+                !compiled.some((t) =>
+                    matchTemplate({ ...t, segments: t.segments.slice(0, i + 1) }, segments.slice(0, i + 1)),
+                ),
+        );
+        // Every segment may lead somewhere (a path cut short, such as `officeConfiguration`): name the last one.
+        const segment = segments[index === -1 ? segments.length - 1 : index] ?? '';
+        return Promise.reject(
+            segment === ''
+                ? badRequest('Invalid request: the service root has no resource of its own.')
+                : badRequest(`Resource not found for the segment '${safeDecode(segment)}'.`),
+        );
+    };
+    return Object.fromEntries(HTTP_METHODS.map((m) => [m, operation]));
+}
+
+function safeDecode(segment: string): string {
+    try {
+        return decodeURIComponent(segment);
+    } catch {
+        return segment;
+    }
+}

@@ -1,0 +1,225 @@
+/**
+ * The app's own Application Insights telemetry: one dependency record per Cosmos DB call and a metric of the request
+ * units each create costs. Requests are not recorded here: the Functions host already sends them.
+ *
+ * The SDK (`applicationinsights`, about 1.2 s to load here) runs on a worker thread that starts after the app has
+ * registered its functions. Its code is CommonJS, so loading it on the main thread would block the event loop for the
+ * whole of that time, behind whichever requests arrived first, a cold start's included. On the worker it loads in
+ * parallel, and the main thread only posts plain records to it. Without a connection string, none of this is created.
+ */
+import { Worker } from 'node:worker_threads';
+
+import type { StoreCall, StoreObserver } from '../store/assignmentStore.js';
+import type { TelemetrySettings } from './config.js';
+import type { Logger } from './logger.js';
+import { type RequestScope, withRequestScope } from './requestScope.js';
+
+/** One Cosmos DB call, as the worker turns it into a dependency record. */
+export interface DependencyRecord {
+    kind: 'dependency';
+    operation: string;
+    /** Epoch milliseconds when the call started: records may wait before the SDK sends them. */
+    startedAt: number;
+    durationMs: number;
+    requestCharge: number;
+    success: boolean;
+    /** The Cosmos DB status, or the kind of failure when there was no response. */
+    resultCode: string;
+    activityId?: string;
+    requestId?: string;
+    invocationId?: string;
+    traceId?: string;
+}
+
+export type ToWorker = DependencyRecord | { kind: 'flush'; id: number };
+export type FromWorker =
+    | { kind: 'ready'; loadMs: number }
+    | { kind: 'failed'; message: string }
+    | { kind: 'flushed'; id: number };
+
+export interface WorkerSettings extends TelemetrySettings {
+    /** `database/container`: the dependency's target. */
+    target: string;
+}
+
+export type TelemetryState = 'starting' | 'ready' | 'failed' | 'closed';
+
+export interface Telemetry {
+    /** For the AssignmentStore: records each Cosmos DB call. */
+    observer: StoreObserver;
+    state(): TelemetryState;
+    /** Resolves once the SDK has sent what it holds (or after `timeoutMs`). */
+    flush(timeoutMs?: number): Promise<void>;
+    /** Flushes, then stops the worker. */
+    dispose(): Promise<void>;
+}
+
+export interface TelemetryOptions {
+    /**
+     * Records kept while the SDK loads (a cold start's burst); later ones are dropped, and the number dropped is
+     * logged once it is ready. Bounded so that an SDK that cannot load never costs unbounded memory.
+     */
+    maxBuffered?: number;
+    /** The worker's module; tests hand in their own. */
+    workerUrl?: URL;
+}
+
+export const DEFAULT_MAX_BUFFERED = 1000;
+
+function toRecord(call: StoreCall, endedAt: number, scope: RequestScope | undefined): DependencyRecord {
+    return {
+        kind: 'dependency',
+        operation: call.operation,
+        startedAt: endedAt - call.durationMs,
+        durationMs: call.durationMs,
+        requestCharge: call.requestCharge,
+        success: call.failure === undefined,
+        resultCode: call.statusCode !== undefined ? String(call.statusCode) : (call.failure ?? ''),
+        ...(call.activityId ? { activityId: call.activityId } : {}),
+        ...(scope?.requestId ? { requestId: scope.requestId } : {}),
+        ...(scope ? { invocationId: scope.invocationId } : {}),
+        ...(scope?.traceId ? { traceId: scope.traceId } : {}),
+    };
+}
+
+export function startTelemetry(
+    settings: TelemetrySettings,
+    cosmos: { database: string; container: string },
+    logger: Logger,
+    options: TelemetryOptions = {},
+): Telemetry {
+    const maxBuffered = options.maxBuffered ?? DEFAULT_MAX_BUFFERED;
+    const workerData: WorkerSettings = { ...settings, target: `${cosmos.database}/${cosmos.container}` };
+    let state: TelemetryState = 'starting';
+    let worker: Worker | undefined;
+    let buffered: DependencyRecord[] = [];
+    let dropped = 0;
+    let nextFlushId = 0;
+    const flushes = new Map<number, () => void>();
+    // Flushes under way: the worker keeps the process alive while any is, whichever ends first.
+    let holds = 0;
+    const hold = () => {
+        holds += 1;
+        worker?.ref();
+    };
+    const release = () => {
+        holds -= 1;
+        if (holds === 0) {
+            worker?.unref();
+        }
+    };
+    const settledWaiters: (() => void)[] = [];
+
+    const settle = (next: TelemetryState) => {
+        state = next;
+        settledWaiters.splice(0).forEach((wake) => wake());
+    };
+    const fail = (message: string) => {
+        if (state !== 'starting' && state !== 'ready') {
+            return;
+        }
+        logger.error(`Application Insights is off: ${message}`);
+        buffered = [];
+        settle('failed');
+        flushes.forEach((done) => done());
+        flushes.clear();
+        void worker?.terminate();
+    };
+
+    const spawn = () => {
+        try {
+            worker = new Worker(options.workerUrl ?? new URL('./telemetryWorker.js', import.meta.url), { workerData });
+        } catch (error) {
+            fail(error instanceof Error ? error.message : String(error));
+            return;
+        }
+        // Neither a local run nor a test should stay alive for telemetry alone; flush() holds it while it waits.
+        if (holds === 0) {
+            worker.unref();
+        }
+        worker.on('message', (message: FromWorker) => {
+            switch (message.kind) {
+                case 'ready': {
+                    const waiting = buffered;
+                    buffered = [];
+                    settle('ready');
+                    waiting.forEach((record) => worker?.postMessage(record));
+                    logger.info(
+                        `Application Insights: Cosmos DB dependencies are recorded (SDK loaded on a worker thread in ${message.loadMs} ms).`,
+                    );
+                    if (dropped > 0) {
+                        logger.warn(`Application Insights: ${dropped} records were dropped while the SDK loaded.`);
+                    }
+                    break;
+                }
+                case 'failed':
+                    fail(message.message);
+                    break;
+                case 'flushed':
+                    flushes.get(message.id)?.();
+                    flushes.delete(message.id);
+                    break;
+            }
+        });
+        worker.on('error', (error) => fail(error.message));
+        worker.on('exit', (code) => fail(`the telemetry worker exited (${code})`));
+    };
+    // After the current turn: functions/index.ts registers the app synchronously, so the worker starts after that.
+    const starting = setImmediate(spawn);
+
+    const send = (record: DependencyRecord) => {
+        if (state === 'ready') {
+            worker?.postMessage(record);
+        } else if (state === 'starting') {
+            if (buffered.length < maxBuffered) {
+                buffered.push(record);
+            } else {
+                dropped += 1;
+            }
+        }
+    };
+
+    const observer: StoreObserver = (call) => {
+        const endedAt = Date.now();
+        withRequestScope((scope) => send(toRecord(call, endedAt, scope)));
+    };
+
+    const flush = async (timeoutMs = 10_000): Promise<void> => {
+        let timer: NodeJS.Timeout | undefined;
+        const expired = new Promise<void>((resolve) => (timer = setTimeout(resolve, timeoutMs)));
+        hold();
+        try {
+            if (state === 'starting') {
+                await Promise.race([new Promise<void>((resolve) => settledWaiters.push(resolve)), expired]);
+            }
+            if (state !== 'ready' || worker === undefined) {
+                return;
+            }
+            const id = ++nextFlushId;
+            const flushed = new Promise<void>((resolve) => flushes.set(id, resolve));
+            worker.postMessage({ kind: 'flush', id } satisfies ToWorker);
+            await Promise.race([flushed, expired]);
+        } finally {
+            clearTimeout(timer);
+            release();
+        }
+    };
+
+    return {
+        observer,
+        state: () => state,
+        flush,
+        dispose: async () => {
+            clearImmediate(starting);
+            if (worker === undefined) {
+                settle('closed');
+                return;
+            }
+            await flush();
+            const current = worker;
+            settle('closed');
+            worker = undefined;
+            await current?.terminate();
+        },
+    };
+}

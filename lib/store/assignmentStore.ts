@@ -1,0 +1,795 @@
+/**
+ * The Cosmos store of assignments. One container, partitioned by the configuration id, so that every operation of
+ * the API stays inside one logical partition. Cosmos failures leave this module as a StoreError that says what kind
+ * of failure it was, never as an SDK error: callers decide the HTTP answer from the kind alone.
+ *
+ * Besides the assignments, a configuration's partition holds two kinds of bookkeeping documents, never listed:
+ * - the *set document* (`assign-version`): the number of assignments (`total`) and a revision. Every write of the
+ *   set (create, PATCH, DELETE, assign) changes it in the same transactional batch as the write itself. An assign
+ *   replaces it only if it is still the version read before the set, so any write that lands in between makes the
+ *   assign fail whole. Single writes patch it without a condition on its version (an increment), so concurrent
+ *   creates never conflict with each other; the increment's filter (`total < limit`) enforces the limit on
+ *   assignments per configuration inside the batch, so no race can exceed it.
+ * - *idempotency-key records* (`kind: idempotencyKey`): the first response to a keyed create, written in the
+ *   create's batch (lib/idempotency.ts has the rules).
+ */
+import { AsyncLocalStorage } from 'node:async_hooks';
+
+import {
+    BulkOperationType,
+    type Container,
+    type ItemDefinition,
+    type JSONObject,
+    type OperationInput,
+    type OperationResponse,
+} from '@azure/cosmos';
+
+import type { Assignment } from '../graph/odata.js';
+import type { AssignmentTarget } from '../graph/schema.js';
+
+export const PARTITION_KEY_PATH = '/configurationId';
+
+/** Operations in one transactional batch: the Cosmos DB limit. */
+const MAX_BATCH_OPERATIONS = 100;
+
+/** The set document's id. It is no GUID, so no assignment id can name it. */
+export const SET_VERSION_ID = 'assign-version';
+
+/** Assignment changes one assign may make: the batch also carries the set document. */
+export const MAX_SET_CHANGES = MAX_BATCH_OPERATIONS - 1;
+
+/**
+ * Assignments one configuration may hold. Graph's policies target groups, and a policy aimed at thousands of
+ * groups is beyond any real tenant's use; the bound keeps a configuration's partition, its listing and `$count`
+ * small, and it admits `npm run load`'s 10,000 creates on one configuration.
+ */
+export const MAX_ASSIGNMENTS_PER_CONFIGURATION = 10_000;
+
+/** Cosmos DB's substatus of a 404 whose database or container (not item) is missing. */
+const OWNER_RESOURCE_MISSING = 1003;
+
+export interface StoredAssignment extends Assignment {
+    /** Absent only on a replayed create whose assignment has changed since (lib/idempotency.ts). */
+    etag?: string;
+}
+
+interface AssignmentDocument extends ItemDefinition {
+    id: string;
+    configurationId: string;
+    target: AssignmentTarget;
+}
+
+interface SetDocument extends ItemDefinition {
+    id: typeof SET_VERSION_ID;
+    configurationId: string;
+    /** Absent on set documents written before the limit existed: such a document is counted again first. */
+    total?: number;
+    revision?: number;
+}
+
+interface KeyRecord extends ItemDefinition {
+    id: string;
+    configurationId: string;
+    kind: 'idempotencyKey';
+    requestHash: string;
+    /** The first response's entity. */
+    assignment: { id: string; target: AssignmentTarget };
+    createdAt: number;
+    /** Seconds: Cosmos DB removes the record after its lifetime (the code checks `createdAt` as well). */
+    ttl: number;
+}
+
+export type StoreErrorKind =
+    | 'notFound'
+    | 'conflict'
+    | 'preconditionFailed'
+    | 'limitReached'
+    | 'throttled'
+    | 'unavailable'
+    | 'invalidContinuation'
+    | 'unexpected';
+
+export class StoreError extends Error {
+    constructor(
+        readonly kind: StoreErrorKind,
+        message: string,
+        /** From Cosmos on 429, else a suggestion for the client. */
+        readonly retryAfterMs?: number,
+        override readonly cause?: unknown,
+    ) {
+        super(message);
+        this.name = 'StoreError';
+    }
+}
+
+// Transport failures: the account is unreachable or the request ran out of time.
+const UNAVAILABLE_CODES = new Set([
+    'ECONNREFUSED',
+    'ECONNRESET',
+    'ETIMEDOUT',
+    'ENOTFOUND',
+    'EAI_AGAIN',
+    'EPIPE',
+    'EHOSTUNREACH',
+    'ENETUNREACH',
+    'UND_ERR_SOCKET',
+    'REQUEST_SEND_ERROR',
+]);
+
+/**
+ * Statuses worth a retry by the client: timeout, unavailable, 449 RetryWith (a concurrent update on the server),
+ * 410 Gone (a partition moved). Anything else (401/403 without a data-plane role, 400, 413, a missing container)
+ * is the deployment's or the code's fault: a logged 500, not a 503 that invites retries forever.
+ */
+const TRANSIENT_STATUSES = new Set([408, 410, 449, 503]);
+
+function translate(error: unknown, operation: string): StoreError {
+    if (error instanceof StoreError) {
+        return error;
+    }
+    const e = (error ?? {}) as {
+        code?: unknown;
+        substatus?: unknown;
+        name?: unknown;
+        retryAfterInMs?: unknown;
+        message?: unknown;
+    };
+    const retryAfterMs =
+        typeof e.retryAfterInMs === 'number' && Number.isFinite(e.retryAfterInMs) ? e.retryAfterInMs : undefined;
+    const at = `Cosmos DB ${operation}`;
+    const reason = typeof e.message === 'string' ? e.message : `code ${String(e.code as string | number | undefined)}`;
+    switch (e.code) {
+        case 404:
+            return e.substatus === OWNER_RESOURCE_MISSING
+                ? new StoreError('unexpected', `${at}: the database or container does not exist`, undefined, error)
+                : new StoreError('notFound', `${at}: not found`, undefined, error);
+        case 409:
+            return new StoreError('conflict', `${at}: conflict`, undefined, error);
+        case 412:
+            return new StoreError('preconditionFailed', `${at}: precondition failed`, undefined, error);
+        case 429:
+            return new StoreError('throttled', `${at}: throttled`, retryAfterMs ?? 1000, error);
+    }
+    if (typeof e.code === 'number') {
+        return TRANSIENT_STATUSES.has(e.code)
+            ? new StoreError('unavailable', `${at}: status ${e.code}`, undefined, error)
+            : new StoreError('unexpected', `${at}: status ${e.code}: ${reason}`, undefined, error);
+    }
+    const transport =
+        (typeof e.code === 'string' && UNAVAILABLE_CODES.has(e.code)) ||
+        e.name === 'TimeoutError' ||
+        e.name === 'AbortError';
+    if (transport) {
+        return new StoreError('unavailable', `${at}: ${String(e.code ?? e.name)}`, undefined, error);
+    }
+    return new StoreError('unexpected', `${at}: ${reason}`, undefined, error);
+}
+
+/** HTTP ETags are quoted strings; Cosmos DB's `_etag` is one, the embedded server's is the bare value. */
+export function httpEtag(etag: unknown): string {
+    const value = String(etag);
+    return value.startsWith('"') ? value : `"${value}"`;
+}
+
+/**
+ * RFC 9110 If-Match: `*` matches any current representation, a tag matches only strongly (a weak tag never does),
+ * and nothing matches a missing representation. The one comparison of the service.
+ */
+export function ifMatchHolds(ifMatch: string, current: { etag?: string } | undefined): boolean {
+    return current !== undefined && (ifMatch === '*' || (current.etag !== undefined && current.etag === ifMatch));
+}
+
+/**
+ * What ended the last failing Cosmos request of an operation, as the SDK saw it (lib/cosmosClient records it).
+ * The SDK rethrows a failed batch request as a plain Error that keeps only the message; the status comes from here.
+ */
+const lastFailures = new AsyncLocalStorage<{ error?: unknown }>();
+
+/** Called by the client's request hook with every failed Cosmos request. */
+export function noteCosmosFailure(error: unknown): void {
+    const slot = lastFailures.getStore();
+    if (slot) {
+        slot.error = error;
+    }
+}
+
+function batchFailure(error: unknown): StoreError {
+    const seen = lastFailures.getStore()?.error;
+    if (seen !== undefined) {
+        return translate(seen, 'batch');
+    }
+    const message = error instanceof Error ? error.message : String(error);
+    return new StoreError('unexpected', `Cosmos DB batch: ${message}`, undefined, error);
+}
+
+function toAssignment(document: AssignmentDocument): StoredAssignment {
+    return { id: document.id, target: document.target, etag: httpEtag(document._etag) };
+}
+
+export interface AssignmentPage {
+    items: StoredAssignment[];
+    /** Cosmos' continuation token when more items exist. */
+    continuation?: string;
+}
+
+const deadlines = new AsyncLocalStorage<AbortSignal>();
+
+/**
+ * Runs `action` under a deadline: once `signal` fires, no further Cosmos call of the store starts in it. A request
+ * answered 503 for running out of time must not go on to write (a batch after its read, a patch after its check).
+ */
+export async function withDeadline<T>(signal: AbortSignal, action: () => Promise<T>): Promise<T> {
+    return await deadlines.run(signal, action);
+}
+
+function checkDeadline(operation: string): void {
+    if (deadlines.getStore()?.aborted) {
+        throw new StoreError('unavailable', `Cosmos DB ${operation}: not started, the request ran out of time`);
+    }
+}
+
+/** One Cosmos DB call of the store, as telemetry records it. */
+export interface StoreCall {
+    operation: string;
+    /** Request units charged, summed over the SDK calls the operation made (Cosmos reports them even on failure). */
+    requestCharge: number;
+    durationMs: number;
+    /** Undefined on success. */
+    failure?: StoreErrorKind;
+    /** HTTP status of the last Cosmos DB response the operation saw, when it got one. */
+    statusCode?: number;
+    /** Cosmos DB's id of that response (`x-ms-activity-id`): what Cosmos DB support asks for. */
+    activityId?: string;
+}
+
+export type StoreObserver = (call: StoreCall) => void;
+
+/** Adds up the request charge of each SDK response (or error) an operation sees, and keeps the last one's ids. */
+interface Meter {
+    <R extends { requestCharge?: number; statusCode?: number; activityId?: string }>(response: R): R;
+    /** The charge of a failed SDK call that the operation handles itself (the 409 of a used idempotency key). */
+    failed(error: unknown): void;
+}
+
+function chargeOfError(error: unknown): number {
+    const header = (error as { headers?: Record<string, unknown> } | undefined)?.headers?.['x-ms-request-charge'];
+    return Number(header) || 0;
+}
+
+function responseOfError(error: unknown): { statusCode?: number; activityId?: string } {
+    const e = (error ?? {}) as { code?: unknown; headers?: Record<string, unknown> };
+    const activityId = e.headers?.['x-ms-activity-id'];
+    return {
+        ...(typeof e.code === 'number' ? { statusCode: e.code } : {}),
+        ...(typeof activityId === 'string' ? { activityId } : {}),
+    };
+}
+
+/**
+ * Ids of idempotency-key records start with this; assignment ids are GUIDs, so never do. The queries leave the
+ * records out by id, which the container indexes (infra/modules/cosmos.bicep), rather than by `kind`, which it
+ * does not.
+ */
+export const KEY_RECORD_ID_PREFIX = 'idempotency-key-';
+
+/** Assignments only, not the set document or key records. */
+const ASSIGNMENTS_FILTER =
+    'c.configurationId = @configurationId AND c.id != @setVersion AND NOT STARTSWITH(c.id, @keyRecord)';
+
+function assignmentsQuery(select: string, configurationId: string) {
+    return {
+        query: `SELECT ${select} FROM c WHERE ${ASSIGNMENTS_FILTER}`,
+        parameters: [
+            { name: '@configurationId', value: configurationId },
+            { name: '@setVersion', value: SET_VERSION_ID },
+            { name: '@keyRecord', value: KEY_RECORD_ID_PREFIX },
+        ],
+    };
+}
+
+/** A failed transactional batch: which operation failed, and with what status. */
+class BatchRefused extends Error {
+    constructor(
+        readonly index: number,
+        readonly statusCode: number,
+    ) {
+        super(`Cosmos DB batch: operation ${index} failed with status ${statusCode}`);
+        this.name = 'BatchRefused';
+    }
+}
+
+export interface KeyedCreate {
+    /** The idempotency key record's id (lib/idempotency.ts). */
+    recordId: string;
+    requestHash: string;
+    /** Milliseconds since the epoch, from the service's clock. */
+    now: number;
+    lifetimeSeconds: number;
+}
+
+export interface KeyedOutcome {
+    stored: StoredAssignment;
+    replayed: boolean;
+    sameRequest: boolean;
+}
+
+export interface StoreOptions {
+    /** Told of every operation, for telemetry; it must not throw. */
+    observer?: StoreObserver;
+    /** MAX_ASSIGNMENTS_PER_CONFIGURATION unless a test needs a small one. */
+    maxAssignments?: number;
+}
+
+export class AssignmentStore {
+    private readonly observer: StoreObserver | undefined;
+    readonly maxAssignments: number;
+
+    /**
+     * @param container resolves the container on first use (the client is created lazily).
+     */
+    constructor(
+        private readonly container: () => Promise<Container>,
+        options: StoreOptions | StoreObserver = {},
+    ) {
+        const { observer, maxAssignments } = typeof options === 'function' ? { observer: options } : options;
+        this.observer = observer;
+        this.maxAssignments = maxAssignments ?? MAX_ASSIGNMENTS_PER_CONFIGURATION;
+    }
+
+    private async run<T>(operation: string, action: (container: Container, meter: Meter) => Promise<T>): Promise<T> {
+        const started = performance.now();
+        let requestCharge = 0;
+        let last: { statusCode?: number; activityId?: string } = {};
+        const meter = ((response) => {
+            requestCharge += response.requestCharge ?? 0;
+            last = {
+                ...(response.statusCode !== undefined ? { statusCode: response.statusCode } : {}),
+                ...(response.activityId ? { activityId: response.activityId } : {}),
+            };
+            return response;
+        }) as Meter;
+        meter.failed = (error) => {
+            requestCharge += chargeOfError(error);
+            const response = responseOfError(error);
+            if (response.statusCode !== undefined) {
+                last = response;
+            }
+        };
+        const report = (failure?: StoreErrorKind) =>
+            this.observer?.({ operation, requestCharge, durationMs: performance.now() - started, failure, ...last });
+        try {
+            checkDeadline(operation);
+            const result = await lastFailures.run({}, async () => await action(await this.container(), meter));
+            report();
+            return result;
+        } catch (error) {
+            const translated = translate(error, operation);
+            meter.failed(error);
+            report(translated.kind);
+            throw translated;
+        }
+    }
+
+    /** Reads one document; a missing container is an error, not a missing document. */
+    private async read<D extends ItemDefinition>(
+        container: Container,
+        meter: Meter,
+        configurationId: string,
+        id: string,
+    ): Promise<D | undefined> {
+        const response = meter(await container.item(id, configurationId).read<D>());
+        if (response.statusCode === 404 && response.substatus === OWNER_RESOURCE_MISSING) {
+            throw new StoreError('unexpected', 'Cosmos DB read: the database or container does not exist');
+        }
+        return response.resource;
+    }
+
+    /** Runs a transactional batch; resolves to each operation's result, or throws BatchRefused for the first failure. */
+    private async batch(
+        container: Container,
+        meter: Meter,
+        configurationId: string,
+        operations: OperationInput[],
+    ): Promise<OperationResponse[]> {
+        checkDeadline('batch');
+        let response: Awaited<ReturnType<Container['items']['batch']>>;
+        try {
+            response = await container.items.batch(operations, configurationId);
+        } catch (error) {
+            throw batchFailure(error);
+        }
+        const { result, code, headers } = response;
+        // 424 marks operations that failed only because another one did; the first real status says why.
+        const index = (result ?? []).findIndex((r) => r.statusCode >= 400 && r.statusCode !== 424);
+        // Telemetry's status is the write's own (a create's 201), or the failing operation's, not the batch's 200.
+        const statusCode = result?.[Math.max(index, 0)]?.statusCode ?? code;
+        const activityId: unknown = headers?.['x-ms-activity-id'];
+        meter({
+            requestCharge: (result ?? []).reduce((sum, r) => sum + (r.requestCharge ?? 0), 0),
+            ...(statusCode !== undefined ? { statusCode } : {}),
+            ...(typeof activityId === 'string' ? { activityId } : {}),
+        });
+        if (!result) {
+            throw new StoreError('unexpected', 'Cosmos DB batch: no results in the response');
+        }
+        if (index >= 0) {
+            throw new BatchRefused(index, result[index]?.statusCode ?? 500);
+        }
+        if (result.some((r) => r.statusCode >= 400)) {
+            throw new StoreError('unexpected', 'Cosmos DB batch: failed without a reason');
+        }
+        return result;
+    }
+
+    /**
+     * The set document's patch that every single write carries: the count moves by `delta`, the revision by one (so
+     * a concurrent assign's conditional replace fails). Its filter holds the limit for a create, and for any write
+     * refuses a set document that has no count yet.
+     */
+    private setPatch(configurationId: string, delta: number): OperationInput {
+        return {
+            operationType: BulkOperationType.Patch,
+            id: SET_VERSION_ID,
+            partitionKey: configurationId,
+            resourceBody: {
+                operations: [
+                    { op: 'incr', path: '/total', value: delta },
+                    { op: 'incr', path: '/revision', value: 1 },
+                ],
+                condition: delta > 0 ? `FROM c WHERE c.total < ${this.maxAssignments}` : 'FROM c WHERE c.total >= 0',
+            },
+        };
+    }
+
+    /**
+     * Writes the set document's count from the assignments themselves: for a configuration written before the set
+     * document counted them. No write can land meanwhile, as each needs the count, and two first writes settle by
+     * the create's uniqueness or the replace's condition.
+     */
+    private async countSet(container: Container, meter: Meter, configurationId: string, existing?: SetDocument) {
+        const { resources } = meter(
+            await container.items
+                .query<number>(assignmentsQuery('VALUE COUNT(1)', configurationId), { partitionKey: configurationId })
+                .fetchAll(),
+        );
+        const document: SetDocument = {
+            id: SET_VERSION_ID,
+            configurationId,
+            total: resources[0] ?? 0,
+            revision: existing?.revision ?? 0,
+        };
+        checkDeadline('write');
+        try {
+            meter(
+                existing
+                    ? await container.item(SET_VERSION_ID, configurationId).replace(document, {
+                          accessCondition: { type: 'IfMatch', condition: String(existing._etag) },
+                      })
+                    : await container.items.create(document),
+            );
+        } catch (error) {
+            const code = (error as { code?: unknown }).code;
+            if (code !== 409 && code !== 412) {
+                throw error;
+            }
+            meter.failed(error); // another first write counted it
+        }
+    }
+
+    /**
+     * Runs a single write (`operations`) with the set document's patch after it, in one transactional batch.
+     * Resolves to the results of `operations`; a failure of one of them is thrown as BatchRefused.
+     */
+    private async writeWithSet(
+        container: Container,
+        meter: Meter,
+        configurationId: string,
+        operations: OperationInput[],
+        delta: number,
+    ): Promise<OperationResponse[]> {
+        const setIndex = operations.length;
+        for (let attempt = 0; ; attempt++) {
+            try {
+                return await this.batch(container, meter, configurationId, [
+                    ...operations,
+                    this.setPatch(configurationId, delta),
+                ]);
+            } catch (error) {
+                if (!(error instanceof BatchRefused) || error.index !== setIndex || attempt >= 2) {
+                    throw error;
+                }
+                const set = await this.read<SetDocument>(container, meter, configurationId, SET_VERSION_ID);
+                if (set && typeof set.total === 'number') {
+                    if (error.statusCode === 412 && delta > 0 && set.total >= this.maxAssignments) {
+                        throw new StoreError(
+                            'limitReached',
+                            `The configuration holds the most assignments allowed (${this.maxAssignments})`,
+                        );
+                    }
+                    continue; // counted meanwhile by another first write
+                }
+                await this.countSet(container, meter, configurationId, set);
+            }
+        }
+    }
+
+    /** Resolves only once Cosmos has acknowledged the write. */
+    async create(configurationId: string, assignment: Assignment): Promise<StoredAssignment> {
+        return await this.run('create', async (container, meter) => {
+            const [created] = await this.writeWithSet(
+                container,
+                meter,
+                configurationId,
+                [createOperation(configurationId, assignment)],
+                1,
+            ).catch(refusedAs('create'));
+            return toAssignment(created?.resourceBody as AssignmentDocument);
+        });
+    }
+
+    /**
+     * The create of a request that carries an idempotency key: the key's record is created in the same batch as the
+     * assignment, so Cosmos' uniqueness of ids settles every race, and the record holds the first response. A
+     * record past its lifetime is replaced, as if the key were new.
+     */
+    async createOnce(configurationId: string, assignment: Assignment, key: KeyedCreate): Promise<KeyedOutcome> {
+        return await this.run('create', async (container, meter) => {
+            const record: KeyRecord = {
+                id: key.recordId,
+                configurationId,
+                kind: 'idempotencyKey',
+                requestHash: key.requestHash,
+                assignment: { id: assignment.id, target: assignment.target },
+                createdAt: key.now,
+                ttl: key.lifetimeSeconds,
+            };
+            let expired: KeyRecord | undefined;
+            for (let attempt = 0; attempt < 3; attempt++) {
+                const recordWrite: OperationInput = expired
+                    ? {
+                          operationType: BulkOperationType.Replace,
+                          id: record.id,
+                          partitionKey: configurationId,
+                          ifMatch: String(expired._etag),
+                          resourceBody: record as unknown as JSONObject,
+                      }
+                    : {
+                          operationType: BulkOperationType.Create,
+                          partitionKey: configurationId,
+                          resourceBody: record as unknown as JSONObject,
+                      };
+                try {
+                    const [, created] = await this.writeWithSet(
+                        container,
+                        meter,
+                        configurationId,
+                        [recordWrite, createOperation(configurationId, assignment)],
+                        1,
+                    );
+                    return {
+                        stored: toAssignment(created?.resourceBody as AssignmentDocument),
+                        replayed: false,
+                        sameRequest: true,
+                    };
+                } catch (error) {
+                    // The key's record exists (409) or changed since it was found expired (412): look again.
+                    const keyUsed =
+                        error instanceof BatchRefused && error.index === 0 && [409, 412].includes(error.statusCode);
+                    if (!keyUsed) {
+                        throw refused('create', error);
+                    }
+                }
+                const found = await this.read<KeyRecord>(container, meter, configurationId, record.id);
+                if (found && key.now - found.createdAt < found.ttl * 1000) {
+                    return await this.replay(container, meter, configurationId, found, key.requestHash);
+                }
+                expired = found;
+            }
+            throw new StoreError('conflict', 'Cosmos DB create: the idempotency key changed concurrently');
+        });
+    }
+
+    /** The first response again. Its ETag only while the assignment is still as that response showed it. */
+    private async replay(
+        container: Container,
+        meter: Meter,
+        configurationId: string,
+        record: KeyRecord,
+        requestHash: string,
+    ): Promise<KeyedOutcome> {
+        const { id, target } = record.assignment;
+        const current = await this.read<AssignmentDocument>(container, meter, configurationId, id);
+        const unchanged = current !== undefined && JSON.stringify(current.target) === JSON.stringify(target);
+        return {
+            stored: { id, target, ...(unchanged ? { etag: httpEtag(current._etag) } : {}) },
+            replayed: true,
+            sameRequest: record.requestHash === requestHash,
+        };
+    }
+
+    async get(configurationId: string, id: string): Promise<StoredAssignment | undefined> {
+        return await this.run('read', async (container, meter) => {
+            const document = await this.read<AssignmentDocument>(container, meter, configurationId, id);
+            return document && !isBookkeeping(document) ? toAssignment(document) : undefined;
+        });
+    }
+
+    /**
+     * One page of the configuration's assignments, in the partition's insertion order. The query names the partition
+     * in its SQL as well as in the options: it is then a single-partition query on every Cosmos implementation.
+     */
+    async list(configurationId: string, page: { top: number; continuation?: string }): Promise<AssignmentPage> {
+        return await this.run('query', async (container, meter) => {
+            const query = container.items.query<AssignmentDocument>(assignmentsQuery('*', configurationId), {
+                partitionKey: configurationId,
+                maxItemCount: page.top,
+                ...(page.continuation ? { continuationToken: page.continuation } : {}),
+            });
+            let response;
+            try {
+                response = meter(await query.fetchNext());
+            } catch (error) {
+                // A continuation token Cosmos cannot parse is the client's fault, not the store's.
+                if (page.continuation && (error as { code?: unknown }).code === 400) {
+                    throw new StoreError(
+                        'invalidContinuation',
+                        'Cosmos DB query: invalid continuation',
+                        undefined,
+                        error,
+                    );
+                }
+                throw error;
+            }
+            return {
+                items: response.resources.map(toAssignment),
+                ...(response.hasMoreResults && response.continuationToken
+                    ? { continuation: response.continuationToken }
+                    : {}),
+            };
+        });
+    }
+
+    async count(configurationId: string): Promise<number> {
+        return await this.run('count', async (container, meter) => {
+            const { resources } = meter(
+                await container.items
+                    .query<number>(assignmentsQuery('VALUE COUNT(1)', configurationId), {
+                        partitionKey: configurationId,
+                    })
+                    .fetchAll(),
+            );
+            return resources[0] ?? 0;
+        });
+    }
+
+    /**
+     * Checks a client's If-Match against the stored document, then returns the condition to send Cosmos: the
+     * document's own `_etag`, so that a change between this read and the write still fails as a precondition.
+     */
+    private async condition(container: Container, meter: Meter, configurationId: string, id: string, ifMatch?: string) {
+        if (ifMatch === undefined) {
+            return {};
+        }
+        const document = await this.read<AssignmentDocument>(container, meter, configurationId, id);
+        const current = document && !isBookkeeping(document) ? toAssignment(document) : undefined;
+        if (!ifMatchHolds(ifMatch, current)) {
+            throw new StoreError('preconditionFailed', 'If-Match does not match the stored ETag');
+        }
+        return { ifMatch: String(document?._etag) };
+    }
+
+    /**
+     * Sets the target; `ifMatch` (an HTTP ETag) makes it conditional. A partial update rather than a replace, so
+     * the document keeps whatever else it holds.
+     */
+    async updateTarget(
+        configurationId: string,
+        id: string,
+        target: AssignmentTarget,
+        ifMatch?: string,
+    ): Promise<StoredAssignment> {
+        return await this.run('patch', async (container, meter) => {
+            const condition = await this.condition(container, meter, configurationId, id, ifMatch);
+            const [patched] = await this.writeWithSet(
+                container,
+                meter,
+                configurationId,
+                [
+                    {
+                        operationType: BulkOperationType.Patch,
+                        id,
+                        partitionKey: configurationId,
+                        ...condition,
+                        resourceBody: { operations: [{ op: 'set', path: '/target', value: target }] },
+                    },
+                ],
+                0,
+            ).catch(refusedAs('patch'));
+            return toAssignment(patched?.resourceBody as AssignmentDocument);
+        });
+    }
+
+    async delete(configurationId: string, id: string, ifMatch?: string): Promise<void> {
+        await this.run('delete', async (container, meter) => {
+            const condition = await this.condition(container, meter, configurationId, id, ifMatch);
+            await this.writeWithSet(
+                container,
+                meter,
+                configurationId,
+                [{ operationType: BulkOperationType.Delete, id, partitionKey: configurationId, ...condition }],
+                -1,
+            ).catch(refusedAs('delete'));
+        });
+    }
+
+    /** The set document's `_etag` as Cosmos wrote it, or undefined while the configuration has none. */
+    async setVersion(configurationId: string): Promise<string | undefined> {
+        return await this.run('read', async (container, meter) => {
+            const document = await this.read<SetDocument>(container, meter, configurationId, SET_VERSION_ID);
+            return document ? String(document._etag) : undefined;
+        });
+    }
+
+    /**
+     * Applies a whole new set in one transactional batch: Cosmos DB runs it atomically within the partition, so a
+     * failure leaves the previous set as it was. The batch first replaces the set document, on condition that it is
+     * still the version read before the set itself (`version`), so any write since makes it fail whole. Each
+     * operation names its partition key, as batches require.
+     */
+    async applySet(
+        configurationId: string,
+        version: string | undefined,
+        change: { removals: readonly string[]; additions: readonly Assignment[]; total: number },
+    ): Promise<void> {
+        const { removals, additions, total } = change;
+        if (removals.length + additions.length > MAX_SET_CHANGES) {
+            throw new StoreError('unexpected', `one assign makes at most ${MAX_SET_CHANGES} changes`);
+        }
+        const set = { id: SET_VERSION_ID, configurationId, total, revision: 0 };
+        const operations: OperationInput[] = [
+            version === undefined
+                ? { operationType: BulkOperationType.Create, partitionKey: configurationId, resourceBody: set }
+                : {
+                      operationType: BulkOperationType.Replace,
+                      partitionKey: configurationId,
+                      id: SET_VERSION_ID,
+                      resourceBody: set,
+                      ifMatch: version,
+                  },
+            ...removals.map(
+                (id): OperationInput => ({
+                    operationType: BulkOperationType.Delete,
+                    id,
+                    partitionKey: configurationId,
+                }),
+            ),
+            ...additions.map((a) => createOperation(configurationId, a)),
+        ];
+        await this.run('batch', async (container, meter) => {
+            await this.batch(container, meter, configurationId, operations).catch(refusedAs('batch'));
+        });
+    }
+}
+
+function createOperation(configurationId: string, assignment: Assignment): OperationInput {
+    return {
+        operationType: BulkOperationType.Create,
+        partitionKey: configurationId,
+        resourceBody: { id: assignment.id, configurationId, target: assignment.target as JSONObject },
+    };
+}
+
+function isBookkeeping(document: ItemDefinition): boolean {
+    return document.id === SET_VERSION_ID || (document.id ?? '').startsWith(KEY_RECORD_ID_PREFIX);
+}
+
+/** A refused batch as the StoreError of its failing operation's status; anything else unchanged. */
+function refused(operation: string, error: unknown): unknown {
+    return error instanceof BatchRefused ? translate({ code: error.statusCode }, operation) : error;
+}
+
+function refusedAs(operation: string) {
+    return (error: unknown): never => {
+        throw refused(operation, error);
+    };
+}

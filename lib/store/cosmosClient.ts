@@ -1,0 +1,172 @@
+/**
+ * Connects to Cosmos DB for NoSQL the way the settings say: the embedded server, an account key (the emulator), or
+ * Microsoft Entra ID (managed identity in Azure). One CosmosClient per process, created on first use.
+ */
+import type { Agent } from 'node:https';
+
+import {
+    type Container,
+    CosmosClient,
+    type CosmosClientOptions,
+    PartitionKeyKind,
+    type PluginConfig,
+} from '@azure/cosmos';
+
+import type { CosmosSettings } from '../platform/config.js';
+import { noteCosmosFailure, PARTITION_KEY_PATH } from './assignmentStore.js';
+import type { EmbeddedCosmos } from './embeddedCosmos.js';
+
+export interface OpenedContainer {
+    container: Container;
+    /** Says where the data lives, for the start-up message. */
+    description: string;
+    dispose(): Promise<void>;
+}
+
+/**
+ * The SDK's retry policy, set on purpose:
+ * - 429 (throttled): the SDK waits as Cosmos says and retries, at most 5 times and 5 s in all. Past that the
+ *   client gets our 429 with Cosmos' Retry-After: a throttled request ends in an answer well inside the request
+ *   budget (REQUEST_BUDGET_MS, 10 s) and the Functions timeout (30 s), never in a host timeout.
+ * - timeouts (`requestTimeout`, COSMOS_REQUEST_TIMEOUT_MS): the SDK never retries a write that timed out (it may
+ *   have landed); the client gets a 503 and retries, safely when it sends an Idempotency-Key.
+ * - connection failures: retried by the SDK for reads only; writes fail fast as 503.
+ */
+/**
+ * Tells the store what ended each failed request. The SDK rethrows a failed batch request as a plain Error with the
+ * message only; without its status, the store could not tell a transient failure (503) from a missing role (403).
+ */
+const recordFailures: PluginConfig = {
+    on: 'request',
+    plugin: async (context, diagnosticNode, next) => {
+        try {
+            return await next(context);
+        } catch (error) {
+            noteCosmosFailure(error);
+            throw error;
+        }
+    },
+};
+
+function clientOptions(settings: CosmosSettings, endpoint: string, agent?: Agent): CosmosClientOptions {
+    return {
+        endpoint,
+        // `plugins` is a hidden option of the SDK's options type.
+        ...({ plugins: [recordFailures] } as object),
+        ...(agent ? { agent } : {}),
+        userAgentSuffix: 'office-client-configuration-assignments',
+        connectionPolicy: {
+            requestTimeout: settings.requestTimeoutMs,
+            // One region per account here: discovery would only add a metadata round trip on a cold start.
+            enableEndpointDiscovery: settings.connection.kind === 'identity',
+            retryOptions: { maxRetryAttemptCount: 5, fixedRetryIntervalInMilliseconds: 0, maxWaitTimeInSeconds: 5 },
+        },
+    };
+}
+
+/** Data-plane creation works with a key only: with Entra ID the Bicep creates the database and container. */
+async function ensureContainer(client: CosmosClient, settings: CosmosSettings): Promise<Container> {
+    const { database } = await client.databases.createIfNotExists({ id: settings.database });
+    const { container } = await database.containers.createIfNotExists({
+        id: settings.container,
+        partitionKey: { paths: [PARTITION_KEY_PATH], kind: PartitionKeyKind.Hash, version: 2 },
+    });
+    return container;
+}
+
+/**
+ * Reads the container once, at open: a misnamed database or container stops here with a message that names it,
+ * rather than reading as missing assignments later.
+ */
+export async function checkContainer(container: Container, settings: CosmosSettings): Promise<Container> {
+    try {
+        await container.read();
+    } catch (error) {
+        if ((error as { code?: unknown }).code === 404) {
+            throw new Error(
+                `Cosmos DB container '${settings.container}' in database '${settings.database}' does not exist ` +
+                    '(COSMOS_DATABASE, COSMOS_CONTAINER; in Azure the Bicep creates both).',
+                { cause: error },
+            );
+        }
+        throw error;
+    }
+    return container;
+}
+
+/** A client whose container could not be opened is closed at once: nothing else holds it. */
+async function disposeOnFailure<T>(client: CosmosClient, opening: Promise<T>): Promise<T> {
+    try {
+        return await opening;
+    } catch (error) {
+        client.dispose();
+        throw error;
+    }
+}
+
+export async function openEmbeddedContainer(
+    settings: CosmosSettings,
+    embedded: EmbeddedCosmos,
+): Promise<OpenedContainer> {
+    const client = new CosmosClient({
+        ...clientOptions(settings, embedded.endpoint, embedded.agent),
+        key: embedded.key,
+    });
+    const container = await disposeOnFailure(client, ensureContainer(client, settings));
+    return {
+        container,
+        description: `in memory (embedded Cosmos DB server at ${embedded.endpoint}; data is lost when the process ends)`,
+        dispose: () => Promise.resolve(client.dispose()),
+    };
+}
+
+export async function openContainer(settings: CosmosSettings): Promise<OpenedContainer> {
+    const { connection } = settings;
+    switch (connection.kind) {
+        case 'embedded': {
+            // Loaded only here: a deployment never pays for the in-memory server's code at start-up.
+            const { startEmbeddedCosmos } = await import('./embeddedCosmos.js');
+            const embedded = await startEmbeddedCosmos();
+            try {
+                const opened = await openEmbeddedContainer(settings, embedded);
+                return {
+                    ...opened,
+                    dispose: async () => {
+                        await opened.dispose();
+                        await embedded.close();
+                    },
+                };
+            } catch (error) {
+                await embedded.close();
+                throw error;
+            }
+        }
+        case 'key': {
+            const client = new CosmosClient({ ...clientOptions(settings, connection.endpoint), key: connection.key });
+            return {
+                container: await disposeOnFailure(client, ensureContainer(client, settings)),
+                description: `Cosmos DB at ${connection.endpoint} (account key)`,
+                dispose: () => Promise.resolve(client.dispose()),
+            };
+        }
+        case 'identity': {
+            // Loaded only here: the identity library is not needed (nor paid for at start-up) anywhere else.
+            const { DefaultAzureCredential } = await import('@azure/identity');
+            const aadCredentials = new DefaultAzureCredential(
+                connection.managedIdentityClientId
+                    ? { managedIdentityClientId: connection.managedIdentityClientId }
+                    : {},
+            );
+            const client = new CosmosClient({ ...clientOptions(settings, connection.endpoint), aadCredentials });
+            const container = await disposeOnFailure(
+                client,
+                checkContainer(client.database(settings.database).container(settings.container), settings),
+            );
+            return {
+                container,
+                description: `Cosmos DB at ${connection.endpoint} (Microsoft Entra ID)`,
+                dispose: () => Promise.resolve(client.dispose()),
+            };
+        }
+    }
+}

@@ -1,0 +1,336 @@
+/**
+ * The OpenAPI description: valid for an OpenAPI validator, laid out as Microsoft Graph's own (so generators make the
+ * Graph SDK's classes: test/e2e/kiota.test.ts runs one), derived from the schemas the service validates with,
+ * covering every route of the table, and served byte for byte as the build writes it.
+ */
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+import { compileErrors, validate } from '@readme/openapi-parser';
+import { Ajv2020 } from 'ajv/dist/2020.js';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+import { routes } from '../../../functions/routes.js';
+import {
+    ASSIGNMENT_TYPE,
+    BASE_TARGET_TYPE,
+    createAssignmentSchema,
+    GROUP_TARGET_TYPE,
+    GUID_PATTERN,
+    MAX_ASSIGNMENTS_PER_ASSIGN,
+} from '../../../lib/graph/schema.js';
+import { validateBody } from '../../../lib/graph/validation.js';
+import { HTTP_METHODS } from '../../../lib/http/pipeline.js';
+import { openApiDocument } from '../../../lib/resources/openapi.js';
+import { writeOpenApi } from '../../../scripts/build-openapi.js';
+import { GUID, startTestApp, type TestApp } from '../../helpers/host.js';
+
+interface Schema {
+    $ref?: string;
+    type?: string;
+    title?: string;
+    required?: string[];
+    properties?: Record<string, Schema & Record<string, unknown>>;
+    allOf?: Schema[];
+    discriminator?: { propertyName: string; mapping: Record<string, string> };
+    'x-ms-discriminator-value'?: string;
+}
+interface Operation {
+    operationId: string;
+    requestBody?: { description?: string; content: Record<string, { schema: Schema }> };
+    responses: Record<string, { $ref?: string }>;
+    security?: unknown[];
+}
+interface Document {
+    openapi: string;
+    servers: { url: string }[];
+    paths: Record<string, Record<string, unknown>>;
+    components: {
+        schemas: Record<string, Schema>;
+        parameters: Record<string, { name: string; in: string; schema: Record<string, unknown> }>;
+        responses: Record<string, { content: Record<string, { schema: Schema }> }>;
+        securitySchemes: Record<string, Record<string, unknown>>;
+    };
+}
+
+const doc = openApiDocument() as unknown as Document;
+
+const SCHEMA_REF = '#/components/schemas/';
+const CONFIGURATION = '/officeConfiguration/clientConfigurations/{officeClientConfiguration-id}';
+const ITEM = `${CONFIGURATION}/assignments/{officeClientConfigurationAssignment-id}`;
+const ENTITY = `${SCHEMA_REF}${ASSIGNMENT_TYPE}`;
+
+function operations(): { path: string; method: string; operation: Operation }[] {
+    return Object.entries(doc.paths).flatMap(([path, item]) =>
+        Object.entries(item)
+            .filter(([key]) => HTTP_METHODS.includes(key.toUpperCase() as (typeof HTTP_METHODS)[number]))
+            .map(([method, operation]) => ({ path, method, operation: operation as Operation })),
+    );
+}
+
+function component(name: string): Schema {
+    const schema = doc.components.schemas[name];
+    expect(schema, name).toBeDefined();
+    return schema!;
+}
+
+/** A type's own part: the schema itself, or the second member of its `allOf`. */
+const ownPart = (schema: Schema): Schema => (schema.allOf ? schema.allOf[1]! : schema);
+const baseOf = (schema: Schema): string | undefined => schema.allOf?.[0]?.$ref?.slice(SCHEMA_REF.length);
+
+/** Every property a type has, its bases' included. */
+function allProperties(name: string): string[] {
+    const schema = component(name);
+    const base = baseOf(schema);
+    return [...(base ? allProperties(base) : []), ...Object.keys(ownPart(schema).properties ?? {})];
+}
+
+function walk(value: unknown, visit: (key: string, child: unknown) => void): void {
+    if (value !== null && typeof value === 'object') {
+        for (const [key, child] of Object.entries(value)) {
+            visit(key, child);
+            walk(child, visit);
+        }
+    }
+}
+
+/** The JSON Schema titles lib/schema gives the target types: the oneOf branches of the one definition. */
+const targetBranches = (
+    createAssignmentSchema.$defs.officeConfigurationAssignmentTarget.oneOf as readonly {
+        title: string;
+        properties: Record<string, unknown>;
+        required?: readonly string[];
+    }[]
+).map((branch) => branch);
+
+describe('OpenAPI description', () => {
+    it('is a valid OpenAPI 3.1 document', async () => {
+        const result = await validate(structuredClone(doc) as unknown as Parameters<typeof validate>[0]);
+        expect(result.valid, compileErrors(result)).toBe(true);
+        expect(doc.openapi).toMatch(/^3\.1\./);
+    });
+
+    it('the validator itself rejects a broken variant (so the check above can fail)', async () => {
+        const broken = structuredClone(doc);
+        broken.paths[`${CONFIGURATION}/assign`] = { post: { responses: { '200': { description: 'x' } } } };
+        const result = await validate(broken as unknown as Parameters<typeof validate>[0]);
+        expect(result.valid).toBe(false);
+    });
+
+    it("names schemas as Graph's OpenAPI does, with no oneOf and no GUID-typed id", () => {
+        for (const name of Object.keys(doc.components.schemas)) {
+            expect(name === 'BaseCollectionPaginationCountResponse' || name.startsWith('microsoft.graph.'), name).toBe(
+                true,
+            );
+        }
+        walk(doc, (key) => {
+            expect(key, 'generators make wrapper classes of a oneOf').not.toBe('oneOf');
+            expect(key).not.toBe('anyOf');
+        });
+        // Headers may say uuid (generators type no headers); a body property or a key that did would be a GUID type.
+        const { schemas, parameters } = doc.components;
+        walk({ paths: doc.paths, schemas, parameters }, (key, child) => {
+            if (key === 'format') expect(child).not.toBe('uuid');
+        });
+        expect(component('microsoft.graph.entity').properties?.id).toMatchObject({ type: 'string' });
+    });
+
+    it('derives every type from lib/schema with allOf inheritance and a discriminator mapping on each base', () => {
+        const entity = component('microsoft.graph.entity');
+        expect(entity.required).toEqual(['@odata.type']);
+        expect(entity.discriminator).toEqual({
+            propertyName: '@odata.type',
+            mapping: { [`#${ASSIGNMENT_TYPE}`]: ENTITY },
+        });
+        const assignment = component(ASSIGNMENT_TYPE);
+        expect(baseOf(assignment)).toBe('microsoft.graph.entity');
+        expect(new Set(allProperties(ASSIGNMENT_TYPE))).toEqual(
+            new Set(Object.keys(createAssignmentSchema.properties)),
+        );
+        expect(ownPart(assignment).properties?.target).toMatchObject({ $ref: `${SCHEMA_REF}${BASE_TARGET_TYPE}` });
+
+        const base = component(BASE_TARGET_TYPE);
+        expect(base.required).toEqual(['@odata.type']);
+        expect(targetBranches.map((b) => b.title).sort()).toEqual([BASE_TARGET_TYPE, GROUP_TARGET_TYPE].sort());
+        const derived = targetBranches.filter((b) => b.title !== BASE_TARGET_TYPE);
+        expect(base.discriminator).toEqual({
+            propertyName: '@odata.type',
+            mapping: Object.fromEntries(
+                derived.flatMap((b) => [
+                    [`#${b.title}`, `${SCHEMA_REF}${b.title}`],
+                    [b.title, `${SCHEMA_REF}${b.title}`],
+                ]),
+            ),
+        });
+        for (const branch of targetBranches) {
+            expect(new Set(allProperties(branch.title)), branch.title).toEqual(new Set(Object.keys(branch.properties)));
+        }
+        for (const branch of derived) {
+            const schema = component(branch.title);
+            expect(baseOf(schema)).toBe(BASE_TARGET_TYPE);
+            expect(schema['x-ms-discriminator-value']).toBe(`#${branch.title}`);
+            expect(ownPart(schema).required).toEqual(branch.required);
+            expect(ownPart(schema).properties?.['@odata.type']).toEqual({
+                type: 'string',
+                default: `#${branch.title}`,
+            });
+        }
+        expect(ownPart(component(GROUP_TARGET_TYPE)).properties?.groupId).toMatchObject({
+            type: 'string',
+            pattern: GUID_PATTERN,
+        });
+    });
+
+    it('uses the one entity schema for create, update and every response; assign takes Graph-named parameters', () => {
+        const collection = doc.paths[`${CONFIGURATION}/assignments`]!;
+        const item = doc.paths[ITEM]!;
+        const bodyOf = (operation: unknown) =>
+            (operation as Operation).requestBody!.content['application/json']!.schema;
+        expect(bodyOf(collection.post).$ref).toBe(ENTITY);
+        expect(bodyOf(item.patch).$ref).toBe(ENTITY);
+        const responseSchema = (operation: unknown, status: string) =>
+            (operation as { responses: Record<string, { content: Record<string, { schema: Schema }> }> }).responses[
+                status
+            ]!.content['application/json']!.schema;
+        expect(responseSchema(collection.post, '201').$ref).toBe(ENTITY);
+        expect(responseSchema(item.get, '200').$ref).toBe(ENTITY);
+        expect(responseSchema(item.patch, '200').$ref).toBe(ENTITY);
+
+        const page = component(`${ASSIGNMENT_TYPE}CollectionResponse`);
+        expect(page.allOf?.[0]).toEqual({ $ref: `${SCHEMA_REF}BaseCollectionPaginationCountResponse` });
+        expect(page.allOf?.[1]?.properties?.value).toEqual({ type: 'array', items: { $ref: ENTITY } });
+
+        const assign = doc.paths[`${CONFIGURATION}/assign`]!.post as Operation;
+        expect(assign.requestBody!.description).toBe('Action parameters');
+        expect(bodyOf(assign)).toEqual({
+            type: 'object',
+            required: ['officeConfigurationAssignments'],
+            properties: {
+                officeConfigurationAssignments: {
+                    type: 'array',
+                    items: { $ref: ENTITY },
+                    maxItems: MAX_ASSIGNMENTS_PER_ASSIGN,
+                },
+            },
+        });
+        expect(responseSchema(assign, '200').properties?.value).toEqual({ type: 'array', items: { $ref: ENTITY } });
+    });
+
+    it("describes every error as Graph's microsoft.graph.ODataErrors.ODataError", () => {
+        const errorRef = `${SCHEMA_REF}microsoft.graph.ODataErrors.ODataError`;
+        for (const response of Object.values(doc.components.responses)) {
+            expect(response.content['application/json']!.schema.$ref).toBe(errorRef);
+        }
+        for (const { operation } of operations()) {
+            for (const [status, response] of Object.entries(operation.responses)) {
+                if (Number(status) >= 400) expect(response.$ref, status).toMatch(/^#\/components\/responses\//);
+            }
+        }
+        expect(component('microsoft.graph.ODataErrors.ODataError').properties?.error).toEqual({
+            $ref: `${SCHEMA_REF}microsoft.graph.ODataErrors.MainError`,
+        });
+        const main = component('microsoft.graph.ODataErrors.MainError');
+        expect(main.required).toEqual(['code', 'message']);
+        expect(main.properties?.innerError).toEqual({ $ref: `${SCHEMA_REF}microsoft.graph.ODataErrors.InnerError` });
+        expect(Object.keys(component('microsoft.graph.ODataErrors.InnerError').properties ?? {}).sort()).toEqual([
+            'client-request-id',
+            'date',
+            'request-id',
+        ]);
+    });
+
+    it("accepts every body the service's validator accepts, and refuses the group targets it refuses", () => {
+        const ajv = new Ajv2020({ strict: false, allErrors: true });
+        ajv.addSchema({ $id: 'https://openapi.test/doc', components: { schemas: doc.components.schemas } });
+        const schema = (name: string) => ajv.getSchema(`https://openapi.test/doc#/components/schemas/${name}`)!;
+        const targetMapping = component(BASE_TARGET_TYPE).discriminator!.mapping;
+        /** What a generator does with the discriminator: checks the target as the type its `@odata.type` maps to. */
+        const target = (value: unknown) => {
+            const mapped = targetMapping[(value as Record<string, string>)['@odata.type'] ?? ''];
+            return schema(mapped ? mapped.slice(SCHEMA_REF.length) : BASE_TARGET_TYPE)(value);
+        };
+        // Graph's entity schema requires `@odata.type`; generators always send it, and the service infers it.
+        const entity = (body: Record<string, unknown>) =>
+            schema(ASSIGNMENT_TYPE)({ '@odata.type': `#${ASSIGNMENT_TYPE}`, ...body }) &&
+            (body.target === undefined || target(body.target));
+        const base = { '@odata.type': BASE_TARGET_TYPE };
+        const group = { '@odata.type': `#${GROUP_TARGET_TYPE}`, groupId: '0f8fad5b-d9cb-469f-a165-70867728950e' };
+        const bareGroup = { ...group, '@odata.type': GROUP_TARGET_TYPE };
+        const accepted = [
+            { target: base },
+            { target: group },
+            { target: bareGroup },
+            { '@odata.type': `#${ASSIGNMENT_TYPE}`, target: base, id: 'ignored' },
+        ];
+        for (const body of accepted) {
+            expect(validateBody('create', body).valid).toBe(true);
+            expect(entity(body), JSON.stringify(body)).toBe(true);
+        }
+        expect(validateBody('assign', { officeConfigurationAssignments: accepted }).valid).toBe(true);
+        const refused = [{ target: { ...group, groupId: 'x' } }, { target: { '@odata.type': GROUP_TARGET_TYPE } }];
+        for (const body of refused) {
+            expect(validateBody('create', body).valid).toBe(false);
+            expect(entity(body), JSON.stringify(body)).toBe(false);
+        }
+    });
+
+    it('describes every route of the table once, the qualified assign alias aside', () => {
+        const keys = (path: string) => path.replace(/\{[^}]+\}/g, '{}');
+        const described = operations().map(({ path, method }) => `${method.toUpperCase()} ${keys(path)}`);
+        const served = routes
+            .filter((route) => !route.template.includes('{*') && !route.template.endsWith('/microsoft.graph.assign'))
+            .flatMap((route) => Object.keys(route.operations).map((method) => `${method} /${keys(route.template)}`));
+        expect(described.sort()).toEqual(served.sort());
+        expect(routes.some((route) => route.template.endsWith('/microsoft.graph.assign'))).toBe(true);
+        expect(
+            Object.keys(doc.paths).filter((path) => path.includes('assign') && !path.includes('assignments')),
+        ).toEqual([`${CONFIGURATION}/assign`]);
+        expect(new Set(operations().map(({ operation }) => operation.operationId)).size).toBe(described.length);
+    });
+
+    it('states the limits the service enforces, the server root and the bearer scheme', () => {
+        const { parameters, securitySchemes } = doc.components;
+        expect(parameters.top).toMatchObject({ name: '$top', in: 'query', schema: { minimum: 1, maximum: 999 } });
+        expect(parameters['officeClientConfiguration-id']).toMatchObject({
+            in: 'path',
+            schema: { type: 'string', minLength: 1, maxLength: 128 },
+        });
+        expect(parameters['officeClientConfigurationAssignment-id']).toMatchObject({
+            in: 'path',
+            schema: { type: 'string' },
+        });
+        expect(Object.values(parameters).map((p) => p.name)).toEqual(
+            expect.arrayContaining(['$skiptoken', '$count', '$select', 'If-Match', 'Prefer']),
+        );
+        expect(doc.servers).toEqual([expect.objectContaining({ url: '/beta' })]);
+        expect(securitySchemes.bearer).toMatchObject({ type: 'http', scheme: 'bearer' });
+        const create = doc.paths[`${CONFIGURATION}/assignments`]!.post as Operation;
+        expect(create.security).toEqual([{ bearer: ['DeviceManagementConfiguration.ReadWrite.All'] }]);
+        expect(JSON.stringify(doc)).toContain('DeviceManagementConfiguration.Read.All');
+    });
+
+    describe('served at /beta/openapi.json', () => {
+        let app: TestApp;
+        let dir: string;
+        beforeAll(async () => {
+            app = await startTestApp();
+            dir = await mkdtemp(join(tmpdir(), 'openapi-'));
+        });
+        afterAll(async () => {
+            await app.close();
+            await rm(dir, { recursive: true, force: true });
+        });
+
+        it('byte for byte as the build step writes it', async () => {
+            const file = await writeOpenApi(join(dir, 'openapi.json'));
+            const response = await fetch(`${app.root}/openapi.json`);
+            expect(response.status).toBe(200);
+            expect(response.headers.get('content-type')).toBe('application/json');
+            expect(response.headers.get('odata-version')).toBe('4.0');
+            expect(response.headers.get('request-id')).toMatch(GUID);
+            expect(await response.text()).toBe(await readFile(file, 'utf8'));
+            expect(JSON.parse(await readFile(file, 'utf8'))).toEqual(doc);
+        });
+    });
+});
