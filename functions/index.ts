@@ -15,6 +15,10 @@ import { instrumentHandler } from '../lib/platform/requestScope.js';
 import { consoleLogger, createAppServices } from '../lib/platform/services.js';
 import { routes } from './routes.js';
 
+// The host hands each request over as a stream, so the pipeline decides on the headers (token, method, type, declared
+// length) before a byte of the body is read, and stops reading past its limit, as the local host does.
+app.setup({ enableHttpStream: true });
+
 const config = loadConfig();
 const services = createAppServices(config, consoleLogger);
 // In Azure auth is always on (lib/platform/config refuses otherwise); under `func start` this is the warning that it is off.
