@@ -286,6 +286,9 @@ const succeeded = (response: BatchResponse) => response.status >= 200 && respons
 export function batchOperation(routes: () => readonly Route[]): Operation {
     let entries: Entry[] | undefined;
     return async ({ request, services }) => {
+        // The batch keeps to one request's budget, from its first byte: each part has what is left of it when it
+        // starts, so the batch answers in time, however slow its parts.
+        const deadline = services.requestBudgetMs === undefined ? undefined : Date.now() + services.requestBudgetMs;
         entries ??= entriesOf(routes());
         const requests = parseBatch(await readJsonBody(request, MAX_BATCH_BODY_BYTES));
         const origin = new URL(request.url).origin;
@@ -306,8 +309,6 @@ export function batchOperation(routes: () => readonly Route[]): Operation {
             }
             targets.set(key(part.id), { entry, url });
         }
-        // The batch keeps to one request's budget: each part has what is left of it, so the batch answers in time.
-        const deadline = services.requestBudgetMs === undefined ? undefined : Date.now() + services.requestBudgetMs;
         const authorization = request.headers.get('authorization');
 
         const serve = async (part: BatchRequest): Promise<BatchResponse> => {
