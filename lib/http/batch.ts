@@ -280,8 +280,8 @@ function toBatchResponse(id: string, init: HttpResponseInit): BatchResponse {
 const succeeded = (response: BatchResponse) => response.status >= 200 && response.status < 300;
 
 /**
- * The `$batch` operation over a route table. `routes` is read on each batch, so that the table may hold the batch
- * route itself (functions/routes.ts).
+ * The `$batch` operation over a route table. `routes` is read at the first batch, not before, so that the table may
+ * hold the batch route itself (functions/routes.ts).
  */
 export function batchOperation(routes: () => readonly Route[]): Operation {
     let entries: Entry[] | undefined;
