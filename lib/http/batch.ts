@@ -115,7 +115,8 @@ function parseRequest(value: unknown, index: number): BatchRequest {
         url,
         headers: (headers ?? {}) as Record<string, string>,
         ...('body' in value ? { body: { value: value.body } } : {}),
-        dependsOn: dependsOn ?? [],
+        // Deduplicated (as ids compare): a dependsOn that names one id a million times is one dependency.
+        dependsOn: [...new Map((dependsOn ?? []).map((d) => [key(d), d])).values()],
     };
 }
 
@@ -237,6 +238,25 @@ function innerHeaders(request: BatchRequest, authorization: string | null): Head
     return headers;
 }
 
+/** The part as the request it stands for. Throws a GraphError, or a TypeError for a method fetch refuses. */
+function innerRequest(part: BatchRequest, url: URL, authorization: string | null): Request {
+    if (part.body !== undefined && (part.method === 'GET' || part.method === 'HEAD')) {
+        throw badRequest(`A ${part.method} request has no body.`);
+    }
+    let body: string | undefined;
+    try {
+        body = part.body === undefined ? undefined : JSON.stringify(part.body.value);
+    } catch {
+        // JSON.parse takes any depth; JSON.stringify recurses, and a body nested a million deep overflows it.
+        throw badRequest('The body is nested too deeply.');
+    }
+    return new Request(url, {
+        method: part.method,
+        headers: innerHeaders(part, authorization),
+        ...(body === undefined ? {} : { body }),
+    });
+}
+
 /** A part the batch answers itself (refused, not run): the same shape and headers as the pipeline's errors. */
 function errorResponse(request: BatchRequest, error: GraphError, now: Date): BatchResponse {
     const requestId = randomUUID();
@@ -322,14 +342,7 @@ export function batchOperation(routes: () => readonly Route[]): Operation {
             }
             let native: Request;
             try {
-                if (part.body !== undefined && (part.method === 'GET' || part.method === 'HEAD')) {
-                    throw badRequest(`A ${part.method} request has no body.`);
-                }
-                native = new Request(target.url, {
-                    method: part.method,
-                    headers: innerHeaders(part, authorization),
-                    ...(part.body === undefined ? {} : { body: JSON.stringify(part.body.value) }),
-                });
+                native = innerRequest(part, target.url, authorization);
             } catch (error) {
                 const refused =
                     error instanceof GraphError

@@ -268,6 +268,25 @@ describe('$batch over HTTP', () => {
         expect(await app.cosmos.documents(cfg)).toHaveLength(1);
     });
 
+    it('takes bodies nested too deeply to re-serialise, and dependsOn lists of repeats, as what they are', async () => {
+        const cfg = await newConfiguration(app.root);
+        const depth = 100_000;
+        const text =
+            `{"requests":[{"id":"deep","method":"POST","url":"${assignments(cfg)}",` +
+            `"headers":{"Content-Type":"application/json"},"body":${'['.repeat(depth)}${']'.repeat(depth)}},` +
+            `{"id":"repeats","method":"GET","url":"${assignments(cfg)}",` +
+            `"dependsOn":[${Array.from({ length: 100_000 }, () => '"first"').join(',')}]},` +
+            `{"id":"first","method":"POST","url":"${assignments(cfg)}",` +
+            `"headers":{"Content-Type":"application/json"},"body":${SEED_REQUEST_BODY}}]}`;
+        expect(text.length).toBeLessThan(MAX_BATCH_BODY_BYTES);
+        const answers = await batchOf(await postBatch(app.root, text));
+        expect(part(answers, 'deep').status).toBe(400);
+        expect(part(answers, 'deep').body?.error?.message).toMatch(/nested too deeply/);
+        expect(part(answers, 'first').status).toBe(201);
+        expect(part(answers, 'repeats').status).toBe(200);
+        expect(part(answers, 'repeats').body?.value).toHaveLength(1);
+    });
+
     describe('a malformed batch is a 400 that names the problem, and nothing of it runs', () => {
         const cases: [string, (cfg: string) => unknown, RegExp][] = [
             [

@@ -102,6 +102,13 @@ describe('parseBatch', () => {
         });
     });
 
+    it('keeps one dependency for an id named many times, in any case', () => {
+        const [, second] = parseBatch({
+            requests: [part('a'), part('b', [...Array.from({ length: 1000 }, () => 'a'), 'A'])],
+        });
+        expect(second!.dependsOn).toEqual(['A']);
+    });
+
     it('names the cycle, however long, and refuses a chain through it', () => {
         const chain = Array.from({ length: 20 }, (_, i) => part(String(i), [String((i + 1) % 20)]));
         expect(() => parseBatch({ requests: chain })).toThrow(/form a cycle/);
