@@ -362,7 +362,7 @@ describe('$batch over HTTP', () => {
         });
     });
 
-    it('20 parts at the limit all run, at most four at a time, and dependents wait for theirs', async () => {
+    it('20 parts at the limit all run, and a part waits for its dependencies', async () => {
         const cfg = await newConfiguration(app.root);
         const answers = await batchOf(
             await postBatch(app.root, {
