@@ -16,6 +16,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 
+import { describeBatch, measureBatch } from './batch.js';
 import { type ColdImport, measureColdImport } from './coldImport.js';
 import { type Creates, measureCreates } from './creates.js';
 import { type HandlerOverhead, measureHandlerOverhead } from './handlerOverhead.js';
@@ -273,6 +274,15 @@ async function main(): Promise<void> {
             `${results.seconds} s in all, ${machine.cpus} cores, load average ${machine.loadAverage.before} before and ` +
             `${machine.loadAverage.after} after (a shared machine: read the spreads); written to ${out}`,
     );
+    // JSON batching (issue 17): reported apart from the targets above, and added to the results file.
+    step('JSON batching: 20 creates as one $batch vs 20 single requests');
+    const batch = await measureBatch(appRoot, {
+        rounds: number(undefined, 15, 3),
+        warmup: number(undefined, 3, 1),
+        progress,
+    });
+    await writeFile(out, `${JSON.stringify({ ...results, batch }, null, 2)}\n`);
+    console.info(`\n${describeBatch(batch)}`);
 }
 
 main().catch((error: unknown) => {

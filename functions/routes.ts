@@ -2,6 +2,7 @@
  * The route table: every function of the app, read both by `app.http(...)` (functions/index.ts) and by the local
  * host (lib/http/localHost.ts), so the two can never serve different APIs.
  */
+import { BATCH_TEMPLATE, batchOperation } from '../lib/http/batch.js';
 import { type Route, unknownSegment } from '../lib/http/pipeline.js';
 import {
     assign,
@@ -44,7 +45,19 @@ const documentRoutes: Route[] = [
     { name: 'openApiDocument', template: 'openapi.json', operations: { GET: getOpenApi }, anonymous: true },
 ];
 
-const servedRoutes = [...resourceRoutes, ...documentRoutes];
+/**
+ * JSON batching: every part goes through this same table. The token needs only to be valid for the batch (either
+ * permission); each part is then authorised by it as if sent alone. The batch keeps to the budget itself.
+ */
+const batchRoute: Route = {
+    name: 'batch',
+    template: BATCH_TEMPLATE,
+    operations: { POST: batchOperation(() => routes) },
+    access: 'read',
+    ownBudget: true,
+};
+
+const servedRoutes = [...resourceRoutes, ...documentRoutes, batchRoute];
 
 /** Everything else under /beta: a Graph error instead of the host's bare 404. Must stay last. */
 const fallbackRoute: Route = {

@@ -21,6 +21,7 @@ export type GraphErrorCode =
     | 'RequestEntityTooLarge'
     | 'UnsupportedMediaType'
     | 'UnprocessableEntity'
+    | 'FailedDependency'
     | 'RequestHeaderFieldsTooLarge'
     | 'TooManyRequests'
     | 'ServiceUnavailable'
@@ -38,6 +39,7 @@ const STATUS: Record<GraphErrorCode, number> = {
     RequestEntityTooLarge: 413,
     UnsupportedMediaType: 415,
     UnprocessableEntity: 422,
+    FailedDependency: 424,
     RequestHeaderFieldsTooLarge: 431,
     TooManyRequests: 429,
     ServiceUnavailable: 503,

@@ -16,8 +16,8 @@ export function isJsonMediaType(contentType: string | null): boolean {
     return contentType !== null && /^application\/json\s*(;|$)/i.test(contentType.trim());
 }
 
-function tooLarge(): GraphError {
-    return new GraphError('RequestEntityTooLarge', `The request body is larger than ${MAX_BODY_BYTES} bytes.`);
+function tooLarge(limit: number): GraphError {
+    return new GraphError('RequestEntityTooLarge', `The request body is larger than ${limit} bytes.`);
 }
 
 /**
@@ -25,7 +25,7 @@ function tooLarge(): GraphError {
  * 64 KiB, not 50 MB (the host then closes the connection rather than read the rest). A stream that fails is
  * the client's doing (it went away, or went quiet: the host's timeouts fail the stream with a GraphError).
  */
-async function readLimited(request: HttpRequest): Promise<Uint8Array> {
+async function readLimited(request: HttpRequest, limit: number): Promise<Uint8Array> {
     const stream = request.body;
     if (stream === null) {
         return new Uint8Array(0);
@@ -40,9 +40,9 @@ async function readLimited(request: HttpRequest): Promise<Uint8Array> {
                 break;
             }
             size += value.byteLength;
-            if (size > MAX_BODY_BYTES) {
+            if (size > limit) {
                 void reader.cancel().catch(() => undefined);
-                throw tooLarge();
+                throw tooLarge(limit);
             }
             chunks.push(value);
         }
@@ -60,7 +60,8 @@ async function readLimited(request: HttpRequest): Promise<Uint8Array> {
     return Buffer.concat(chunks, size);
 }
 
-export async function readJsonBody(request: HttpRequest): Promise<unknown> {
+/** `limit`: the single request's, unless the route carries more than one request (`$batch`). */
+export async function readJsonBody(request: HttpRequest, limit = MAX_BODY_BYTES): Promise<unknown> {
     const contentType = request.headers.get('content-type');
     if (!isJsonMediaType(contentType)) {
         throw new GraphError(
@@ -72,10 +73,10 @@ export async function readJsonBody(request: HttpRequest): Promise<unknown> {
     }
     // A declared length over the limit is refused before a byte of the body is read.
     const declared = Number(request.headers.get('content-length') ?? 0);
-    if (declared > MAX_BODY_BYTES) {
-        throw tooLarge();
+    if (declared > limit) {
+        throw tooLarge(limit);
     }
-    const bytes = await readLimited(request);
+    const bytes = await readLimited(request, limit);
     let json: string;
     try {
         json = UTF8.decode(bytes);

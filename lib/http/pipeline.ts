@@ -56,6 +56,10 @@ export interface Route {
     operations: Partial<Record<HttpMethod, Operation>>;
     /** Served without a token: the service documents, which Graph too serves to anyone. */
     anonymous?: boolean;
+    /** What the token must allow whatever the method, where the method does not say it ($batch: each part decides). */
+    access?: Access;
+    /** The operation keeps to `services.requestBudgetMs` itself ($batch: a part over time is a 503, not the batch). */
+    ownBudget?: boolean;
 }
 
 /**
@@ -165,7 +169,7 @@ export function createHttpHandler(route: Route, services: () => Services): HttpH
                 // nothing is read or stored. The body is a stream no one has pulled yet.
                 await current.authenticator?.authenticate(
                     request.headers.get('authorization'),
-                    accessOf(request.method, operation !== undefined),
+                    route.access ?? accessOf(request.method, operation !== undefined),
                 );
             }
             if (!operation) {
@@ -182,7 +186,7 @@ export function createHttpHandler(route: Route, services: () => Services): HttpH
                         root: serviceRoot(current.publicOrigin ?? url.origin),
                         services: current,
                     }),
-                current.requestBudgetMs,
+                route.ownBudget ? undefined : current.requestBudgetMs,
                 (late) => context.warn(`request-id ${requestId}: finished after its budget: ${describe(late)}`),
             );
         } catch (error) {

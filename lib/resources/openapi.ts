@@ -21,6 +21,7 @@ import {
     GUID_PATTERN,
     NAMESPACE,
 } from '../graph/schema.js';
+import { BATCH_CONCURRENCY, MAX_BATCH_BODY_BYTES, MAX_BATCH_REQUESTS } from '../http/batch.js';
 import { MAX_BODY_BYTES } from '../http/body.js';
 import { UNAVAILABLE_RETRY_AFTER_SECONDS } from '../http/pipeline.js';
 import { DEFAULT_READ_PERMISSION, DEFAULT_WRITE_PERMISSION } from '../platform/config.js';
@@ -698,6 +699,141 @@ function paths(): Json {
     };
 }
 
+/**
+ * JSON batching, described as Graph's SDKs see it (BatchRequestContent, BatchRequestStep, BatchResponseContent).
+ * Each step's `body` and each answer's `body` is whatever the addressed operation takes or returns, so it is any
+ * JSON value here; the steps themselves are described by their own paths.
+ */
+const BATCH_REQUEST = `${NAMESPACE}.batchRequestContent`;
+const BATCH_REQUEST_STEP = `${NAMESPACE}.batchRequestStep`;
+const BATCH_RESPONSE = `${NAMESPACE}.batchResponseContent`;
+const BATCH_RESPONSE_ITEM = `${NAMESPACE}.batchResponseItem`;
+
+const stringMap = (description: string) => ({
+    description,
+    type: 'object',
+    additionalProperties: { type: 'string' },
+});
+
+const batchSchemas: Json = {
+    [BATCH_REQUEST]: {
+        required: ['requests'],
+        type: 'object',
+        properties: {
+            requests: {
+                type: 'array',
+                minItems: 1,
+                maxItems: MAX_BATCH_REQUESTS,
+                items: schemaRef(BATCH_REQUEST_STEP),
+            },
+        },
+    },
+    [BATCH_REQUEST_STEP]: {
+        required: ['id', 'method', 'url'],
+        type: 'object',
+        properties: {
+            id: { type: 'string', description: 'Unique in the batch, compared without regard to case.' },
+            method: { type: 'string', examples: ['GET', 'POST', 'PATCH', 'DELETE'] },
+            url: {
+                type: 'string',
+                description:
+                    'Relative to the service root, without `/beta`: `/officeConfiguration/clientConfigurations/{id}/assignments`.',
+            },
+            headers: stringMap(
+                '`Content-Type` with a body; `If-Match`, `Prefer`, `Idempotency-Key`, `client-request-id` as for a ' +
+                    'single request. `Authorization` is refused: the batch token applies to every step.',
+            ),
+            body: { description: 'The JSON body of the step.' },
+            dependsOn: {
+                type: 'array',
+                items: { type: 'string' },
+                description: 'Ids that must succeed (2xx) first; otherwise this step is a 424 and does not run.',
+            },
+        },
+    },
+    [BATCH_RESPONSE]: {
+        required: ['responses'],
+        type: 'object',
+        properties: { responses: { type: 'array', items: schemaRef(BATCH_RESPONSE_ITEM) } },
+    },
+    [BATCH_RESPONSE_ITEM]: {
+        required: ['id', 'status', 'headers'],
+        type: 'object',
+        properties: {
+            id: { type: 'string' },
+            status: { type: 'integer', format: 'int32', examples: [201, 424] },
+            headers: stringMap('The headers the step would have had alone, its own `request-id` among them.'),
+            body: { description: 'The JSON body of the answer; any other media type base64-encoded.' },
+        },
+    },
+};
+
+const batchResponses: Json = {
+    BatchTooLarge: errorResponse(`\`RequestEntityTooLarge\`: a batch body over ${MAX_BATCH_BODY_BYTES} bytes.`),
+};
+
+function batchPaths(): Json {
+    const error = (name: string) => ref('responses', name);
+    return {
+        '/$batch': {
+            description: 'JSON batching: up to 20 requests in one, each answered as if sent alone.',
+            post: {
+                tags: ['batch'],
+                summary: 'Send a JSON batch',
+                description:
+                    `At most ${MAX_BATCH_REQUESTS} steps, ${BATCH_CONCURRENCY} at a time, in \`dependsOn\` order; ` +
+                    'no atomicity across steps. A malformed batch (too many steps, duplicate ids, an unknown or ' +
+                    'cyclic dependency, a nested `$batch`) is a 400 and runs nothing; what fails in a step is ' +
+                    "that step's status in a 200. The token needs either permission; each step is authorised by " +
+                    'it as if sent alone.',
+                operationId: 'batch.post',
+                security: READ,
+                requestBody: {
+                    required: true,
+                    content: json(ref('schemas', BATCH_REQUEST), {
+                        examples: {
+                            createThenList: {
+                                value: {
+                                    requests: [
+                                        {
+                                            id: '1',
+                                            method: 'POST',
+                                            url: '/officeConfiguration/clientConfigurations/cfg-1/assignments',
+                                            headers: { 'Content-Type': JSON_MEDIA },
+                                            body: { target: groupTarget },
+                                        },
+                                        {
+                                            id: '2',
+                                            method: 'GET',
+                                            url: '/officeConfiguration/clientConfigurations/cfg-1/assignments',
+                                            dependsOn: ['1'],
+                                        },
+                                    ],
+                                },
+                            },
+                        },
+                    }),
+                },
+                responses: {
+                    '200': {
+                        description: "Every step's answer, in request order.",
+                        headers: headers(),
+                        content: json(ref('schemas', BATCH_RESPONSE)),
+                    },
+                    '400': error('BadRequest'),
+                    '401': error('Unauthorized'),
+                    '403': error('Forbidden'),
+                    '405': error('MethodNotAllowed'),
+                    '413': error('BatchTooLarge'),
+                    '415': error('UnsupportedMediaType'),
+                    '500': error('InternalServerError'),
+                },
+                'x-ms-docs-operation-type': 'operation',
+            },
+        },
+    };
+}
+
 export function openApiDocument(): Json {
     return {
         openapi: '3.1.1',
@@ -722,14 +858,15 @@ export function openApiDocument(): Json {
             { name: 'service documents', description: 'Served without a token.' },
         ],
         security: READ,
-        paths: paths(),
+        paths: { ...paths(), ...batchPaths() },
         components: {
-            schemas: componentSchemas(),
+            schemas: { ...componentSchemas(), ...batchSchemas },
             parameters,
             headers: headerObjects,
-            responses: Object.fromEntries(
-                Object.entries(errorResponses).map(([name, [, response]]) => [name, response]),
-            ),
+            responses: {
+                ...Object.fromEntries(Object.entries(errorResponses).map(([name, [, response]]) => [name, response])),
+                ...batchResponses,
+            },
             securitySchemes: {
                 bearer: {
                     type: 'http',
