@@ -24,6 +24,7 @@ import {
     type OperationResponse,
 } from '@azure/cosmos';
 
+import { GraphError } from '../graph/errors.js';
 import type { Assignment } from '../graph/odata.js';
 import type { AssignmentTarget } from '../graph/schema.js';
 
@@ -366,6 +367,11 @@ export class AssignmentStore {
             report();
             return result;
         } catch (error) {
+            if (error instanceof GraphError) {
+                // The caller's own refusal, computed from what was read (a priority out of range): no storage failure.
+                report();
+                throw error;
+            }
             const translated = translate(error, operation);
             meter.failed(error);
             report(translated.kind);

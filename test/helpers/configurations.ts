@@ -1,15 +1,45 @@
 /**
- * Configuration ids for tests. Assignments belong to a client configuration; every test that needs one asks here, so
- * that how a configuration comes to exist is written once.
+ * Client configurations for tests. Assignments belong to a configuration that exists; every test that needs one asks
+ * here, so that how a configuration comes to exist is written once.
  */
 import { randomUUID } from 'node:crypto';
 
+import type { AssignmentStore } from '../../lib/store/assignmentStore.js';
+import { ConfigurationStore } from '../../lib/store/configurationStore.js';
+
+export const WINDOWS_CONFIGURATION = '#microsoft.graph.windowsOfficeClientConfiguration';
+
+/** A configuration's URL under a service root (`http://127.0.0.1:port/beta`). */
+export const configurationsUrl = (root: string) => `${root}/officeConfiguration/clientConfigurations`;
+
 /**
- * A configuration id no other test uses. Today any valid id is accepted under the assignments routes; once
- * configurations are a resource of their own, this creates one over HTTP at `root` (the service root,
- * `http://127.0.0.1:port/beta`) with `headers` (a bearer token where auth is on).
+ * Creates a client configuration over HTTP at `root` (the service root, `http://127.0.0.1:port/beta`) with `headers`
+ * (a bearer token where auth is on), and returns its id.
  */
-// eslint-disable-next-line @typescript-eslint/require-await, @typescript-eslint/no-unused-vars
-export async function newConfiguration(root: string, headers: Record<string, string> = {}): Promise<string> {
-    return `cfg-${randomUUID()}`;
+export async function newConfiguration(
+    root: string,
+    headers: Record<string, string> = {},
+    body: Record<string, unknown> = {},
+): Promise<string> {
+    const response = await fetch(configurationsUrl(root), {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/json', ...headers },
+        body: JSON.stringify({ '@odata.type': WINDOWS_CONFIGURATION, displayName: 'test configuration', ...body }),
+    });
+    if (response.status !== 201) {
+        throw new Error(`creating a configuration answered ${response.status}: ${await response.text()}`);
+    }
+    return ((await response.json()) as { id: string }).id;
+}
+
+/** The same for tests that use the store directly: a configuration made through the configuration store. */
+export async function newStoredConfiguration(store: AssignmentStore): Promise<string> {
+    const id = randomUUID();
+    await new ConfigurationStore(store).create(
+        id,
+        { odataType: WINDOWS_CONFIGURATION.slice(1), displayName: 'test configuration' },
+        (ids) => [...ids, id],
+        [],
+    );
+    return id;
 }
