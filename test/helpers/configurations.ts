@@ -32,9 +32,11 @@ export async function newConfiguration(
     return ((await response.json()) as { id: string }).id;
 }
 
-/** The same for tests that use the store directly: a configuration made through the configuration store. */
-export async function newStoredConfiguration(store: AssignmentStore): Promise<string> {
-    const id = randomUUID();
+/**
+ * The same for tests that use the store directly: a configuration made through the configuration store. `id` names it
+ * in advance, for tests whose URLs are written before the store runs (any GUID no other test uses).
+ */
+export async function newStoredConfiguration(store: AssignmentStore, id: string = randomUUID()): Promise<string> {
     await new ConfigurationStore(store).create(
         id,
         { odataType: WINDOWS_CONFIGURATION.slice(1), displayName: 'test configuration' },
@@ -42,4 +44,23 @@ export async function newStoredConfiguration(store: AssignmentStore): Promise<st
         [],
     );
     return id;
+}
+
+/**
+ * A test file's configurations by name: the first use of a name creates one over HTTP at `root()`, later uses of the
+ * name give the same id. `root` is read on first use, as the app starts in `beforeAll`.
+ */
+export function configurationsByName(
+    root: () => string,
+    headers: () => Record<string, string> = () => ({}),
+): (name: string) => Promise<string> {
+    const ids = new Map<string, Promise<string>>();
+    return async (name) => {
+        let id = ids.get(name);
+        if (!id) {
+            id = newConfiguration(root(), headers());
+            ids.set(name, id);
+        }
+        return await id;
+    };
 }
