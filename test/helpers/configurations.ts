@@ -64,3 +64,16 @@ export function configurationsByName(
         return await id;
     };
 }
+
+/** As configurationsByName, through the store: for tests whose host wants tokens, or that have no host. */
+export function storedConfigurationsByName(store: () => AssignmentStore): (name: string) => Promise<string> {
+    const ids = new Map<string, Promise<string>>();
+    return async (name) => {
+        let id = ids.get(name);
+        if (!id) {
+            id = newStoredConfiguration(store());
+            ids.set(name, id);
+        }
+        return await id;
+    };
+}
