@@ -4,7 +4,11 @@
  * of failure it was, never as an SDK error: callers decide the HTTP answer from the kind alone.
  *
  * Besides the assignments, a configuration's partition holds two kinds of bookkeeping documents, never listed:
- * - the *set document* (`assign-version`): the number of assignments (`total`) and a revision. Every write of the
+ * - the *set document* (`assign-version`), also the configuration's *parent document*: written when the
+ *   configuration is created and deleted first when it is deleted (lib/store/configurationStore.ts). Every write of
+ *   an assignment carries it in its batch, so a write under a configuration that does not exist fails whole
+ *   (`configurationNotFound`), however it races the delete. It holds the number of assignments (`total`) and a
+ *   revision. Every write of the
  *   set (create, PATCH, DELETE, assign) changes it in the same transactional batch as the write itself. An assign
  *   replaces it only if it is still the version read before the set, so any write that lands in between makes the
  *   assign fail whole. Single writes patch it without a condition on its version (an increment), so concurrent
@@ -786,37 +790,42 @@ export class AssignmentStore {
             let deleted = 0;
             let refusals = 0;
             for (;;) {
-                const { resources } = meter(
+                // All the ids at once (at most 10,000 assignments and their key records): a query page may come
+                // back short, or even empty with more to come, so paging by "until a page is empty" could stop early.
+                const { resources: ids } = meter(
                     await container.items
                         .query<string>(
                             {
                                 query: 'SELECT VALUE c.id FROM c WHERE c.configurationId = @configurationId',
                                 parameters: [{ name: '@configurationId', value: configurationId }],
                             },
-                            { partitionKey: configurationId, maxItemCount: MAX_BATCH_OPERATIONS },
+                            { partitionKey: configurationId },
                         )
-                        .fetchNext(),
+                        .fetchAll(),
                 );
-                if (resources.length === 0) {
+                if (ids.length === 0) {
                     return deleted;
                 }
                 try {
-                    await this.batch(
-                        container,
-                        meter,
-                        configurationId,
-                        resources.map(
-                            (id): OperationInput => ({
-                                operationType: BulkOperationType.Delete,
-                                id,
-                                partitionKey: configurationId,
-                            }),
-                        ),
-                    );
-                    deleted += resources.length;
-                    refusals = 0;
+                    for (let start = 0; start < ids.length; start += MAX_BATCH_OPERATIONS) {
+                        const chunk = ids.slice(start, start + MAX_BATCH_OPERATIONS);
+                        await this.batch(
+                            container,
+                            meter,
+                            configurationId,
+                            chunk.map(
+                                (id): OperationInput => ({
+                                    operationType: BulkOperationType.Delete,
+                                    id,
+                                    partitionKey: configurationId,
+                                }),
+                            ),
+                        );
+                        deleted += chunk.length;
+                    }
                 } catch (error) {
-                    // Bounded: each refusal means another delete made progress; past a few in a row, something else is wrong.
+                    // A document deleted meanwhile (another DELETE of the configuration) fails its batch with 404:
+                    // read the ids again. Bounded: each refusal means another delete made progress.
                     if (!(error instanceof BatchRefused && error.statusCode === 404) || ++refusals > 5) {
                         throw error;
                     }

@@ -318,6 +318,10 @@ export class ConfigurationStore {
                 if (ifMatch !== undefined && !ifMatchHolds(ifMatch, { etag: httpEtag(document._etag) })) {
                     throw new StoreError('preconditionFailed', 'If-Match does not match the stored ETag');
                 }
+                if (!reorder && Object.keys(fields).length === 0) {
+                    // Nothing to change: the ETag stays what it was.
+                    return toConfiguration(document, order.ids.indexOf(id) + 1);
+                }
                 const ids = reorder ? reorder(order.ids) : order.ids;
                 const changed: ConfigurationDocument = { ...document, ...fields };
                 const operations: OperationInput[] = [
