@@ -570,6 +570,29 @@ describe('assignments belong to a configuration', () => {
         expect(tenant.filter((d) => d.id === id || String(d.id).startsWith(`${id}.`))).toEqual([]);
     });
 
+    it('finishes a delete that stopped after its first step when the DELETE is retried', async () => {
+        const id = await newConfiguration(app.root);
+        for (let i = 0; i < 3; i++) {
+            expect((await post(app.assignmentsUrl(id), target)).status).toBe(201);
+        }
+        // As if the process died right after step 1 (the parent is gone, the rest is not).
+        await app.cosmos.services.store.deleteParent(id);
+        await expectGraphError(await fetch(app.assignmentsUrl(id)), 404, 'ResourceNotFound', expect);
+        expect((await fetch(itemUrl(id))).status).toBe(200);
+        expect(await app.cosmos.documents(id)).toHaveLength(3);
+        expect((await fetch(itemUrl(id), { method: 'DELETE' })).status).toBe(204);
+        expect(await app.cosmos.documents(id)).toEqual([]);
+        await expectGraphError(await fetch(itemUrl(id)), 404, 'ResourceNotFound', expect);
+        expect((await listAll('&$select=id')).some((c) => c.id === id)).toBe(false);
+    });
+
+    it('keeps the ETag of a PATCH that changes nothing', async () => {
+        const { entity, response } = await create();
+        const same = await fetch(itemUrl(entity.id), { method: 'PATCH', headers: JSON_HEADERS, body: '{}' });
+        expect(same.status).toBe(204);
+        expect(same.headers.get('etag')).toBe(response.headers.get('etag'));
+    });
+
     it('deletes the payload documents with the configuration', async () => {
         const { entity } = await create({ policyPayload: 'AAEC' });
         expect((await readTenant()).some((d) => d.id === `${entity.id}.policyPayload`)).toBe(true);
