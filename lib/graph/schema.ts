@@ -42,7 +42,7 @@ export const MAX_ASSIGNMENTS_PER_ASSIGN = 100;
 
 /**
  * Client configurations one tenant may hold. Their order is one document (lib/store/configurationStore.ts) that every
- * list reads: at 40 bytes an id, 5,000 ids keep it near 200 KB, a tenth of Cosmos DB's item limit.
+ * list reads: at about 41 bytes an id, 5,000 ids keep it near 200 KB, a tenth of Cosmos DB's item limit.
  */
 export const MAX_CONFIGURATIONS = 5000;
 

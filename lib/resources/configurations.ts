@@ -212,6 +212,7 @@ export const listConfigurations: Operation = async (call) => {
     const store = configurationsOf(call);
     const order = await store.order();
     const ranked = order.ids.map((id, index) => ({ id, priority: index + 1 }));
+    const typeOf = (id: string) => `#${order.types.get(id) ?? CONFIGURATION_TYPES[0]}`;
     if (options.descending) {
         ranked.reverse();
     }
@@ -220,7 +221,11 @@ export const listConfigurations: Operation = async (call) => {
     // `id` and `priority` are the order's own: a page of them needs no other read.
     const orderOnly = options.select?.every((p) => p === 'id' || p === 'priority') === true;
     const items = orderOnly
-        ? page.map(({ id, priority }) => ({ id, priority }))
+        ? page.map(({ id, priority }) => ({
+              '@odata.type': typeOf(id),
+              ...(options.select?.includes('id') ? { id } : {}),
+              ...(options.select?.includes('priority') ? { priority } : {}),
+          }))
         : (
               await store.documents(
                   page.map((p) => p.id),

@@ -19,7 +19,7 @@ import {
     type OperationInput,
 } from '@azure/cosmos';
 
-import type { PayloadProperty } from '../graph/schema.js';
+import { CONFIGURATION_TYPES, type PayloadProperty } from '../graph/schema.js';
 import {
     type AssignmentStore,
     BatchRefused,
@@ -84,6 +84,12 @@ interface OrderDocument extends ItemDefinition {
     configurationId: typeof TENANT_PARTITION;
     kind: 'priorityOrder';
     ids: string[];
+    /**
+     * Each configuration's concrete type, one character an id, in the order of `ids`: the index of the type in
+     * CONFIGURATION_TYPES. A type never changes, and a list answered from the order alone (`$select=priority`) still
+     * writes each element's `@odata.type`, as OData requires for a derived type. One byte an id.
+     */
+    types: string;
 }
 
 interface PayloadDocument extends ItemDefinition {
@@ -98,6 +104,8 @@ interface PayloadDocument extends ItemDefinition {
 /** The tenant's order as read: the ids and the ETag to replace it on, absent while no configuration was made. */
 export interface PriorityOrder {
     ids: string[];
+    /** Each id's bare type name. */
+    types: ReadonlyMap<string, string>;
     etag?: string;
 }
 
@@ -126,8 +134,16 @@ function tenantOperation(operation: { operationType: OperationInput['operationTy
 }
 
 /** The order document's write: a create the first time, else a replace on condition that it is still as read. */
-function orderWrite(order: PriorityOrder, ids: string[]): OperationInput {
-    const document: OrderDocument = { id: ORDER_ID, configurationId: TENANT_PARTITION, kind: 'priorityOrder', ids };
+function orderWrite(order: PriorityOrder, ids: string[], added?: { id: string; odataType: string }): OperationInput {
+    const typeOf = (id: string) => (id === added?.id ? added.odataType : order.types.get(id));
+    const types = ids.map((id) => String(Math.max(0, CONFIGURATION_TYPES.indexOf(typeOf(id) as never)))).join('');
+    const document: OrderDocument = {
+        id: ORDER_ID,
+        configurationId: TENANT_PARTITION,
+        kind: 'priorityOrder',
+        ids,
+        types,
+    };
     return order.etag === undefined
         ? tenantOperation({ operationType: BulkOperationType.Create, resourceBody: document as unknown as JSONObject })
         : tenantOperation({
@@ -160,7 +176,16 @@ export class ConfigurationStore {
 
     private async readOrder(container: Container, meter: Meter): Promise<PriorityOrder> {
         const document = await this.assignments.read<OrderDocument>(container, meter, TENANT_PARTITION, ORDER_ID);
-        return document ? { ids: document.ids, etag: String(document._etag) } : { ids: [] };
+        if (!document) {
+            return { ids: [], types: new Map() };
+        }
+        const types = new Map(
+            document.ids.map((id, i) => [
+                id,
+                CONFIGURATION_TYPES[Number(document.types[i] ?? 0)] ?? CONFIGURATION_TYPES[0],
+            ]),
+        );
+        return { ids: document.ids, types, etag: String(document._etag) };
     }
 
     private async readDocument(container: Container, meter: Meter, id: string) {
@@ -214,7 +239,7 @@ export class ConfigurationStore {
                                 operationType: BulkOperationType.Create,
                                 resourceBody: document as unknown as JSONObject,
                             }),
-                            orderWrite(order, ids),
+                            orderWrite(order, ids, { id, odataType: fields.odataType }),
                         ]);
                         return toConfiguration(
                             created?.resourceBody as unknown as ConfigurationDocument,

@@ -231,10 +231,17 @@ describe('list', () => {
     });
 
     it('answers $select=priority from the order alone, and $select=id,displayName with the documents', async () => {
+        await create({ '@odata.type': SECURITY });
         const response = await fetch(`${collection()}?$select=priority`);
         const body = (await response.json()) as Collection;
         expect(body['@odata.context']).toBe(`${app.root}/$metadata#officeConfiguration/clientConfigurations(priority)`);
-        expect(body.value.every((c) => Object.keys(c).join() === 'id,priority')).toBe(true);
+        expect(body.value.every((c) => Object.keys(c).join() === '@odata.type,priority')).toBe(true);
+        // The type, from the order too: it knows each configuration's concrete type.
+        const withIds = (await (await fetch(`${collection()}?$select=id,priority&$top=999`)).json()) as Collection;
+        expect(Object.keys(withIds.value[0] ?? {})).toEqual(['@odata.type', 'id', 'priority']);
+        const full = await listAll();
+        expect(withIds.value.map((c) => c['@odata.type'])).toEqual(full.map((c) => c['@odata.type']));
+        expect(new Set(full.map((c) => c['@odata.type'])).size).toBe(2);
         const named = (await (await fetch(`${collection()}?$select=id,displayName`)).json()) as Collection;
         expect(Object.keys(named.value[0] ?? {})).toEqual(['@odata.type', 'id', 'displayName']);
     });
