@@ -52,10 +52,19 @@ const base64Length = (bytes: number) => Math.ceil(bytes / 3) * 4;
 export const MAX_CREATE_CONFIGURATION_BODY_BYTES =
     MAX_BODY_BYTES + PAYLOAD_PROPERTIES.length * base64Length(MAX_PAYLOAD_BYTES);
 
+/**
+ * `updatePriorities` may list every configuration: 5,000 ids of about 43 bytes with their priorities is 215 KB, past the
+ * 64 KiB of other JSON bodies.
+ */
+export const MAX_UPDATE_PRIORITIES_BODY_BYTES = 256 * 1024;
+
 /** The media type of inline payloads that do not state one (`policyPayload@odata.mediaContentType`). */
 export const DEFAULT_PAYLOAD_TYPE = 'application/octet-stream';
 
 const GUID = new RegExp(GUID_PATTERN);
+
+/** Details one refused updatePriorities lists at most. */
+const MAX_DETAILS = 20;
 
 /** The store of configurations: stateless over the container's store, so one per call costs nothing. */
 export function configurationsOf(call: OperationCall): ConfigurationStore {
@@ -369,7 +378,8 @@ export function prioritiesApplied(current: readonly string[], ids: readonly stri
     });
     if (problems.length > 0) {
         const more = problems.length > 1 ? ` (and ${problems.length - 1} more, see details)` : '';
-        throw badRequest(`Invalid request body: ${problems[0]?.message ?? ''}${more}`, problems);
+        // A few details say what is wrong; thousands (5,000 bad ids) would only make the answer as large as the body.
+        throw badRequest(`Invalid request body: ${problems[0]?.message ?? ''}${more}`, problems.slice(0, MAX_DETAILS));
     }
     // Array.from, not `new Array(n)`: map skips the holes of a sparse array.
     const placed = Array.from({ length: current.length }, (): string | undefined => undefined);
@@ -386,6 +396,7 @@ export const updatePriorities: Operation = async (call) => {
     const body = await validBody<{ officeConfigurationPolicyIds: string[]; officeConfigurationPriorities: number[] }>(
         call,
         'updatePriorities',
+        MAX_UPDATE_PRIORITIES_BODY_BYTES,
     );
     await configurationsOf(call).reorder((current) =>
         prioritiesApplied(current, body.officeConfigurationPolicyIds, body.officeConfigurationPriorities),

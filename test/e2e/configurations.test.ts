@@ -515,13 +515,32 @@ describe('stream properties', () => {
             'RequestEntityTooLarge',
             expect,
         );
-        // Other creates keep the 64 KiB limit of JSON bodies.
+        // Other JSON bodies keep their limits: 64 KiB for a PATCH, 256 KiB for updatePriorities (every id at once).
         await expectGraphError(
-            await post(`${collection()}/updatePriorities`, { pad: 'x'.repeat(70 * 1024) }),
+            await fetch(itemUrl(entity.id), {
+                method: 'PATCH',
+                headers: JSON_HEADERS,
+                body: JSON.stringify({ description: 'x'.repeat(70 * 1024) }),
+            }),
             413,
             'RequestEntityTooLarge',
             expect,
         );
+        await expectGraphError(
+            await post(`${collection()}/updatePriorities`, { pad: 'x'.repeat(257 * 1024) }),
+            413,
+            'RequestEntityTooLarge',
+            expect,
+        );
+        const manyIds = Array.from({ length: 5000 }, () => '00000000-0000-4000-8000-000000000000');
+        const many = await post(`${collection()}/updatePriorities`, {
+            officeConfigurationPolicyIds: manyIds,
+            officeConfigurationPriorities: manyIds.map((_, i) => i + 1),
+        });
+        // Read whole (about 215 KB) and refused for what it says, not for its size, in a few details.
+        const refusal = await expectGraphError(many, 400, 'BadRequest', expect);
+        expect(refusal.error.details).toHaveLength(20);
+        expect(refusal.error.message).toContain('more, see details');
     });
 });
 
