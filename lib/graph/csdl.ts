@@ -58,6 +58,11 @@ export const CSDL_XML = `<?xml version="1.0" encoding="utf-8"?>
         <Parameter Name="officeConfigurationAssignments" Type="Collection(graph.officeClientConfigurationAssignment)" />
         <ReturnType Type="Collection(graph.officeClientConfigurationAssignment)" />
       </Action>
+      <Action Name="updatePriorities" IsBound="true">
+        <Parameter Name="bindingParameter" Type="Collection(graph.officeClientConfiguration)" />
+        <Parameter Name="officeConfigurationPolicyIds" Type="Collection(Edm.String)" Unicode="false" />
+        <Parameter Name="officeConfigurationPriorities" Type="Collection(Edm.Int32)" Nullable="false" />
+      </Action>
       <EntityContainer Name="GraphService">
         <Singleton Name="officeConfiguration" Type="microsoft.graph.officeConfiguration" />
       </EntityContainer>

@@ -8,6 +8,14 @@ export const NAMESPACE = 'microsoft.graph';
 export const ASSIGNMENT_TYPE = `${NAMESPACE}.officeClientConfigurationAssignment`;
 export const BASE_TARGET_TYPE = `${NAMESPACE}.officeConfigurationAssignmentTarget`;
 export const GROUP_TARGET_TYPE = `${NAMESPACE}.officeConfigurationGroupAssignmentTarget`;
+export const OFFICE_CONFIGURATION_TYPE = `${NAMESPACE}.officeConfiguration`;
+/** Abstract in the CSDL: a create must name one of the two concrete types below. */
+export const CONFIGURATION_BASE_TYPE = `${NAMESPACE}.officeClientConfiguration`;
+export const CONFIGURATION_TYPES = [
+    `${NAMESPACE}.windowsOfficeClientConfiguration`,
+    `${NAMESPACE}.windowsOfficeClientSecurityConfiguration`,
+] as const;
+export const UPDATE_PRIORITIES_ACTION = `${NAMESPACE}.updatePriorities`;
 
 /** Graph accepts `@odata.type` values with or without the leading `#`. */
 const typeName = (name: string) => ({ enum: [`#${name}`, name] });
@@ -31,6 +39,141 @@ const propertyNames = { pattern: `^[\\s\\S]{0,${MAX_PROPERTY_NAME_LENGTH}}$` };
 export const GUID_PATTERN = '^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$';
 
 export const MAX_ASSIGNMENTS_PER_ASSIGN = 100;
+
+/**
+ * Client configurations one tenant may hold. Their order is one document (lib/store/configurationStore.ts) that every
+ * list reads: at about 41 bytes an id, 5,000 ids keep it near 200 KB, a tenth of Cosmos DB's item limit.
+ */
+export const MAX_CONFIGURATIONS = 5000;
+
+/** `priority` is an Edm.Int32; the store narrows it to 1..N+1 (create) or 1..N (update). */
+export const MAX_INT32 = 2_147_483_647;
+
+/** The stream properties of a configuration (Edm.Stream): bytes of their own, never inline in a response. */
+export const PAYLOAD_PROPERTIES = ['policyPayload', 'userPreferencePayload'] as const;
+export type PayloadProperty = (typeof PAYLOAD_PROPERTIES)[number];
+
+/** Properties the service computes: a body that sets one is refused, naming it (lib/graph/validation.ts). */
+export const READ_ONLY_CONFIGURATION_PROPERTIES = ['checkinStatuses', 'userCheckinSummary'] as const;
+
+/** Lengths as code points, written as patterns: `maxLength` would need ajv at run time (scripts/build-validators). */
+const text = (max: number, description: string) => ({
+    description,
+    type: ['string', 'null'],
+    pattern: `^[\\s\\S]{0,${max}}$`,
+});
+
+/**
+ * Inline stream content on create, as Graph's documentation example sends it: standard or URL-safe base64. One
+ * character class then the padding: linear. The decoded size is checked against the payload limit by the resource.
+ */
+const base64Payload = (description: string) => ({
+    description,
+    type: 'string',
+    contentEncoding: 'base64',
+    pattern: '^[A-Za-z0-9+/_-]*={0,2}$',
+});
+
+const checkinStatus = {
+    title: `${NAMESPACE}.officeClientCheckinStatus`,
+    type: 'object',
+    properties: {
+        appliedPolicies: { type: 'array', items: { type: 'string' } },
+        checkinDateTime: { type: 'string' },
+        deviceName: { type: ['string', 'null'] },
+        devicePlatform: { type: ['string', 'null'] },
+        devicePlatformVersion: { type: ['string', 'null'] },
+        errorMessage: { type: ['string', 'null'] },
+        userId: { type: 'string' },
+        userPrincipalName: { type: ['string', 'null'] },
+        wasSuccessful: { type: 'boolean' },
+    },
+} as const;
+
+const configurationProperties = {
+    '@odata.type': {
+        description: 'The concrete type; `officeClientConfiguration` itself is abstract.',
+        enum: CONFIGURATION_TYPES.flatMap((name) => [`#${name}`, name]),
+    },
+    id: { type: 'string', description: 'Assigned by the service (a GUID); a value sent on create is ignored.' },
+    displayName: text(256, 'The name admins see.'),
+    description: text(1024, 'What the policy is for.'),
+    priority: {
+        description:
+            'Its place in the tenant order, 1 first. Dense and unique: on create 1..N+1 (omitted: last), on update 1..N.',
+        type: 'integer',
+        minimum: 1,
+        maximum: MAX_INT32,
+    },
+    policyPayload: base64Payload('The policy (Edm.Stream), inline on create only; afterwards at .../policyPayload.'),
+    userPreferencePayload: base64Payload(
+        'User preferences (Edm.Stream), inline on create only; afterwards at .../userPreferencePayload.',
+    ),
+    checkinStatuses: { readOnly: true, type: 'array', items: checkinStatus },
+    userCheckinSummary: {
+        readOnly: true,
+        title: `${NAMESPACE}.officeUserCheckinSummary`,
+        type: 'object',
+        properties: { failedUserCount: { type: 'integer' }, succeededUserCount: { type: 'integer' } },
+    },
+} as const;
+
+/** POST /officeConfiguration/clientConfigurations */
+export const createConfigurationSchema = {
+    $schema: 'https://json-schema.org/draft/2020-12/schema',
+    $id: 'officeClientConfiguration.create',
+    title: CONFIGURATION_BASE_TYPE,
+    type: 'object',
+    required: ['@odata.type'],
+    properties: configurationProperties,
+    propertyNames,
+    patternProperties: annotations,
+    additionalProperties: false,
+} as const;
+
+/** PATCH /officeConfiguration/clientConfigurations/{id}: the payloads have routes of their own. */
+export const updateConfigurationSchema = {
+    $schema: 'https://json-schema.org/draft/2020-12/schema',
+    $id: 'officeClientConfiguration.update',
+    title: CONFIGURATION_BASE_TYPE,
+    type: 'object',
+    properties: {
+        '@odata.type': configurationProperties['@odata.type'],
+        id: { type: 'string', description: 'Must equal the id in the path.' },
+        displayName: configurationProperties.displayName,
+        description: configurationProperties.description,
+        priority: configurationProperties.priority,
+        checkinStatuses: configurationProperties.checkinStatuses,
+        userCheckinSummary: configurationProperties.userCheckinSummary,
+    },
+    propertyNames,
+    patternProperties: annotations,
+    additionalProperties: false,
+} as const;
+
+/** POST .../clientConfigurations/updatePriorities: the ids and their new priorities, pairwise. */
+export const updatePrioritiesSchema = {
+    $schema: 'https://json-schema.org/draft/2020-12/schema',
+    $id: 'officeClientConfiguration.updatePriorities',
+    title: UPDATE_PRIORITIES_ACTION,
+    type: 'object',
+    required: ['officeConfigurationPolicyIds', 'officeConfigurationPriorities'],
+    properties: {
+        officeConfigurationPolicyIds: {
+            type: 'array',
+            maxItems: MAX_CONFIGURATIONS,
+            items: { type: 'string' },
+        },
+        officeConfigurationPriorities: {
+            type: 'array',
+            maxItems: MAX_CONFIGURATIONS,
+            items: { type: 'integer', minimum: 1, maximum: MAX_INT32 },
+        },
+    },
+    propertyNames,
+    patternProperties: annotations,
+    additionalProperties: false,
+} as const;
 
 const target = {
     title: BASE_TARGET_TYPE,
@@ -130,6 +273,9 @@ export const bodySchemas = {
     create: createAssignmentSchema,
     update: updateAssignmentSchema,
     assign: assignActionSchema,
+    createConfiguration: createConfigurationSchema,
+    updateConfiguration: updateConfigurationSchema,
+    updatePriorities: updatePrioritiesSchema,
 } as const;
 
 export type BodyKind = keyof typeof bodySchemas;

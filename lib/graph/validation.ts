@@ -16,6 +16,9 @@ const validators: Record<BodyKind, GeneratedValidator> = {
     create: generated.create,
     update: generated.update,
     assign: generated.assign,
+    createConfiguration: generated.createConfiguration,
+    updateConfiguration: generated.updateConfiguration,
+    updatePriorities: generated.updatePriorities,
 };
 
 export const BODY_KINDS = Object.keys(bodySchemas) as BodyKind[];
@@ -28,11 +31,50 @@ export function bodySchema(kind: BodyKind): unknown {
 export type ValidationResult = { valid: true } | { valid: false; details: GraphErrorDetail[] };
 
 export function validateBody(kind: BodyKind, body: unknown): ValidationResult {
+    const readOnly = readOnlyDetails(kind, body);
+    if (readOnly.length > 0) {
+        return { valid: false, details: readOnly };
+    }
     const validate = validators[kind];
     if (validate(body)) {
         return { valid: true };
     }
     return { valid: false, details: toDetails(validate.errors ?? []) };
+}
+
+/**
+ * Properties the schema marks `readOnly` (the service computes them): set in a body, each is named, rather than
+ * silently dropped or reported as unknown. Only the body's own properties: no schema nests one deeper.
+ */
+function readOnlyDetails(kind: BodyKind, body: unknown): GraphErrorDetail[] {
+    if (typeof body !== 'object' || body === null || Array.isArray(body)) {
+        return [];
+    }
+    const schema = bodySchemas[kind] as { title?: string; properties?: Record<string, { readOnly?: boolean }> };
+    return Object.entries(schema.properties ?? {})
+        .filter(([name, property]) => property.readOnly === true && Object.hasOwn(body, name))
+        .map(([name]) => ({
+            code: 'ReadOnlyProperty',
+            message: `The property '${name}' of type '${schema.title ?? ''}' is read-only: the service computes it.`,
+            target: name,
+        }));
+}
+
+/** The patterns that stand for lengths and encodings (lib/graph/schema.ts), as words. */
+function patternViolation(error: ErrorObject, where: string, path: string): GraphErrorDetail {
+    const pattern = String((error.params as { pattern?: unknown }).pattern);
+    const length = /^\^\[\\s\\S\]\{0,(\d+)\}\$$/.exec(pattern);
+    if (length) {
+        return {
+            code: 'InvalidValue',
+            message: `The value of '${where}' is longer than ${length[1]} characters.`,
+            target: path,
+        };
+    }
+    if ((error.parentSchema as { contentEncoding?: unknown } | undefined)?.contentEncoding === 'base64') {
+        return { code: 'InvalidValue', message: `The value of '${where}' is not base64.`, target: path };
+    }
+    return otherViolation(error, where, path);
 }
 
 /** `/target/groupId` → `target.groupId`; `/officeConfigurationAssignments/0/target` → `officeConfigurationAssignments[0].target`. */
@@ -88,7 +130,7 @@ function toDetail(error: ErrorObject): GraphErrorDetail | undefined {
             };
         case 'pattern':
             // The name's own check under `propertyNames`, which reports it.
-            return error.propertyName !== undefined ? undefined : otherViolation(error, where, path);
+            return error.propertyName !== undefined ? undefined : patternViolation(error, where, path);
         case 'type':
             if (path === '' && params.type === 'object') {
                 const sent = Array.isArray(error.data)
@@ -117,6 +159,13 @@ function toDetail(error: ErrorObject): GraphErrorDetail | undefined {
             return {
                 code: 'InvalidValue',
                 message: `The value ${quoted(error.data)} of '${where}' is not a valid GUID.`,
+                target: path,
+            };
+        case 'minimum':
+        case 'maximum':
+            return {
+                code: 'InvalidValue',
+                message: `The value ${quoted(error.data)} of '${where}' must be ${error.keyword === 'minimum' ? 'at least' : 'at most'} ${String(params.limit)}.`,
                 target: path,
             };
         case 'maxItems':

@@ -1,11 +1,14 @@
 /**
  * Reading a JSON request body the way Graph does: media type first (415), then declared size (413), and only then
- * the body itself, never more than the limit (413 as soon as it is passed), then syntax (400).
+ * the body itself, never more than the limit (413 as soon as it is passed), then syntax (400). The limit is each
+ * route's own, known before a byte is read: 64 KiB unless the operation says otherwise (a configuration's create
+ * carries its payloads inline; a payload PUT is the payload itself).
  */
 import type { HttpRequest } from '@azure/functions';
 
 import { badRequest, GraphError } from '../graph/errors.js';
 
+/** The limit of every JSON body, unless its route sets another. */
 export const MAX_BODY_BYTES = 64 * 1024;
 
 /** One decoder for every request: a non-streaming decode keeps no state between calls. */
@@ -26,6 +29,11 @@ function tooLarge(limit: number): GraphError {
  * the client's doing (it went away, or went quiet: the host's timeouts fail the stream with a GraphError).
  */
 async function readLimited(request: HttpRequest, limit: number): Promise<Uint8Array> {
+    // A declared length over the limit is refused before a byte of the body is read.
+    const declared = Number(request.headers.get('content-length') ?? 0);
+    if (declared > limit) {
+        throw tooLarge(limit);
+    }
     const stream = request.body;
     if (stream === null) {
         return new Uint8Array(0);
@@ -60,7 +68,12 @@ async function readLimited(request: HttpRequest, limit: number): Promise<Uint8Ar
     return Buffer.concat(chunks, size);
 }
 
-/** `limit`: the single request's, unless the route carries more than one request (`$batch`). */
+/** A body of any media type, as bytes (a stream property's content), within `limit`. */
+export async function readBytes(request: HttpRequest, limit: number): Promise<Uint8Array> {
+    return await readLimited(request, limit);
+}
+
+/** `limit`: the route's own (64 KiB unless it says otherwise; `$batch` carries several requests). */
 export async function readJsonBody(request: HttpRequest, limit = MAX_BODY_BYTES): Promise<unknown> {
     const contentType = request.headers.get('content-type');
     if (!isJsonMediaType(contentType)) {
@@ -70,11 +83,6 @@ export async function readJsonBody(request: HttpRequest, limit = MAX_BODY_BYTES)
                 ? "Write requests must carry the header 'Content-Type: application/json'."
                 : `The media type '${contentType}' is not supported; use 'application/json'.`,
         );
-    }
-    // A declared length over the limit is refused before a byte of the body is read.
-    const declared = Number(request.headers.get('content-length') ?? 0);
-    if (declared > limit) {
-        throw tooLarge(limit);
     }
     const bytes = await readLimited(request, limit);
     let json: string;

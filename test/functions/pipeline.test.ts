@@ -13,6 +13,7 @@ import { routes } from '../../functions/routes.js';
 import { invalidAuthenticationToken } from '../../lib/graph/errors.js';
 import { createHttpHandler } from '../../lib/http/pipeline.js';
 import type { Access } from '../../lib/platform/services.js';
+import { newStoredConfiguration } from '../helpers/configurations.js';
 import { startTestCosmos, type TestCosmos } from '../helpers/cosmos.js';
 
 const { HttpRequest, InvocationContext } = functions;
@@ -135,10 +136,16 @@ describe('the pipeline under the Functions host', () => {
     });
 
     it('serves HEAD as GET without the body, asking only for the read permission', async () => {
+        const configuration = await newStoredConfiguration(cosmos.services.store);
         accessAsked.length = 0;
-        const head = await call('officeClientConfigurationAssignments', 'HEAD', `${base}/c/assignments`, {
-            authorization: 'Bearer ok',
-        });
+        const head = await call(
+            'officeClientConfigurationAssignments',
+            'HEAD',
+            `${base}/${configuration}/assignments`,
+            {
+                authorization: 'Bearer ok',
+            },
+        );
         expect(head.status).toBe(200);
         expect(head.body).toBeUndefined();
         expect((head.headers as Record<string, string>)['Content-Type']).toMatch(/^application\/json/);

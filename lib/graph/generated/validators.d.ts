@@ -13,3 +13,6 @@ export interface GeneratedValidator {
 export declare const create: GeneratedValidator;
 export declare const update: GeneratedValidator;
 export declare const assign: GeneratedValidator;
+export declare const createConfiguration: GeneratedValidator;
+export declare const updateConfiguration: GeneratedValidator;
+export declare const updatePriorities: GeneratedValidator;

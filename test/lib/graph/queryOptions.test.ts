@@ -6,8 +6,11 @@ import { GraphError } from '../../../lib/graph/errors.js';
 import {
     decodeSkipToken,
     encodeSkipToken,
+    nextConfigurationsQuery,
     nextPageQuery,
     parseCollectionOptions,
+    parseConfigurationEntityOptions,
+    parseConfigurationOptions,
     parseEntityOptions,
 } from '../../../lib/graph/queryOptions.js';
 
@@ -63,5 +66,39 @@ describe('query options', () => {
         expect(parseEntityOptions(new URLSearchParams('$select=id'))).toEqual({ select: ['id'] });
         expect(() => parseEntityOptions(new URLSearchParams('$top=1'))).toThrow(/not supported/);
         expect(() => parseEntityOptions(new URLSearchParams('$format=xml'))).toThrow(/format/);
+    });
+});
+
+describe('the configurations collection options', () => {
+    const options = (query: string) => parseConfigurationOptions(new URLSearchParams(query), key);
+
+    it('accepts $orderby on priority only, asc or desc, and pages by a signed offset bound to the direction', () => {
+        expect(options('')).toEqual({ top: 100, offset: 0, count: false, descending: false });
+        expect(options('$orderby=priority').descending).toBe(false);
+        expect(options('$orderby=PRIORITY%20asc').descending).toBe(false);
+        expect(options('orderby=priority  desc').descending).toBe(true);
+        for (const bad of ['displayName', 'priority,id', 'priority sideways', 'x'.repeat(100)]) {
+            expect(() => options(`$orderby=${encodeURIComponent(bad)}`)).toThrow(GraphError);
+        }
+        const next = new URLSearchParams(nextConfigurationsQuery(options('$top=5&$orderby=priority desc'), key, 5));
+        expect(next.get('$orderby')).toBe('priority desc');
+        expect(options(next.toString())).toMatchObject({ top: 5, offset: 5, descending: true });
+        // The same token, read for the other direction or under another key, is refused.
+        const token = next.get('$skiptoken') ?? '';
+        expect(() => options(`$skiptoken=${encodeURIComponent(token)}`)).toThrow(GraphError);
+        expect(() => parseConfigurationOptions(new URLSearchParams(next.toString()), randomBytes(32))).toThrow(
+            GraphError,
+        );
+    });
+
+    it('selects the configuration properties, and refuses the assignment ones', () => {
+        expect(options('$select=priority,displayName').select).toEqual(['priority', 'displayName']);
+        expect(() => options('$select=target')).toThrow(/microsoft.graph.officeClientConfiguration/);
+        expect(parseConfigurationEntityOptions(new URLSearchParams('$select=policyPayload'))).toEqual({
+            select: ['policyPayload'],
+        });
+        // $orderby stays refused on one entity, and on the assignments.
+        expect(() => parseConfigurationEntityOptions(new URLSearchParams('$orderby=priority'))).toThrow(GraphError);
+        expect(() => parse('$orderby=priority')).toThrow(GraphError);
     });
 });

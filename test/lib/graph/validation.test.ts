@@ -107,3 +107,64 @@ describe('the update and assign schemas', () => {
         expect(validateBody('assign', many).valid ? '' : 'TooManyItems').toBe('TooManyItems');
     });
 });
+
+describe('the configuration schemas', () => {
+    const windows = '#microsoft.graph.windowsOfficeClientConfiguration';
+
+    it('accepts both concrete types, the writable properties and inline base64 payloads', () => {
+        expect(
+            validateBody('createConfiguration', {
+                '@odata.type': windows,
+                displayName: 'x',
+                description: null,
+                priority: 1,
+                policyPayload: 'AAEC/+8=',
+                userPreferencePayload: 'AAEC_-8',
+                'policyPayload@odata.mediaContentType': 'application/xml',
+            }),
+        ).toEqual({ valid: true });
+        expect(
+            validateBody('createConfiguration', {
+                '@odata.type': 'microsoft.graph.windowsOfficeClientSecurityConfiguration',
+            }),
+        ).toEqual({ valid: true });
+    });
+
+    it('names the read-only properties, over-long strings, bad base64 and priorities below 1', () => {
+        const refused = (kind: 'createConfiguration' | 'updateConfiguration', body: object) => {
+            const result = validateBody(kind, body);
+            return result.valid ? [] : result.details;
+        };
+        expect(refused('updateConfiguration', { checkinStatuses: [], userCheckinSummary: {} })).toEqual([
+            expect.objectContaining({ code: 'ReadOnlyProperty', target: 'checkinStatuses' }),
+            expect.objectContaining({ code: 'ReadOnlyProperty', target: 'userCheckinSummary' }),
+        ]);
+        expect(refused('createConfiguration', { '@odata.type': windows, displayName: 'x'.repeat(257) })).toEqual([
+            expect.objectContaining({ message: "The value of 'displayName' is longer than 256 characters." }),
+        ]);
+        expect(refused('createConfiguration', { '@odata.type': windows, policyPayload: 'no base64!' })).toEqual([
+            expect.objectContaining({ message: "The value of 'policyPayload' is not base64." }),
+        ]);
+        expect(refused('createConfiguration', { '@odata.type': windows, priority: 0 })).toEqual([
+            expect.objectContaining({ message: "The value 0 of 'priority' must be at least 1.", target: 'priority' }),
+        ]);
+        expect(refused('updateConfiguration', { policyPayload: 'AAAA' })).toEqual([
+            expect.objectContaining({ code: 'UnknownProperty', target: 'policyPayload' }),
+        ]);
+    });
+
+    it('checks the updatePriorities body: both arrays, ids as strings, priorities as whole numbers of 1 or more', () => {
+        expect(
+            validateBody('updatePriorities', {
+                officeConfigurationPolicyIds: ['a'],
+                officeConfigurationPriorities: [1],
+            }),
+        ).toEqual({ valid: true });
+        const result = validateBody('updatePriorities', {
+            officeConfigurationPolicyIds: [1],
+            officeConfigurationPriorities: [0.5],
+        });
+        expect(result.valid).toBe(false);
+        expect(validateBody('updatePriorities', { officeConfigurationPolicyIds: [] }).valid).toBe(false);
+    });
+});

@@ -10,14 +10,25 @@ import { XMLParser, XMLValidator } from 'fast-xml-parser';
 import { describe, expect, it } from 'vitest';
 
 import { CSDL_XML } from '../../../lib/graph/csdl.js';
-import { actionResultContext, collectionContext, entityContext } from '../../../lib/graph/odata.js';
-import { SELECTABLE } from '../../../lib/graph/queryOptions.js';
+import {
+    actionResultContext,
+    collectionContext,
+    configurationEntityContext,
+    configurationsContext,
+    entityContext,
+    officeConfigurationContext,
+} from '../../../lib/graph/odata.js';
+import { CONFIGURATION_SELECTABLE, SELECTABLE } from '../../../lib/graph/queryOptions.js';
 import {
     assignActionSchema,
     ASSIGNMENT_TYPE,
     BASE_TARGET_TYPE,
+    CONFIGURATION_BASE_TYPE,
+    CONFIGURATION_TYPES,
     GROUP_TARGET_TYPE,
     NAMESPACE,
+    OFFICE_CONFIGURATION_TYPE,
+    updatePrioritiesSchema,
 } from '../../../lib/graph/schema.js';
 
 interface Named {
@@ -36,7 +47,7 @@ interface Action {
     Name: string;
     IsBound: string;
     Parameter: Named[];
-    ReturnType: { Type: string };
+    ReturnType?: { Type: string };
 }
 interface Schema {
     Namespace: string;
@@ -155,9 +166,34 @@ describe('$metadata (CSDL)', () => {
             type: ASSIGNMENT_TYPE,
             select: ['id', 'target'],
         });
+        // The configurations' own: the singleton, the collection (with $select), one configuration.
+        expect(resolveContext(officeConfigurationContext(root))).toEqual({
+            type: OFFICE_CONFIGURATION_TYPE,
+            select: [],
+        });
+        expect(resolveContext(configurationsContext(root, ['id', 'priority']))).toEqual({
+            type: CONFIGURATION_BASE_TYPE,
+            select: ['id', 'priority'],
+        });
+        expect(resolveContext(configurationEntityContext(root))).toEqual({ type: CONFIGURATION_BASE_TYPE, select: [] });
+        const configurationProperties = properties(CONFIGURATION_BASE_TYPE).map((p) => p.Name);
+        expect(CONFIGURATION_SELECTABLE.every((name) => configurationProperties.includes(name))).toBe(true);
+        for (const concrete of CONFIGURATION_TYPES) {
+            expect(qualified(typeOf(concrete).BaseType ?? '').name).toBe(CONFIGURATION_BASE_TYPE);
+        }
+        expect(typeOf(CONFIGURATION_BASE_TYPE).Abstract).toBe('true');
         const action = /#Collection\((.+)\)$/.exec(actionResultContext(root));
         expect(typeOf(action?.[1] ?? '').kind).toBe('entity');
         expect(action?.[1]).toBe(ASSIGNMENT_TYPE);
+    });
+
+    it('declares the updatePriorities action bound to the collection, with the parameters the body schema names', () => {
+        const action = schema.Action.find((a) => a.Name === 'updatePriorities');
+        expect(action?.IsBound).toBe('true');
+        const [binding, ...rest] = action!.Parameter;
+        expect(qualified(binding!.Type)).toEqual({ name: CONFIGURATION_BASE_TYPE, collection: true });
+        expect(rest.map((p) => p.Name)).toEqual(Object.keys(updatePrioritiesSchema.properties));
+        expect(action?.ReturnType).toBeUndefined();
     });
 
     it('declares the assign action bound to a configuration, with the parameter the body schema names', () => {
@@ -167,7 +203,7 @@ describe('$metadata (CSDL)', () => {
         expect(qualified(binding!.Type).name).toBe(`${NAMESPACE}.officeClientConfiguration`);
         expect(rest.map((p) => p.Name)).toEqual(Object.keys(assignActionSchema.properties));
         expect(qualified(rest[0]!.Type)).toEqual({ name: ASSIGNMENT_TYPE, collection: true });
-        expect(qualified(assign!.ReturnType.Type)).toEqual({ name: ASSIGNMENT_TYPE, collection: true });
+        expect(qualified(assign!.ReturnType!.Type)).toEqual({ name: ASSIGNMENT_TYPE, collection: true });
     });
 
     it('leaves no type reference dangling', () => {
@@ -177,7 +213,10 @@ describe('$metadata (CSDL)', () => {
                 ...(t.Property ?? []).map((p) => p.Type),
                 ...(t.NavigationProperty ?? []).map((p) => p.Type),
             ]),
-            ...schema.Action.flatMap((a) => [...a.Parameter.map((p) => p.Type), a.ReturnType.Type]),
+            ...schema.Action.flatMap((a) => [
+                ...a.Parameter.map((p) => p.Type),
+                ...(a.ReturnType ? [a.ReturnType.Type] : []),
+            ]),
             ...schema.EntityContainer.Singleton.map((s) => s.Type),
         ].map((type) => qualified(type).name);
         expect(references.length).toBeGreaterThan(20);
