@@ -11,11 +11,65 @@ import {
     listAssignments,
     updateAssignment,
 } from '../lib/resources/assignments.js';
+import {
+    createConfiguration,
+    deleteConfiguration,
+    getConfiguration,
+    listConfigurations,
+    updateConfiguration,
+    updatePriorities,
+} from '../lib/resources/configurations.js';
 import { getMetadata, getOpenApi } from '../lib/resources/metadata.js';
+import { getOfficeConfiguration } from '../lib/resources/officeConfiguration.js';
+import { payloadOperations } from '../lib/resources/payloads.js';
 
-const configuration = 'officeConfiguration/clientConfigurations/{configurationId}';
+const configurations = 'officeConfiguration/clientConfigurations';
+const configuration = `${configurations}/{configurationId}`;
+
+/**
+ * The collection's action before `{configurationId}`: the local host tries templates in this order, and the Functions
+ * host (ASP.NET routing) ranks a literal segment before a parameter anyway.
+ */
+const configurationRoutes: Route[] = [
+    {
+        name: 'officeConfiguration',
+        template: 'officeConfiguration',
+        operations: { GET: getOfficeConfiguration },
+    },
+    {
+        name: 'officeClientConfigurations',
+        template: configurations,
+        operations: { GET: listConfigurations, POST: createConfiguration },
+    },
+    {
+        name: 'officeClientConfigurationsUpdatePriorities',
+        template: `${configurations}/updatePriorities`,
+        operations: { POST: updatePriorities },
+    },
+    {
+        name: 'officeClientConfigurationsUpdatePrioritiesQualified',
+        template: `${configurations}/microsoft.graph.updatePriorities`,
+        operations: { POST: updatePriorities },
+    },
+    {
+        name: 'officeClientConfiguration',
+        template: configuration,
+        operations: { GET: getConfiguration, PATCH: updateConfiguration, DELETE: deleteConfiguration },
+    },
+    {
+        name: 'officeClientConfigurationPolicyPayload',
+        template: `${configuration}/policyPayload`,
+        operations: payloadOperations('policyPayload'),
+    },
+    {
+        name: 'officeClientConfigurationUserPreferencePayload',
+        template: `${configuration}/userPreferencePayload`,
+        operations: payloadOperations('userPreferencePayload'),
+    },
+];
 
 const resourceRoutes: Route[] = [
+    ...configurationRoutes,
     {
         name: 'officeClientConfigurationAssignments',
         template: `${configuration}/assignments`,

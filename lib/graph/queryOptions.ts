@@ -1,16 +1,37 @@
 /**
- * OData query options of the assignments collection: `$top`, `$skiptoken`, `$count`, `$select`, each also accepted
+ * OData query options of the assignments and client configurations collections: `$top`, `$skiptoken`, `$count`, `$select`, each also accepted
  * without `$` and in any case, as Graph's beta endpoint does. Options the service does not implement are refused by
  * name rather than silently ignored, so that a client never mistakes an unfiltered page for a filtered one.
  */
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 
 import { badRequest } from './errors.js';
-import { ASSIGNMENT_TYPE } from './schema.js';
+import { ASSIGNMENT_TYPE, CONFIGURATION_BASE_TYPE } from './schema.js';
 
 export const DEFAULT_TOP = 100;
 export const MAX_TOP = 999;
 export const SELECTABLE = ['id', 'target'] as const;
+export const CONFIGURATION_SELECTABLE = [
+    'id',
+    'displayName',
+    'description',
+    'priority',
+    'checkinStatuses',
+    'userCheckinSummary',
+    'policyPayload',
+    'userPreferencePayload',
+] as const;
+
+/** What a resource's collection accepts beyond the common options. */
+interface Shape {
+    type: string;
+    selectable: readonly string[];
+    /** `$orderby` is accepted (on `priority` only) where the collection has an order of its own. */
+    orderby: boolean;
+}
+
+const ASSIGNMENTS: Shape = { type: ASSIGNMENT_TYPE, selectable: SELECTABLE, orderby: false };
+const CONFIGURATIONS: Shape = { type: CONFIGURATION_BASE_TYPE, selectable: CONFIGURATION_SELECTABLE, orderby: true };
 
 const UNSUPPORTED = ['filter', 'orderby', 'search', 'expand', 'skip', 'apply', 'compute', 'levels'];
 const SYSTEM = ['top', 'skiptoken', 'count', 'select', 'format', ...UNSUPPORTED];
@@ -27,7 +48,7 @@ type Scope = 'collection' | 'entity';
 /** Options a single entity accepts; the rest of the system options only make sense on a collection. */
 const ENTITY_OPTIONS = new Set(['select', 'format']);
 
-function systemOptions(query: URLSearchParams, scope: Scope): Map<string, string> {
+function systemOptions(query: URLSearchParams, scope: Scope, shape: Shape = ASSIGNMENTS): Map<string, string> {
     const options = new Map<string, string>();
     for (const [rawName, value] of query) {
         const name = rawName.replace(/^\$/, '').toLowerCase();
@@ -37,7 +58,8 @@ function systemOptions(query: URLSearchParams, scope: Scope): Map<string, string
             }
             continue; // custom query options are the client's business (OData 4.01, 5.2)
         }
-        if (UNSUPPORTED.includes(name) || (scope === 'entity' && !ENTITY_OPTIONS.has(name))) {
+        const orderby = name === 'orderby' && shape.orderby && scope === 'collection';
+        if (!orderby && (UNSUPPORTED.includes(name) || (scope === 'entity' && !ENTITY_OPTIONS.has(name)))) {
             throw badRequest(`The query option '$${name}' is not supported on this resource.`);
         }
         if (options.has(name)) {
@@ -52,7 +74,7 @@ function systemOptions(query: URLSearchParams, scope: Scope): Map<string, string
     return options;
 }
 
-function parseSelect(value: string | undefined): string[] | undefined {
+function parseSelect(value: string | undefined, shape: Shape = ASSIGNMENTS): string[] | undefined {
     if (value === undefined) {
         return undefined;
     }
@@ -62,9 +84,9 @@ function parseSelect(value: string | undefined): string[] | undefined {
     const properties: string[] = [];
     for (const raw of value.split(',')) {
         const name = raw.trim();
-        const known = SELECTABLE.find((p) => p.toLowerCase() === name.toLowerCase());
+        const known = shape.selectable.find((p) => p.toLowerCase() === name.toLowerCase());
         if (!known) {
-            throw badRequest(`Could not find a property named '${name}' on type '${ASSIGNMENT_TYPE}'.`);
+            throw badRequest(`Could not find a property named '${name}' on type '${shape.type}'.`);
         }
         if (!properties.includes(known)) {
             properties.push(known);
@@ -140,6 +162,86 @@ export function parseCollectionOptions(
 export function parseEntityOptions(query: URLSearchParams): { select?: string[] } {
     const select = parseSelect(systemOptions(query, 'entity').get('select'));
     return select ? { select } : {};
+}
+
+export function parseConfigurationEntityOptions(query: URLSearchParams): { select?: string[] } {
+    const select = parseSelect(systemOptions(query, 'entity', CONFIGURATIONS).get('select'), CONFIGURATIONS);
+    return select ? { select } : {};
+}
+
+export interface ConfigurationListOptions {
+    top: number;
+    /** Where the page starts in the (possibly reversed) priority order. */
+    offset: number;
+    count: boolean;
+    select?: string[];
+    /** `$orderby=priority desc`: the last priority first. */
+    descending: boolean;
+}
+
+/** The scope a configurations skiptoken is signed for: the collection and the direction it pages in. */
+const configurationsScope = (descending: boolean) =>
+    `/officeConfiguration/clientConfigurations ${descending ? 'desc' : 'asc'}`;
+
+/** `priority`, `priority asc`, `priority desc` (one space or more; any case); anything else is refused. */
+function parseOrderBy(value: string | undefined): boolean {
+    if (value === undefined) {
+        return false;
+    }
+    const match = /^\s*priority(?:\s+(asc|desc))?\s*$/i.exec(value.length <= 64 ? value : '');
+    if (!match) {
+        throw badRequest(
+            `The $orderby '${value}' is not supported; the collection is ordered by 'priority' (asc or desc) only.`,
+        );
+    }
+    return match[1]?.toLowerCase() === 'desc';
+}
+
+/**
+ * The configurations collection pages through the tenant's priority order: the skiptoken is the next page's offset,
+ * signed as the assignments' continuation is (bound to the collection and the direction).
+ */
+export function parseConfigurationOptions(query: URLSearchParams, skipTokenKey: Buffer): ConfigurationListOptions {
+    const options = systemOptions(query, 'collection', CONFIGURATIONS);
+    const descending = parseOrderBy(options.get('orderby'));
+    const skiptoken = options.get('skiptoken');
+    const select = parseSelect(options.get('select'), CONFIGURATIONS);
+    let offset = 0;
+    if (skiptoken !== undefined) {
+        const decoded = decodeSkipToken(skipTokenKey, configurationsScope(descending), skiptoken);
+        if (!/^\d{1,9}$/.test(decoded)) {
+            throw badRequest('The $skiptoken is not valid for this collection.');
+        }
+        offset = Number(decoded);
+    }
+    return {
+        top: parseTop(options.get('top')),
+        offset,
+        count: parseCount(options.get('count')),
+        descending,
+        ...(select ? { select } : {}),
+    };
+}
+
+/** The query string of the configurations' next page. */
+export function nextConfigurationsQuery(
+    options: ConfigurationListOptions,
+    skipTokenKey: Buffer,
+    offset: number,
+): string {
+    const parts = [`$top=${options.top}`];
+    if (options.descending) {
+        parts.push('$orderby=priority%20desc');
+    }
+    if (options.count) {
+        parts.push('$count=true');
+    }
+    if (options.select) {
+        parts.push(`$select=${options.select.join(',')}`);
+    }
+    const token = encodeSkipToken(skipTokenKey, configurationsScope(options.descending), String(offset));
+    parts.push(`$skiptoken=${encodeURIComponent(token)}`);
+    return parts.join('&');
 }
 
 /** The query string of the next page: the client's own options, with the new skiptoken. */

@@ -1,11 +1,14 @@
 /**
  * Reading a JSON request body the way Graph does: media type first (415), then declared size (413), and only then
- * the body itself, never more than the limit (413 as soon as it is passed), then syntax (400).
+ * the body itself, never more than the limit (413 as soon as it is passed), then syntax (400). The limit is each
+ * route's own, known before a byte is read: 64 KiB unless the operation says otherwise (a configuration's create
+ * carries its payloads inline; a payload PUT is the payload itself).
  */
 import type { HttpRequest } from '@azure/functions';
 
 import { badRequest, GraphError } from '../graph/errors.js';
 
+/** The limit of every JSON body, unless its route sets another. */
 export const MAX_BODY_BYTES = 64 * 1024;
 
 /** One decoder for every request: a non-streaming decode keeps no state between calls. */
@@ -16,8 +19,8 @@ export function isJsonMediaType(contentType: string | null): boolean {
     return contentType !== null && /^application\/json\s*(;|$)/i.test(contentType.trim());
 }
 
-function tooLarge(): GraphError {
-    return new GraphError('RequestEntityTooLarge', `The request body is larger than ${MAX_BODY_BYTES} bytes.`);
+function tooLarge(limit: number): GraphError {
+    return new GraphError('RequestEntityTooLarge', `The request body is larger than ${limit} bytes.`);
 }
 
 /**
@@ -25,7 +28,12 @@ function tooLarge(): GraphError {
  * 64 KiB, not 50 MB (the host then closes the connection rather than read the rest). A stream that fails is
  * the client's doing (it went away, or went quiet: the host's timeouts fail the stream with a GraphError).
  */
-async function readLimited(request: HttpRequest): Promise<Uint8Array> {
+async function readLimited(request: HttpRequest, limit: number): Promise<Uint8Array> {
+    // A declared length over the limit is refused before a byte of the body is read.
+    const declared = Number(request.headers.get('content-length') ?? 0);
+    if (declared > limit) {
+        throw tooLarge(limit);
+    }
     const stream = request.body;
     if (stream === null) {
         return new Uint8Array(0);
@@ -40,9 +48,9 @@ async function readLimited(request: HttpRequest): Promise<Uint8Array> {
                 break;
             }
             size += value.byteLength;
-            if (size > MAX_BODY_BYTES) {
+            if (size > limit) {
                 void reader.cancel().catch(() => undefined);
-                throw tooLarge();
+                throw tooLarge(limit);
             }
             chunks.push(value);
         }
@@ -60,7 +68,12 @@ async function readLimited(request: HttpRequest): Promise<Uint8Array> {
     return Buffer.concat(chunks, size);
 }
 
-export async function readJsonBody(request: HttpRequest): Promise<unknown> {
+/** A body of any media type, as bytes (a stream property's content), within `limit`. */
+export async function readBytes(request: HttpRequest, limit: number): Promise<Uint8Array> {
+    return await readLimited(request, limit);
+}
+
+export async function readJsonBody(request: HttpRequest, limit = MAX_BODY_BYTES): Promise<unknown> {
     const contentType = request.headers.get('content-type');
     if (!isJsonMediaType(contentType)) {
         throw new GraphError(
@@ -70,12 +83,7 @@ export async function readJsonBody(request: HttpRequest): Promise<unknown> {
                 : `The media type '${contentType}' is not supported; use 'application/json'.`,
         );
     }
-    // A declared length over the limit is refused before a byte of the body is read.
-    const declared = Number(request.headers.get('content-length') ?? 0);
-    if (declared > MAX_BODY_BYTES) {
-        throw tooLarge();
-    }
-    const bytes = await readLimited(request);
+    const bytes = await readLimited(request, limit);
     let json: string;
     try {
         json = UTF8.decode(bytes);

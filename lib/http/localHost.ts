@@ -269,7 +269,8 @@ function writeResponse(request: IncomingMessage, response: ServerResponse, init:
         // Answered before the body was read: the rest of it is never read, so the connection cannot serve another.
         response.setHeader('Connection', 'close');
     }
-    response.end(typeof init.body === 'string' ? init.body : undefined);
+    // Strings (JSON, the service documents) and bytes (a configuration's stream properties).
+    response.end(typeof init.body === 'string' || init.body instanceof Uint8Array ? init.body : undefined);
 }
 
 const CLIENT_GONE = new Set(['ECONNRESET', 'EPIPE', 'HPE_INVALID_EOF_STATE']);

@@ -41,8 +41,11 @@ export interface OperationResult {
     status: number;
     /** Sent as OData JSON. */
     body?: unknown;
-    /** A body already serialised in another media type (the service documents); sent as is, instead of `body`. */
-    content?: { type: string; text: string };
+    /**
+     * A body already serialised in another media type (the service documents, a stream property's bytes); sent as is,
+     * instead of `body`.
+     */
+    content?: { type: string; text: string | Uint8Array };
     headers?: Record<string, string>;
 }
 

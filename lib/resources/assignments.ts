@@ -22,12 +22,10 @@ import {
     PROCESS_SKIPTOKEN_KEY,
 } from '../graph/queryOptions.js';
 import { type AssignmentTarget, bareTypeName, GUID_PATTERN } from '../graph/schema.js';
-import { type BodyKind, validateBody } from '../graph/validation.js';
-import { readJsonBody } from '../http/body.js';
 import type { Operation, OperationCall } from '../http/pipeline.js';
-import { prefersRepresentation } from '../http/prefer.js';
 import { ifMatchHolds, MAX_SET_CHANGES, type StoredAssignment, StoreError } from '../store/assignmentStore.js';
 import { idempotencyKeyOf, KEY_LIFETIME_SECONDS, keyRecordId, requestHash } from '../store/idempotency.js';
+import { ifMatchOf, validBody, wantsRepresentation } from './requests.js';
 
 export const MAX_CONFIGURATION_ID_LENGTH = 128;
 const GUID = new RegExp(GUID_PATTERN);
@@ -52,7 +50,35 @@ export function checkConfigurationId(value: string | undefined): string {
             },
         ]);
     }
-    return id;
+    // The service writes configuration ids as lowercase GUIDs; a client may write them in either case.
+    return GUID.test(id) ? id.toLowerCase() : id;
+}
+
+export function configurationNotFoundError(configurationId: string): GraphError {
+    return notFound(`The configuration '${configurationId}' does not exist.`);
+}
+
+/**
+ * Translates what the store says when the configuration is gone. Writes name it atomically (their batch carries the
+ * configuration's set document: `configurationNotFound`); a write refused for another reason (the assignment is
+ * missing, or a stale If-Match) is looked at once more, as the configuration may be gone with its assignments.
+ */
+async function inConfiguration<T>(call: OperationCall, configurationId: string, action: Promise<T>): Promise<T> {
+    try {
+        return await action;
+    } catch (error) {
+        if (error instanceof StoreError && error.kind === 'configurationNotFound') {
+            throw configurationNotFoundError(configurationId);
+        }
+        const maybeGone =
+            (error instanceof StoreError && ['notFound', 'conflict', 'preconditionFailed'].includes(error.kind)) ||
+            (error instanceof GraphError &&
+                ['ResourceNotFound', 'PreconditionFailed', 'Conflict'].includes(error.code));
+        if (maybeGone && !(await call.services.store.hasConfiguration(configurationId))) {
+            throw configurationNotFoundError(configurationId);
+        }
+        throw error;
+    }
 }
 
 /** Assignment ids are GUIDs the service made; any other value names no assignment. */
@@ -68,20 +94,6 @@ function assignmentIdOf(call: OperationCall): string {
     return id.toLowerCase();
 }
 
-async function validBody<T>(call: OperationCall, kind: BodyKind): Promise<T> {
-    const body = await readJsonBody(call.request);
-    const result = validateBody(kind, body);
-    if (!result.valid) {
-        const [first] = result.details;
-        const more = result.details.length > 1 ? ` (and ${result.details.length - 1} more, see details)` : '';
-        throw badRequest(
-            `Invalid request body: ${first?.message ?? 'it does not match the schema.'}${more}`,
-            result.details,
-        );
-    }
-    return body as T;
-}
-
 /** The target as stored and returned: its type and properties as sent, annotations other than the type dropped. */
 function storedTarget(target: AssignmentTarget): AssignmentTarget {
     return Object.fromEntries(
@@ -91,29 +103,6 @@ function storedTarget(target: AssignmentTarget): AssignmentTarget {
 
 function entityHeaders(stored: StoredAssignment): Record<string, string> {
     return stored.etag === undefined ? {} : { ETag: stored.etag };
-}
-
-/** `If-Match`: one ETag or `*`; the quotes are optional on input, as several clients drop them. */
-function ifMatchOf(call: OperationCall): string | undefined {
-    const value = call.request.headers.get('if-match')?.trim();
-    if (value === undefined || value === '') {
-        return undefined;
-    }
-    if (value === '*') {
-        return '*';
-    }
-    if (value.includes(',')) {
-        throw badRequest('If-Match must carry a single ETag or *.');
-    }
-    // A weak tag stays weak, so it never equals a stored (strong) ETag: If-Match compares strongly (RFC 9110).
-    if (value.startsWith('W/')) {
-        return value;
-    }
-    return value.startsWith('"') ? value : `"${value}"`;
-}
-
-function wantsRepresentation(call: OperationCall): boolean {
-    return prefersRepresentation(call.request.headers.get('prefer'));
 }
 
 function created(call: OperationCall, configurationId: string, stored: StoredAssignment, replayed = false) {
@@ -135,10 +124,15 @@ export const createAssignment: Operation = async (call) => {
     const target = storedTarget(body.target);
     const { store } = call.services;
     if (key === undefined) {
-        return created(call, configurationId, await store.create(configurationId, { id: randomUUID(), target }));
+        const stored = await inConfiguration(
+            call,
+            configurationId,
+            store.create(configurationId, { id: randomUUID(), target }),
+        );
+        return created(call, configurationId, stored);
     }
     // The hash covers what the request asks to store, not what is ignored (`id`, annotations, spacing).
-    const outcome = await store.createOnce(
+    const keyed = store.createOnce(
         configurationId,
         { id: randomUUID(), target },
         {
@@ -148,6 +142,7 @@ export const createAssignment: Operation = async (call) => {
             lifetimeSeconds: KEY_LIFETIME_SECONDS,
         },
     );
+    const outcome = await inConfiguration(call, configurationId, keyed);
     if (!outcome.sameRequest) {
         throw new GraphError(
             'UnprocessableEntity',
@@ -162,13 +157,19 @@ export const listAssignments: Operation = async (call) => {
     const skipTokenKey = call.services.skipTokenKey ?? PROCESS_SKIPTOKEN_KEY;
     const options = parseCollectionOptions(call.query, configurationId, skipTokenKey);
     const { store } = call.services;
-    const [page, count] = await Promise.all([
-        store.list(configurationId, {
-            top: options.top,
-            ...(options.continuation ? { continuation: options.continuation } : {}),
-        }),
-        options.count ? store.count(configurationId) : Promise.resolve(undefined),
-    ]);
+    // The configuration's own document is read alongside the page: one point read more, no wait more.
+    const [, page, count] = await inConfiguration(
+        call,
+        configurationId,
+        Promise.all([
+            store.requireConfiguration(configurationId),
+            store.list(configurationId, {
+                top: options.top,
+                ...(options.continuation ? { continuation: options.continuation } : {}),
+            }),
+            options.count ? store.count(configurationId) : Promise.resolve(undefined),
+        ]),
+    );
     const next = page.continuation
         ? `${call.root}/${assignmentsPath(configurationId)}?${nextPageQuery(options, encodeSkipToken(skipTokenKey, configurationId, page.continuation))}`
         : undefined;
@@ -187,7 +188,12 @@ export const getAssignment: Operation = async (call) => {
     const configurationId = checkConfigurationId(call.params.configurationId);
     const { select } = parseEntityOptions(call.query);
     const id = assignmentIdOf(call);
-    const stored = await call.services.store.get(configurationId, id);
+    const { store } = call.services;
+    const [, stored] = await inConfiguration(
+        call,
+        configurationId,
+        Promise.all([store.requireConfiguration(configurationId), store.get(configurationId, id)]),
+    );
     if (!stored) {
         throw notFound(`No assignment with id '${id}' exists.`);
     }
@@ -225,11 +231,17 @@ export const updateAssignment: Operation = async (call) => {
     let stored: StoredAssignment;
     if (body.target) {
         // A target is replaced whole: its type may change, so merging the old properties in would be wrong.
-        stored = await store
-            .updateTarget(configurationId, id, storedTarget(body.target), ifMatch)
-            .catch(missingAs404(id));
+        stored = await inConfiguration(
+            call,
+            configurationId,
+            store.updateTarget(configurationId, id, storedTarget(body.target), ifMatch).catch(missingAs404(id)),
+        );
     } else {
-        const current = await store.get(configurationId, id);
+        const [, current] = await inConfiguration(
+            call,
+            configurationId,
+            Promise.all([store.requireConfiguration(configurationId), store.get(configurationId, id)]),
+        );
         if (ifMatch && !ifMatchHolds(ifMatch, current)) {
             throw new GraphError('PreconditionFailed', 'The If-Match ETag does not match the current assignment.');
         }
@@ -252,7 +264,11 @@ export const deleteAssignment: Operation = async (call) => {
     const configurationId = checkConfigurationId(call.params.configurationId);
     const id = assignmentIdOf(call);
     const ifMatch = ifMatchOf(call);
-    await call.services.store.delete(configurationId, id, ifMatch).catch(missingAs404(id));
+    await inConfiguration(
+        call,
+        configurationId,
+        call.services.store.delete(configurationId, id, ifMatch).catch(missingAs404(id)),
+    );
     return { status: 204 };
 };
 
@@ -374,14 +390,21 @@ export const assign: Operation = async (call) => {
         );
     }
     const version = await store.setVersion(configurationId);
+    if (version === undefined) {
+        throw configurationNotFoundError(configurationId);
+    }
     const change = await diffSet(call, configurationId, targets);
-    await store
-        .applySet(configurationId, version, {
-            removals: change.removals,
-            additions: change.additions,
-            total: change.result.length,
-        })
-        .catch(raceAsConflict);
+    await inConfiguration(
+        call,
+        configurationId,
+        store
+            .applySet(configurationId, version, {
+                removals: change.removals,
+                additions: change.additions,
+                total: change.result.length,
+            })
+            .catch(raceAsConflict),
+    );
     return {
         status: 200,
         body: {

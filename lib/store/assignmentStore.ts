@@ -81,6 +81,8 @@ interface KeyRecord extends ItemDefinition {
 
 export type StoreErrorKind =
     | 'notFound'
+    /** The configuration an assignment operation names does not exist (its set document is missing). */
+    | 'configurationNotFound'
     | 'conflict'
     | 'preconditionFailed'
     | 'limitReached'
@@ -245,7 +247,7 @@ export interface StoreCall {
 export type StoreObserver = (call: StoreCall) => void;
 
 /** Adds up the request charge of each SDK response (or error) an operation sees, and keeps the last one's ids. */
-interface Meter {
+export interface Meter {
     <R extends { requestCharge?: number; statusCode?: number; activityId?: string }>(response: R): R;
     /** The charge of a failed SDK call that the operation handles itself (the 409 of a used idempotency key). */
     failed(error: unknown): void;
@@ -288,7 +290,7 @@ function assignmentsQuery(select: string, configurationId: string) {
 }
 
 /** A failed transactional batch: which operation failed, and with what status. */
-class BatchRefused extends Error {
+export class BatchRefused extends Error {
     constructor(
         readonly index: number,
         readonly statusCode: number,
@@ -336,7 +338,8 @@ export class AssignmentStore {
         this.maxAssignments = maxAssignments ?? MAX_ASSIGNMENTS_PER_CONFIGURATION;
     }
 
-    private async run<T>(operation: string, action: (container: Container, meter: Meter) => Promise<T>): Promise<T> {
+    /** Runs one operation of the store (this one's, or the configuration store's on the same container). */
+    async run<T>(operation: string, action: (container: Container, meter: Meter) => Promise<T>): Promise<T> {
         const started = performance.now();
         let requestCharge = 0;
         let last: { statusCode?: number; activityId?: string } = {};
@@ -371,7 +374,7 @@ export class AssignmentStore {
     }
 
     /** Reads one document; a missing container is an error, not a missing document. */
-    private async read<D extends ItemDefinition>(
+    async read<D extends ItemDefinition>(
         container: Container,
         meter: Meter,
         configurationId: string,
@@ -385,7 +388,7 @@ export class AssignmentStore {
     }
 
     /** Runs a transactional batch; resolves to each operation's result, or throws BatchRefused for the first failure. */
-    private async batch(
+    async batch(
         container: Container,
         meter: Meter,
         configurationId: string,
@@ -499,7 +502,11 @@ export class AssignmentStore {
                     throw error;
                 }
                 const set = await this.read<SetDocument>(container, meter, configurationId, SET_VERSION_ID);
-                if (set && typeof set.total === 'number') {
+                if (!set) {
+                    // The configuration's own document: without it the batch wrote nothing, and nothing may be written.
+                    throw configurationNotFound(configurationId);
+                }
+                if (typeof set.total === 'number') {
                     if (error.statusCode === 412 && delta > 0 && set.total >= this.maxAssignments) {
                         throw new StoreError(
                             'limitReached',
@@ -722,6 +729,96 @@ export class AssignmentStore {
         });
     }
 
+    /**
+     * The configuration's own document in its assignments partition: the set document, with no assignment yet. The
+     * configuration store writes it before the configuration itself (lib/store/configurationStore.ts).
+     */
+    async createParent(configurationId: string): Promise<void> {
+        await this.run('create', async (container, meter) => {
+            const set: SetDocument = { id: SET_VERSION_ID, configurationId, total: 0, revision: 0 };
+            meter(await container.items.create(set));
+        });
+    }
+
+    /** Idempotent: a parent already gone is fine. From then on, every assignment write in the partition fails. */
+    async deleteParent(configurationId: string): Promise<void> {
+        await this.run('delete', async (container, meter) => {
+            try {
+                meter(await container.item(SET_VERSION_ID, configurationId).delete());
+            } catch (error) {
+                if ((error as { code?: unknown }).code !== 404) {
+                    throw error;
+                }
+                meter.failed(error);
+            }
+        });
+    }
+
+    /** Whether the configuration exists, as the assignment routes see it: its set document does. */
+    async hasConfiguration(configurationId: string): Promise<boolean> {
+        return await this.run('read', async (container, meter) => {
+            const set = await this.read<SetDocument>(container, meter, configurationId, SET_VERSION_ID);
+            return set !== undefined;
+        });
+    }
+
+    /** Resolves when the configuration exists; rejects with `configurationNotFound` otherwise. */
+    async requireConfiguration(configurationId: string): Promise<void> {
+        if (!(await this.hasConfiguration(configurationId))) {
+            throw configurationNotFound(configurationId);
+        }
+    }
+
+    /**
+     * Deletes every document left in a configuration's partition (assignments, idempotency-key records), in
+     * transactional batches of at most 100, after its parent is gone: no write can land in the partition any more,
+     * so a query made now sees all there is. A document deleted meanwhile (another DELETE of the configuration)
+     * fails its batch with 404: the loop reads again. Resolves to the number of documents deleted.
+     */
+    async deleteEverything(configurationId: string): Promise<number> {
+        return await this.run('batch', async (container, meter) => {
+            let deleted = 0;
+            let refusals = 0;
+            for (;;) {
+                const { resources } = meter(
+                    await container.items
+                        .query<string>(
+                            {
+                                query: 'SELECT VALUE c.id FROM c WHERE c.configurationId = @configurationId',
+                                parameters: [{ name: '@configurationId', value: configurationId }],
+                            },
+                            { partitionKey: configurationId, maxItemCount: MAX_BATCH_OPERATIONS },
+                        )
+                        .fetchNext(),
+                );
+                if (resources.length === 0) {
+                    return deleted;
+                }
+                try {
+                    await this.batch(
+                        container,
+                        meter,
+                        configurationId,
+                        resources.map(
+                            (id): OperationInput => ({
+                                operationType: BulkOperationType.Delete,
+                                id,
+                                partitionKey: configurationId,
+                            }),
+                        ),
+                    );
+                    deleted += resources.length;
+                    refusals = 0;
+                } catch (error) {
+                    // Bounded: each refusal means another delete made progress; past a few in a row, something else is wrong.
+                    if (!(error instanceof BatchRefused && error.statusCode === 404) || ++refusals > 5) {
+                        throw error;
+                    }
+                }
+            }
+        });
+    }
+
     /** The set document's `_etag` as Cosmos wrote it, or undefined while the configuration has none. */
     async setVersion(configurationId: string): Promise<string | undefined> {
         return await this.run('read', async (container, meter) => {
@@ -745,17 +842,18 @@ export class AssignmentStore {
         if (removals.length + additions.length > MAX_SET_CHANGES) {
             throw new StoreError('unexpected', `one assign makes at most ${MAX_SET_CHANGES} changes`);
         }
+        if (version === undefined) {
+            throw configurationNotFound(configurationId);
+        }
         const set = { id: SET_VERSION_ID, configurationId, total, revision: 0 };
         const operations: OperationInput[] = [
-            version === undefined
-                ? { operationType: BulkOperationType.Create, partitionKey: configurationId, resourceBody: set }
-                : {
-                      operationType: BulkOperationType.Replace,
-                      partitionKey: configurationId,
-                      id: SET_VERSION_ID,
-                      resourceBody: set,
-                      ifMatch: version,
-                  },
+            {
+                operationType: BulkOperationType.Replace,
+                partitionKey: configurationId,
+                id: SET_VERSION_ID,
+                resourceBody: set,
+                ifMatch: version,
+            },
             ...removals.map(
                 (id): OperationInput => ({
                     operationType: BulkOperationType.Delete,
@@ -771,6 +869,10 @@ export class AssignmentStore {
     }
 }
 
+export function configurationNotFound(configurationId: string): StoreError {
+    return new StoreError('configurationNotFound', `Cosmos DB: the configuration '${configurationId}' does not exist`);
+}
+
 function createOperation(configurationId: string, assignment: Assignment): OperationInput {
     return {
         operationType: BulkOperationType.Create,
@@ -784,11 +886,11 @@ function isBookkeeping(document: ItemDefinition): boolean {
 }
 
 /** A refused batch as the StoreError of its failing operation's status; anything else unchanged. */
-function refused(operation: string, error: unknown): unknown {
+export function refused(operation: string, error: unknown): unknown {
     return error instanceof BatchRefused ? translate({ code: error.statusCode }, operation) : error;
 }
 
-function refusedAs(operation: string) {
+export function refusedAs(operation: string) {
     return (error: unknown): never => {
         throw refused(operation, error);
     };

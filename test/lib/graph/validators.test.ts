@@ -27,6 +27,9 @@ const compiled: Record<BodyKind, ValidateFunction> = (() => {
         create: ajv.compile(bodySchemas.create),
         update: ajv.compile(bodySchemas.update),
         assign: ajv.compile(bodySchemas.assign),
+        createConfiguration: ajv.compile(bodySchemas.createConfiguration),
+        updateConfiguration: ajv.compile(bodySchemas.updateConfiguration),
+        updatePriorities: ajv.compile(bodySchemas.updatePriorities),
     };
 })();
 

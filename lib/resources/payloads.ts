@@ -1,0 +1,68 @@
+/**
+ * The stream properties of a client configuration (`policyPayload`, `userPreferencePayload`, Edm.Stream), as OData
+ * serves them: the entity carries media annotations only, and `GET`/`PUT .../{id}/policyPayload` read and replace
+ * the bytes, with their media type and ETag. A PUT reads at most MAX_PAYLOAD_BYTES (413 past it, before storing).
+ */
+import { GraphError } from '../graph/errors.js';
+import type { PayloadProperty } from '../graph/schema.js';
+import { readBytes } from '../http/body.js';
+import type { HttpMethod, Operation } from '../http/pipeline.js';
+import { StoreError } from '../store/assignmentStore.js';
+import {
+    configurationIdOf,
+    configurationsOf,
+    DEFAULT_PAYLOAD_TYPE,
+    MAX_PAYLOAD_BYTES,
+    missingConfiguration,
+    payloadEtag,
+} from './configurations.js';
+import { ifMatchOf } from './requests.js';
+
+/** The stored bytes, as sent; 204 when the configuration has none yet (OData: a null stream has no content). */
+function getPayload(property: PayloadProperty): Operation {
+    return async (call) => {
+        const id = configurationIdOf(call);
+        const store = configurationsOf(call);
+        const payload = await store.readPayload(id, property);
+        if (!payload) {
+            if (!(await store.get(id))) {
+                throw missingConfiguration(id);
+            }
+            return { status: 204 };
+        }
+        return {
+            status: 200,
+            content: { type: payload.contentType, text: payload.bytes },
+            headers: { ETag: payload.etag },
+        };
+    };
+}
+
+/** Replaces the bytes: any media type (`application/octet-stream` when none is given); If-Match on the payload's ETag. */
+function putPayload(property: PayloadProperty): Operation {
+    return async (call) => {
+        const id = configurationIdOf(call);
+        const ifMatch = ifMatchOf(call);
+        const bytes = await readBytes(call.request, MAX_PAYLOAD_BYTES);
+        const contentType = call.request.headers.get('content-type')?.trim() || DEFAULT_PAYLOAD_TYPE;
+        const info = await configurationsOf(call)
+            .writePayload(id, { property, contentType, bytes, etag: payloadEtag(contentType, bytes) }, ifMatch)
+            .catch((error: unknown) => {
+                if (error instanceof StoreError && error.kind === 'notFound') {
+                    throw missingConfiguration(id);
+                }
+                if (error instanceof StoreError && error.kind === 'preconditionFailed') {
+                    throw new GraphError(
+                        'PreconditionFailed',
+                        `The If-Match ETag does not match the current ${property}.`,
+                    );
+                }
+                throw error;
+            });
+        return { status: 204, headers: { ETag: info.etag } };
+    };
+}
+
+export function payloadOperations(property: PayloadProperty): Partial<Record<HttpMethod, Operation>> {
+    return { GET: getPayload(property), PUT: putPayload(property) };
+}

@@ -1,0 +1,55 @@
+/**
+ * What every resource reads from a request the same way: a validated JSON body, `If-Match`, `Prefer`.
+ */
+import { badRequest } from '../graph/errors.js';
+import { type BodyKind, validateBody } from '../graph/validation.js';
+import { MAX_BODY_BYTES, readJsonBody } from '../http/body.js';
+import type { OperationCall } from '../http/pipeline.js';
+import { prefersRepresentation } from '../http/prefer.js';
+
+/**
+ * The body, read within `limit` bytes and checked against its kind's schema: a 400 naming every violation.
+ * `precheck` sees the body first, for a refusal clearer than the schema's (the abstract type, by name).
+ */
+export async function validBody<T>(
+    call: OperationCall,
+    kind: BodyKind,
+    limit = MAX_BODY_BYTES,
+    precheck?: (body: unknown) => void,
+): Promise<T> {
+    const body = await readJsonBody(call.request, limit);
+    precheck?.(body);
+    const result = validateBody(kind, body);
+    if (!result.valid) {
+        const [first] = result.details;
+        const more = result.details.length > 1 ? ` (and ${result.details.length - 1} more, see details)` : '';
+        throw badRequest(
+            `Invalid request body: ${first?.message ?? 'it does not match the schema.'}${more}`,
+            result.details,
+        );
+    }
+    return body as T;
+}
+
+/** `If-Match`: one ETag or `*`; the quotes are optional on input, as several clients drop them. */
+export function ifMatchOf(call: OperationCall): string | undefined {
+    const value = call.request.headers.get('if-match')?.trim();
+    if (value === undefined || value === '') {
+        return undefined;
+    }
+    if (value === '*') {
+        return '*';
+    }
+    if (value.includes(',')) {
+        throw badRequest('If-Match must carry a single ETag or *.');
+    }
+    // A weak tag stays weak, so it never equals a stored (strong) ETag: If-Match compares strongly (RFC 9110).
+    if (value.startsWith('W/')) {
+        return value;
+    }
+    return value.startsWith('"') ? value : `"${value}"`;
+}
+
+export function wantsRepresentation(call: OperationCall): boolean {
+    return prefersRepresentation(call.request.headers.get('prefer'));
+}
