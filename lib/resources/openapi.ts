@@ -11,7 +11,7 @@
  * scripts/build-openapi writes `openApiJson()` to dist/openapi.json; lib/metadata serves the same text.
  */
 import { ODATA_JSON } from '../graph/odata.js';
-import { DEFAULT_TOP, MAX_TOP, SELECTABLE } from '../graph/queryOptions.js';
+import { CONFIGURATION_SELECTABLE, DEFAULT_TOP, MAX_TOP, SELECTABLE } from '../graph/queryOptions.js';
 import {
     assignActionSchema,
     ASSIGNMENT_TYPE,
@@ -34,16 +34,9 @@ import { UNAVAILABLE_RETRY_AFTER_SECONDS } from '../http/pipeline.js';
 import { DEFAULT_READ_PERMISSION, DEFAULT_WRITE_PERMISSION } from '../platform/config.js';
 import { MAX_KEY_LENGTH } from '../store/idempotency.js';
 import { MAX_CONFIGURATION_ID_LENGTH } from './assignments.js';
+import { MAX_CREATE_CONFIGURATION_BODY_BYTES, MAX_PAYLOAD_BYTES } from './configurations.js';
 
 type Json = Record<string, unknown>;
-
-// TODO(wip-config): take both from lib/resources/configurations once it exports them.
-const MAX_PAYLOAD_BYTES = 1024 * 1024;
-/** What `$select` may name on a configuration: its properties, as Graph's OpenAPI lists them. */
-const CONFIGURATION_SELECTABLE = [
-    'id',
-    ...Object.keys(createConfigurationSchema.properties).filter((name) => name !== '@odata.type' && name !== 'id'),
-];
 
 /** The subset of JSON Schema that lib/schema uses. */
 interface SourceSchema {
@@ -490,7 +483,11 @@ const parameters: Json = {
         description: 'Select properties to be returned; `@odata.type` always comes back.',
         style: 'form',
         explode: false,
-        schema: { type: 'array', uniqueItems: true, items: { type: 'string', enum: CONFIGURATION_SELECTABLE } },
+        schema: {
+            type: 'array',
+            uniqueItems: true,
+            items: { type: 'string', enum: [...CONFIGURATION_SELECTABLE] },
+        },
     },
     orderby: {
         name: '$orderby',
@@ -603,7 +600,8 @@ const errorResponses = {
     PayloadTooLarge: [
         '413',
         errorResponse(
-            `\`RequestEntityTooLarge\`: a JSON body over ${MAX_BODY_BYTES} bytes, or a payload over ` +
+            `\`RequestEntityTooLarge\`: a JSON body over ${MAX_BODY_BYTES} bytes (a configuration's create, ` +
+                `which may carry both payloads inline, ${MAX_CREATE_CONFIGURATION_BODY_BYTES}), or a payload over ` +
                 `${MAX_PAYLOAD_BYTES} bytes, declared or streamed.`,
         ),
     ],
@@ -706,6 +704,7 @@ const assignOperation = {
             },
         },
         'BadRequest',
+        'NotFound',
         'Conflict',
         'PayloadTooLarge',
         'UnsupportedMediaType',
@@ -775,8 +774,11 @@ function payloadPath(name: PayloadProperty): Json {
             security: READ,
             responses: responses(
                 {
+                    // The service answers 204 while the configuration has no such payload. Described as a response
+                    // of its own, it makes Kiota generate a `get` that never returns the bytes (it then sends the
+                    // request as one without content), so it is in words here; generated clients return undefined.
                     '200': {
-                        description: 'Retrieved media content',
+                        description: 'Retrieved media content (204 and no content while there is none).',
                         headers: headers('ETag', 'Content-Type'),
                         content: media,
                     },
@@ -1004,6 +1006,7 @@ function paths(): Json {
                         },
                     },
                     'BadRequest',
+                    'NotFound',
                 ),
                 'x-ms-pageable': { nextLinkName: '@odata.nextLink', operationName: 'listMore' },
                 'x-ms-docs-operation-type': 'operation',
@@ -1031,6 +1034,7 @@ function paths(): Json {
                         ),
                     },
                     ...WITH_BODY,
+                    'NotFound',
                     'UnprocessableEntity',
                 ),
                 'x-ms-docs-operation-type': 'operation',

@@ -176,6 +176,8 @@ describe('the Microsoft Graph JS SDK', () => {
         expect(entity['policyPayload@odata.mediaContentType']).toBe('application/xml');
         expect(entity).not.toHaveProperty('policyPayload');
 
+        const before = (await graph.api(CONFIGURATIONS).top(999).get()) as { value: Configuration[] };
+        expect(before.value.map((c) => c.id)).toContain(first.id);
         await graph.api(`${CONFIGURATIONS}/updatePriorities`).post({
             officeConfigurationPolicyIds: [created.id],
             officeConfigurationPriorities: [1],
@@ -183,7 +185,11 @@ describe('the Microsoft Graph JS SDK', () => {
         const ordered = (await graph.api(CONFIGURATIONS).orderby('priority').top(999).get()) as {
             value: Configuration[];
         };
-        expect(ordered.value[0]?.id).toBe(created.id);
+        // First now; the others keep their order after it, and none is lost.
+        expect(ordered.value.map((c) => c.id)).toEqual([
+            created.id,
+            ...before.value.map((c) => c.id).filter((id) => id !== created.id),
+        ]);
         expect(ordered.value.map((c) => c.priority)).toEqual(ordered.value.map((_, i) => i + 1));
 
         const assigned = (await graph.api(`${path(created.id)}/assign`).post({

@@ -306,7 +306,7 @@ describe.skipIf(!kiota.cli)('a Kiota-generated TypeScript client, from the serve
             ]),
         );
         // One builder per action, and no qualified twin.
-        expect(names.filter((name) => /(assign|updatePriorities)\//i.test(name))).toEqual([
+        expect(names.filter((name) => /(assign|updatePriorities)\//i.test(name)).sort()).toEqual([
             'officeConfiguration/clientConfigurations/item/assign/index.ts',
             'officeConfiguration/clientConfigurations/updatePriorities/index.ts',
         ]);
@@ -552,7 +552,11 @@ describe.skipIf(!kiota.cli)('a Kiota-generated TypeScript client, from the serve
         expect(created?.additionalData?.['policyPayload@odata.mediaReadLink']).toEqual(expect.any(String));
 
         const preferences = new Uint8Array([0, 1, 2, 253, 254, 255]);
-        await one.userPreferencePayload.put(preferences.buffer, 'application/octet-stream');
+        // No payload yet: the service answers 204, the client undefined.
+        expect(await one.userPreferencePayload.get()).toBeUndefined();
+        // The media type is the second argument only when a third (the request configuration) follows: with two,
+        // the runtime takes the second for the configuration and sends no Content-Type.
+        await one.userPreferencePayload.put(preferences.buffer, 'application/octet-stream', {});
         const read = new HeadersInspectionOptions({ inspectResponseHeaders: true });
         const bytes = await one.userPreferencePayload.get({ options: [read] });
         expect(new Uint8Array(bytes!)).toEqual(preferences);
@@ -560,21 +564,26 @@ describe.skipIf(!kiota.cli)('a Kiota-generated TypeScript client, from the serve
         expect(read.getResponseHeaders().get('etag')).toBeTruthy();
 
         const replaced = new TextEncoder().encode('{"channel":"current"}');
-        await one.policyPayload.put(replaced.buffer, 'application/json');
+        await one.policyPayload.put(replaced.buffer, 'application/json', {});
         expect(new Uint8Array((await one.policyPayload.get())!)).toEqual(replaced);
         const entity = await one.get();
         expect(entity?.additionalData?.['policyPayload@odata.mediaContentType']).toBe('application/json');
     });
 
     it('reorders with updatePriorities, all or nothing', async () => {
+        await newConfiguration('kiota-second');
+        await newConfiguration('kiota-third');
         const id = await newConfiguration('kiota-first');
+        const before = (await configurations().get({ queryParameters: { top: 999 } }))!.value!.map((c) => c.id);
+        expect(before.length).toBeGreaterThan(2);
         await configurations().updatePriorities.post({
             officeConfigurationPolicyIds: [id],
             officeConfigurationPriorities: [1],
         });
         const page = await configurations().get({ queryParameters: { top: 999 } });
         const order = page!.value!;
-        expect(order[0]?.id).toBe(id);
+        // First now; the others keep their order after it, and none is lost.
+        expect(order.map((c) => c.id)).toEqual([id, ...before.filter((other) => other !== id)]);
         expect(order.map((c) => c.priority)).toEqual(order.map((_, i) => i + 1));
 
         const missing = await odataError(

@@ -372,6 +372,16 @@ describe('OpenAPI description', () => {
         expect(responseOf(singleton.get, '200').$ref).toBe(`${SCHEMA_REF}${OFFICE_CONFIGURATION_TYPE}`);
     });
 
+    it('lets every operation under a configuration answer 404, so clients read it as an ODataError', () => {
+        const under = operations().filter(({ path }) => path.startsWith(CONFIGURATION));
+        expect(under.length).toBeGreaterThanOrEqual(12);
+        for (const { path, method, operation } of under) {
+            expect(operation.responses['404'], `${method} ${path}`).toEqual({
+                $ref: '#/components/responses/NotFound',
+            });
+        }
+    });
+
     it("describes every error as Graph's microsoft.graph.ODataErrors.ODataError", () => {
         const errorRef = `${SCHEMA_REF}microsoft.graph.ODataErrors.ODataError`;
         for (const response of Object.values(doc.components.responses)) {
