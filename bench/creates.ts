@@ -79,6 +79,22 @@ interface Sample {
     loadMs?: number;
 }
 
+/** Creates a client configuration over HTTP (not measured) and returns its id. */
+async function newConfiguration(origin: string): Promise<string> {
+    const response = await fetch(`${origin}/beta/officeConfiguration/clientConfigurations`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({
+            '@odata.type': '#microsoft.graph.windowsOfficeClientConfiguration',
+            displayName: 'bench',
+        }),
+    });
+    if (response.status !== 201) {
+        throw new Error(`creating a configuration answered ${response.status}`);
+    }
+    return ((await response.json()) as { id: string }).id;
+}
+
 const ASSIGNMENTS = (origin: string, configurationId: string) =>
     `${origin}/beta/officeConfiguration/clientConfigurations/${configurationId}/assignments`;
 
@@ -153,8 +169,12 @@ export async function measureCreates(
         const failures: Creates['failures'] = {};
         let measuring = false;
         const runSide = async (side: Side, amount: number): Promise<Sample> => {
-            const configurationId = `bench-${side}-${randomUUID()}`;
             const { pid, origin } = servers[side];
+            // The app's assignments belong to a configuration that exists; the floor and raw sides take any id.
+            const configurationId =
+                origin !== undefined && side !== 'floor'
+                    ? await newConfiguration(origin)
+                    : `bench-${side}-${randomUUID()}`;
             const serverBefore = await processCpuMs(pid);
             const store = process.cpuUsage();
             const result =

@@ -11,7 +11,6 @@
  *
  *   npm run load -- --requests 10000 --concurrency 64 [--warmup 500] [--outage] [--outage-ms 3000]
  */
-import { randomUUID } from 'node:crypto';
 import { once } from 'node:events';
 import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -92,6 +91,22 @@ function projectRoot(): string {
 
 const root = projectRoot();
 
+/** Creates a client configuration over HTTP (not counted) and returns its id. */
+async function newConfiguration(origin: string): Promise<string> {
+    const response = await fetch(`${origin}/beta/officeConfiguration/clientConfigurations`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({
+            '@odata.type': '#microsoft.graph.windowsOfficeClientConfiguration',
+            displayName: 'load',
+        }),
+    });
+    if (response.status !== 201) {
+        throw new Error(`creating a configuration answered ${response.status}`);
+    }
+    return ((await response.json()) as { id: string }).id;
+}
+
 export async function runLoad(options: LoadOptions): Promise<LoadReport> {
     const cosmos = await startEmbeddedCosmos({ protocol: 'http' });
     const settings: CosmosSettings = {
@@ -103,7 +118,7 @@ export async function runLoad(options: LoadOptions): Promise<LoadReport> {
     const opened = await openEmbeddedContainer(settings, cosmos);
     const env: NodeJS.ProcessEnv = { PATH: process.env.PATH, COSMOS_ENDPOINT: cosmos.endpoint, COSMOS_KEY: cosmos.key };
     const app = await startAppProcess(root, env);
-    const configurationId = `load-${randomUUID()}`;
+    let configurationId = '';
     const acknowledged = new Set<string>();
     const statusCounts: Record<string, number> = {};
     let badFailures = 0;
@@ -116,9 +131,11 @@ export async function runLoad(options: LoadOptions): Promise<LoadReport> {
     let outage: LoadReport['outage'];
 
     try {
+        // Assignments belong to a configuration that exists: one for the run, one for the warm-up.
+        configurationId = await newConfiguration(app.origin);
         if (warmup > 0) {
             const warm = await timedAutocannon({
-                url: collection(`load-warmup-${randomUUID()}`),
+                url: collection(await newConfiguration(app.origin)),
                 connections: Math.min(options.concurrency, warmup),
                 amount: warmup,
                 timeout: 30,

@@ -366,7 +366,8 @@ export function prioritiesApplied(current: readonly string[], ids: readonly stri
         const more = problems.length > 1 ? ` (and ${problems.length - 1} more, see details)` : '';
         throw badRequest(`Invalid request body: ${problems[0]?.message ?? ''}${more}`, problems);
     }
-    const placed = new Array<string | undefined>(current.length);
+    // Array.from, not `new Array(n)`: map skips the holes of a sparse array.
+    const placed = Array.from({ length: current.length }, (): string | undefined => undefined);
     ids.forEach((id, index) => {
         placed[(priorities[index] as number) - 1] = id.toLowerCase();
     });

@@ -24,6 +24,7 @@ import {
     type OperationResponse,
 } from '@azure/cosmos';
 
+import { GraphError } from '../graph/errors.js';
 import type { Assignment } from '../graph/odata.js';
 import type { AssignmentTarget } from '../graph/schema.js';
 
@@ -366,6 +367,11 @@ export class AssignmentStore {
             report();
             return result;
         } catch (error) {
+            if (error instanceof GraphError) {
+                // The caller's own refusal, computed from what was read (a priority out of range): no storage failure.
+                report();
+                throw error;
+            }
             const translated = translate(error, operation);
             meter.failed(error);
             report(translated.kind);
@@ -734,7 +740,7 @@ export class AssignmentStore {
      * configuration store writes it before the configuration itself (lib/store/configurationStore.ts).
      */
     async createParent(configurationId: string): Promise<void> {
-        await this.run('create', async (container, meter) => {
+        await this.run('configuration.createParent', async (container, meter) => {
             const set: SetDocument = { id: SET_VERSION_ID, configurationId, total: 0, revision: 0 };
             meter(await container.items.create(set));
         });
@@ -742,7 +748,7 @@ export class AssignmentStore {
 
     /** Idempotent: a parent already gone is fine. From then on, every assignment write in the partition fails. */
     async deleteParent(configurationId: string): Promise<void> {
-        await this.run('delete', async (container, meter) => {
+        await this.run('configuration.deleteParent', async (container, meter) => {
             try {
                 meter(await container.item(SET_VERSION_ID, configurationId).delete());
             } catch (error) {
@@ -776,7 +782,7 @@ export class AssignmentStore {
      * fails its batch with 404: the loop reads again. Resolves to the number of documents deleted.
      */
     async deleteEverything(configurationId: string): Promise<number> {
-        return await this.run('batch', async (container, meter) => {
+        return await this.run('configuration.deleteAssignments', async (container, meter) => {
             let deleted = 0;
             let refusals = 0;
             for (;;) {

@@ -153,8 +153,9 @@ export class ConfigurationStore {
         private readonly assignments: AssignmentStore,
     ) {}
 
+    /** Telemetry names them `configuration.<operation>`, apart from the assignments' operations. */
     private async run<T>(operation: string, action: (container: Container, meter: Meter) => Promise<T>): Promise<T> {
-        return await this.assignments.run(operation, action);
+        return await this.assignments.run(`configuration.${operation}`, action);
     }
 
     private async readOrder(container: Container, meter: Meter): Promise<PriorityOrder> {

@@ -22,6 +22,7 @@ import { DEFAULT_COSMOS_CONTAINER, DEFAULT_COSMOS_DATABASE } from '../../lib/pla
 import { type EmbeddedCosmos, startEmbeddedCosmos } from '../../lib/store/embeddedCosmos.js';
 import { startAppProcess } from '../../scripts/appProcess.js';
 import { repoRoot } from '../../scripts/paths.js';
+import { newConfiguration } from '../helpers/configurations.js';
 
 const assignments = (origin: string, configurationId: string) =>
     `${origin}/beta/officeConfiguration/clientConfigurations/${configurationId}/assignments`;
@@ -51,8 +52,10 @@ describe('the library floor', () => {
     });
 
     it('answers a create with the status, headers and body the app answers, and stores the same document', async () => {
-        const fromApp = await post(assignments(app.origin, 'cfg-app'), PAYLOAD);
-        const fromFloor = await post(assignments(floor.origin, 'cfg-floor'), PAYLOAD);
+        // One configuration for both: the app needs it to exist; the floor, as the bare libraries, takes any id.
+        const configuration = await newConfiguration(`${app.origin}/beta`);
+        const fromApp = await post(assignments(app.origin, configuration), PAYLOAD);
+        const fromFloor = await post(assignments(floor.origin, configuration), PAYLOAD);
         expect(fromApp.status).toBe(201);
         expect(fromFloor.status).toBe(201);
         const names = (response: Response) =>
@@ -63,10 +66,10 @@ describe('the library floor', () => {
         expect(Object.keys(floorBody)).toEqual(Object.keys(appBody));
         expect(floorBody.target).toEqual(appBody.target);
         expect(floorBody['@odata.context']).toBe(
-            (appBody['@odata.context'] as string).replace(app.origin, floor.origin).replace('cfg-app', 'cfg-floor'),
+            (appBody['@odata.context'] as string).replace(app.origin, floor.origin),
         );
         expect(fromFloor.headers.get('location')).toBe(
-            `${assignments(floor.origin, 'cfg-floor')}/${String(floorBody.id)}`,
+            `${assignments(floor.origin, configuration)}/${String(floorBody.id)}`,
         );
 
         const client = new CosmosClient({
@@ -80,7 +83,7 @@ describe('the library floor', () => {
                 const { resource } = await container.item(String(id), configurationId).read<Record<string, unknown>>();
                 return Object.keys(resource ?? {}).filter((key) => !key.startsWith('_'));
             };
-            expect(await stored('cfg-floor', floorBody.id)).toEqual(await stored('cfg-app', appBody.id));
+            expect(await stored(configuration, floorBody.id)).toEqual(await stored(configuration, appBody.id));
         } finally {
             client.dispose();
         }
@@ -88,8 +91,9 @@ describe('the library floor', () => {
 
     it('validates against the same schema: a group target without a GUID is refused by both', async () => {
         const body = PAYLOAD.replace('0f8fad5b-d9cb-469f-a165-70867728950e', 'not-a-guid');
-        expect((await post(assignments(app.origin, 'cfg-app'), body)).status).toBe(400);
-        expect((await post(assignments(floor.origin, 'cfg-floor'), body)).status).toBe(400);
+        const configuration = await newConfiguration(`${app.origin}/beta`);
+        expect((await post(assignments(app.origin, configuration), body)).status).toBe(400);
+        expect((await post(assignments(floor.origin, configuration), body)).status).toBe(400);
     });
 });
 

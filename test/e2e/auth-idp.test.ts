@@ -10,6 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { routes } from '../../functions/routes.js';
 import { type LocalHost, startLocalHost } from '../../lib/http/localHost.js';
 import { BACK_OFF_FIRST_MS, createAuthenticator, openIdConfigurationUrl } from '../../lib/platform/auth.js';
+import { newStoredConfiguration } from '../helpers/configurations.js';
 import { startTestCosmos, type TestCosmos } from '../helpers/cosmos.js';
 import { expectGraphError, JSON_HEADERS, SEED_REQUEST_BODY } from '../helpers/host.js';
 import { type SigningKey, startTokenServer, type TokenServer } from '../helpers/tokens.js';
@@ -43,7 +44,7 @@ async function startStack(): Promise<Stack> {
     return {
         idp,
         host,
-        url: `${host.origin}/beta/officeConfiguration/clientConfigurations/cfg-idp-${randomUUID()}/assignments`,
+        url: `${host.origin}/beta/officeConfiguration/clientConfigurations/${await newStoredConfiguration(cosmos.services.store)}/assignments`,
         advance: (ms) => {
             time += ms;
         },

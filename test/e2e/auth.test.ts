@@ -8,6 +8,7 @@ import { routes } from '../../functions/routes.js';
 import { type LocalHost, startLocalHost } from '../../lib/http/localHost.js';
 import { createAuthenticator } from '../../lib/platform/auth.js';
 import { DEFAULT_READ_PERMISSION } from '../../lib/platform/config.js';
+import { storedConfigurationsByName } from '../helpers/configurations.js';
 import { startTestCosmos, type TestCosmos } from '../helpers/cosmos.js';
 import { expectGraphError, JSON_HEADERS, SEED_REQUEST_BODY } from '../helpers/host.js';
 import { startTokenServer, TEST_AUDIENCE, type TokenServer } from '../helpers/tokens.js';
@@ -21,6 +22,7 @@ interface Stack {
 
 let cosmos: TestCosmos;
 let stack: Stack;
+const configuration = storedConfigurationsByName(() => cosmos.services.store);
 
 /** A new Entra ID stand-in and a host whose authenticator has never fetched anything. */
 async function startStack(): Promise<Stack> {
@@ -75,16 +77,16 @@ describe('auth over HTTP: 401 for every defect, nothing stored', () => {
     ];
 
     it('asks for a token when there is none', async () => {
-        const response = await create(stack.url('cfg-auth-missing'));
+        const response = await create(stack.url(await configuration('auth-missing')));
         const body = await expectGraphError(response, 401, 'InvalidAuthenticationToken', expect);
         expect(body.error.message).toBeTruthy();
         expect(response.headers.get('www-authenticate')).toBe(`Bearer realm="${TEST_AUDIENCE}"`);
-        expect(await cosmos.documents('cfg-auth-missing')).toEqual([]);
+        expect(await cosmos.documents(await configuration('auth-missing'))).toEqual([]);
     });
 
     for (const [defect, token] of defects) {
         it(`refuses a token that is ${defect}`, async () => {
-            const configurationId = `cfg-auth-${defect.replace(/\W+/g, '-')}`;
+            const configurationId = await configuration(`auth-${defect.replace(/\W+/g, '-')}`);
             const sent = await token();
             const response = await create(stack.url(configurationId), sent);
             const body = await expectGraphError(response, 401, 'InvalidAuthenticationToken', expect);
@@ -97,19 +99,19 @@ describe('auth over HTTP: 401 for every defect, nothing stored', () => {
 
 describe('auth over HTTP: permissions', () => {
     it('creates with a valid application token and a valid delegated token', async () => {
-        const url = stack.url('cfg-auth-ok');
+        const url = stack.url(await configuration('auth-ok'));
         expect((await create(url, await stack.idp.appToken())).status).toBe(201);
         expect((await create(url, await stack.idp.delegatedToken())).status).toBe(201);
-        expect(await cosmos.documents('cfg-auth-ok')).toHaveLength(2);
+        expect(await cosmos.documents(await configuration('auth-ok'))).toHaveLength(2);
     });
 
     it('lets a read-only token read (200) but not create or delete (403), changing nothing', async () => {
-        const url = stack.url('cfg-auth-reader');
+        const url = stack.url(await configuration('auth-reader'));
         const reader = await stack.idp.appToken([DEFAULT_READ_PERMISSION]);
         const denied = await create(url, reader);
         await expectGraphError(denied, 403, 'Authorization_RequestDenied', expect);
         expect(denied.headers.get('www-authenticate')).toMatch(/error="insufficient_scope"/);
-        expect(await cosmos.documents('cfg-auth-reader')).toEqual([]);
+        expect(await cosmos.documents(await configuration('auth-reader'))).toEqual([]);
 
         const created = (await (await create(url, await stack.idp.appToken())).json()) as { id: string };
         const listed = await list(url, reader);
@@ -120,7 +122,7 @@ describe('auth over HTTP: permissions', () => {
             headers: { Authorization: `Bearer ${reader}` },
         });
         await expectGraphError(deleted, 403, 'Authorization_RequestDenied', expect);
-        expect(await cosmos.documents('cfg-auth-reader')).toHaveLength(1);
+        expect(await cosmos.documents(await configuration('auth-reader'))).toHaveLength(1);
     });
 });
 
@@ -128,7 +130,7 @@ describe('auth over HTTP: keys from Entra ID', () => {
     it('fetches the OpenID configuration and the key set once for many requests, again after a rotation', async () => {
         const fresh = await startStack();
         try {
-            const url = fresh.url('cfg-auth-keys');
+            const url = fresh.url(await configuration('auth-keys'));
             const token = await fresh.idp.appToken();
             for (let i = 0; i < 20; i++) {
                 const response = i % 2 === 0 ? await create(url, token) : await list(url, token);
@@ -149,10 +151,10 @@ describe('auth over HTTP: keys from Entra ID', () => {
         const fresh = await startStack();
         try {
             fresh.idp.available = false;
-            const response = await create(fresh.url('cfg-auth-idp-down'), await fresh.idp.appToken());
+            const response = await create(fresh.url(await configuration('auth-idp-down')), await fresh.idp.appToken());
             await expectGraphError(response, 503, 'ServiceUnavailable', expect);
             expect(response.headers.get('retry-after')).toMatch(/^\d+$/);
-            expect(await cosmos.documents('cfg-auth-idp-down')).toEqual([]);
+            expect(await cosmos.documents(await configuration('auth-idp-down'))).toEqual([]);
             // The failed attempt, once with its cause; the request, one line with its request-id; no stack.
             const logged = cosmos.logs.filter((l) => l.includes('Entra ID signing keys unavailable'));
             expect(logged).toEqual([

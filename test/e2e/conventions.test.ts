@@ -6,9 +6,11 @@ import { createHash } from 'node:crypto';
 
 import { describe, expect, it } from 'vitest';
 
+import { configurationsByName } from '../helpers/configurations.js';
 import { expectGraphError, JSON_HEADERS, useTestApp } from '../helpers/host.js';
 
 const app = useTestApp();
+const configuration = configurationsByName(() => app.root);
 const TARGET = { '@odata.type': '#microsoft.graph.officeConfigurationAssignmentTarget' };
 
 async function create(configurationId: string): Promise<{ id: string; etag: string }> {
@@ -24,7 +26,7 @@ async function create(configurationId: string): Promise<{ id: string; etag: stri
 
 describe('$skiptoken', () => {
     it('refuses a token forged from a real one without the deployment key', async () => {
-        const configurationId = 'cfg-forged-token';
+        const configurationId = await configuration('forged-token');
         for (let i = 0; i < 3; i += 1) {
             await create(configurationId);
         }
@@ -50,8 +52,8 @@ describe('$skiptoken', () => {
 
 describe('Prefer', () => {
     const update = async (prefer: string) => {
-        const { id } = await create('cfg-prefer');
-        return await fetch(`${app.assignmentsUrl('cfg-prefer')}/${id}`, {
+        const { id } = await create(await configuration('prefer'));
+        return await fetch(`${app.assignmentsUrl(await configuration('prefer'))}/${id}`, {
             method: 'PATCH',
             headers: { ...JSON_HEADERS, Prefer: prefer },
             body: JSON.stringify({ target: TARGET }),
@@ -84,7 +86,7 @@ describe('a body that is JSON but not an object', () => {
         ['null', 'null'],
         ['42', 'a number'],
     ])('%s is refused with a message that says an object was expected', async (body, sent) => {
-        const response = await fetch(app.assignmentsUrl('cfg-not-object'), {
+        const response = await fetch(app.assignmentsUrl(await configuration('not-object')), {
             method: 'POST',
             headers: JSON_HEADERS,
             body,

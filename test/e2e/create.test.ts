@@ -3,11 +3,12 @@
  */
 import { request as httpRequest } from 'node:http';
 
-import { describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 
 import { routes } from '../../functions/routes.js';
 import { startLocalHost } from '../../lib/http/localHost.js';
 import { AssignmentStore } from '../../lib/store/assignmentStore.js';
+import { configurationsByName } from '../helpers/configurations.js';
 import {
     expectGraphError,
     GUID,
@@ -18,18 +19,19 @@ import {
 } from '../helpers/host.js';
 
 const app = useTestApp();
+const configuration = configurationsByName(() => app.root);
 
 const post = (configurationId: string, body: string, headers: Record<string, string> = JSON_HEADERS) =>
     fetch(app.assignmentsUrl(configurationId), { method: 'POST', headers, body });
 
 describe('create: the seed example', () => {
     it('answers 201 with the seed response shape, a new GUID and the OData headers', async () => {
-        const response = await post('cfg-seed', SEED_REQUEST_BODY);
+        const response = await post(await configuration('seed'), SEED_REQUEST_BODY);
         expect(response.status).toBe(201);
         const body = (await response.json()) as Record<string, unknown>;
         expect(Object.keys(body)).toEqual(['@odata.context', '@odata.type', 'id', 'target']);
         expect(body['@odata.context']).toBe(
-            `${app.root}/$metadata#officeConfiguration/clientConfigurations('cfg-seed')/assignments/$entity`,
+            `${app.root}/$metadata#officeConfiguration/clientConfigurations('${await configuration('seed')}')/assignments/$entity`,
         );
         expect(body['@odata.type']).toBe('#microsoft.graph.officeClientConfigurationAssignment');
         expect(body.id).toMatch(GUID);
@@ -38,17 +40,19 @@ describe('create: the seed example', () => {
 
         expect(response.headers.get('content-type')).toBe(ODATA_CONTENT_TYPE);
         expect(response.headers.get('odata-version')).toBe('4.0');
-        expect(response.headers.get('location')).toBe(`${app.assignmentsUrl('cfg-seed')}/${String(body.id)}`);
+        expect(response.headers.get('location')).toBe(
+            `${app.assignmentsUrl(await configuration('seed'))}/${String(body.id)}`,
+        );
         const requestId = response.headers.get('request-id');
         expect(requestId).toMatch(GUID);
         expect(response.headers.get('client-request-id')).toBe(requestId);
 
         // The document is in Cosmos DB under the configuration's partition key, with the ETag the client was given.
-        const { resource } = await app.cosmos.container.item(String(body.id), 'cfg-seed').read();
+        const { resource } = await app.cosmos.container.item(String(body.id), await configuration('seed')).read();
         // Stored as sent; the response spells the type as Graph does.
         expect(resource).toMatchObject({
             id: body.id,
-            configurationId: 'cfg-seed',
+            configurationId: await configuration('seed'),
             target: { '@odata.type': 'microsoft.graph.officeConfigurationAssignmentTarget' },
         });
         expect(response.headers.get('etag')).toBe(`"${String(resource?._etag).replace(/"/g, '')}"`);
@@ -58,16 +62,16 @@ describe('create: the seed example', () => {
         const ids = new Set<string>();
         for (let i = 0; i < 5; i++) {
             const body = JSON.stringify({ id: 'chosen-by-client', target: JSON.parse(SEED_REQUEST_BODY).target });
-            const created = (await (await post('cfg-ids', body)).json()) as { id: string };
+            const created = (await (await post(await configuration('ids'), body)).json()) as { id: string };
             expect(created.id).toMatch(GUID);
             ids.add(created.id);
         }
         expect(ids.size).toBe(5);
-        expect(await app.cosmos.documents('cfg-ids')).toHaveLength(5);
+        expect(await app.cosmos.documents(await configuration('ids'))).toHaveLength(5);
     });
 
     it('echoes the client-request-id the client sent', async () => {
-        const response = await post('cfg-seed', SEED_REQUEST_BODY, {
+        const response = await post(await configuration('seed'), SEED_REQUEST_BODY, {
             ...JSON_HEADERS,
             'client-request-id': 'my-id-42',
         });
@@ -83,17 +87,17 @@ describe('create: target types', () => {
             '@odata.type': '#microsoft.graph.officeConfigurationGroupAssignmentTarget',
             groupId: 'A1B2C3D4-0000-4000-8000-00000000000F',
         };
-        const response = await post('cfg-group', JSON.stringify({ target }));
+        const response = await post(await configuration('group'), JSON.stringify({ target }));
         expect(response.status).toBe(201);
         const body = (await response.json()) as { id: string; target: unknown };
         expect(body.target).toEqual(target);
-        const { resource } = await app.cosmos.container.item(body.id, 'cfg-group').read();
+        const { resource } = await app.cosmos.container.item(body.id, await configuration('group')).read();
         expect(resource?.target).toEqual(target);
     });
 
     it('accepts Content-Type parameters and annotations, and stores no annotation', async () => {
         const response = await post(
-            'cfg-annotations',
+            await configuration('annotations'),
             JSON.stringify({
                 '@odata.context': 'https://graph.microsoft.com/beta/$metadata#whatever',
                 target: {
@@ -106,7 +110,7 @@ describe('create: target types', () => {
         expect(response.status).toBe(201);
         const body = (await response.json()) as { id: string; target: unknown };
         expect(body.target).toEqual({ '@odata.type': '#microsoft.graph.officeConfigurationAssignmentTarget' });
-        const [document] = await app.cosmos.documents('cfg-annotations');
+        const [document] = await app.cosmos.documents(await configuration('annotations'));
         expect(Object.keys(document ?? {}).filter((k) => !k.startsWith('_'))).toEqual([
             'id',
             'configurationId',
@@ -114,17 +118,28 @@ describe('create: target types', () => {
         ]);
     });
 
-    it('URL-decodes the configuration id once and uses it as the partition key', async () => {
-        const response = await post('config 1 (ü)', SEED_REQUEST_BODY);
+    it('reads the configuration id in either case and uses it, lowercase, as the partition key', async () => {
+        const id = await configuration('case');
+        const response = await post(id.toUpperCase(), SEED_REQUEST_BODY);
         expect(response.status).toBe(201);
         const body = (await response.json()) as { '@odata.context': string; id: string };
-        expect(body['@odata.context']).toContain(`clientConfigurations('config%201%20(%C3%BC)')`);
-        expect(await app.cosmos.documents('config 1 (ü)')).toHaveLength(1);
+        expect(body['@odata.context']).toContain(`clientConfigurations('${id}')`);
+        expect(await app.cosmos.documents(id)).toHaveLength(1);
+    });
+
+    it('URL-decodes the configuration id once: a well-formed id of no configuration is a 404', async () => {
+        const response = await post('config 1 (ü)', SEED_REQUEST_BODY);
+        const body = await expectGraphError(response, 404, 'ResourceNotFound', expect);
+        expect(body.error.message).toBe("The configuration 'config 1 (ü)' does not exist.");
+        expect(await app.cosmos.documents('config 1 (ü)')).toEqual([]);
     });
 });
 
 describe('create: every error is Graph-shaped and stores nothing', () => {
-    const cfg = 'cfg-errors';
+    let cfg = '';
+    beforeAll(async () => {
+        cfg = await configuration('errors');
+    });
 
     it('malformed JSON → 400', async () => {
         const body = await expectGraphError(await post(cfg, '{"target": '), 400, 'BadRequest', expect);
@@ -188,7 +203,7 @@ describe('create: every error is Graph-shaped and stores nothing', () => {
         });
         const padded = base.replace(/}$/, `${' '.repeat(64 * 1024 - base.length)}}`);
         expect(Buffer.byteLength(padded)).toBe(64 * 1024);
-        const response = await post('cfg-exact', padded);
+        const response = await post(await configuration('exact'), padded);
         expect(response.status).toBe(201);
     });
 
@@ -278,8 +293,8 @@ describe('create: every error is Graph-shaped and stores nothing', () => {
             const response = await fetch(url, { method: 'POST', headers: JSON_HEADERS, body: SEED_REQUEST_BODY });
             await expectGraphError(response, 400, 'BadRequest', expect);
         }
-        // 128 characters is still a configuration id.
-        expect((await post('y'.repeat(128), SEED_REQUEST_BODY)).status).toBe(201);
+        // 128 characters is still a well-formed configuration id: it names none, so 404 rather than 400.
+        expect((await post('y'.repeat(128), SEED_REQUEST_BODY)).status).toBe(404);
     });
 
     it('an unknown path under /beta → 400 naming the segment; an unknown method → 405 with Allow', async () => {
@@ -292,9 +307,9 @@ describe('create: every error is Graph-shaped and stores nothing', () => {
             "Resource not found for the segment 'more'.",
         );
 
-        const cut = await fetch(`${app.root}/officeConfiguration/clientConfigurations/${cfg}`);
-        expect((await expectGraphError(cut, 400, 'BadRequest', expect)).error.message).toBe(
-            `Resource not found for the segment '${cfg}'.`,
+        const sideways = await fetch(`${app.root}/officeConfiguration/clientConfigurations/${cfg}/assignmentz`);
+        expect((await expectGraphError(sideways, 400, 'BadRequest', expect)).error.message).toBe(
+            "Resource not found for the segment 'assignmentz'.",
         );
 
         const put = await fetch(app.assignmentsUrl(cfg), { method: 'PUT', headers: JSON_HEADERS, body: '{}' });
@@ -312,7 +327,7 @@ const SEED_TARGET = { '@odata.type': 'microsoft.graph.officeConfigurationAssignm
 
 describe('create: storage failures', () => {
     it('storage stopped mid-test → 503 with Retry-After, and nothing is stored', async () => {
-        const cfg = 'cfg-outage';
+        const cfg = await configuration('outage');
         expect((await post(cfg, SEED_REQUEST_BODY)).status).toBe(201);
         await app.cosmos.embedded.stop();
         try {

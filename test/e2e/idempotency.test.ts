@@ -4,9 +4,11 @@
 import { describe, expect, it } from 'vitest';
 
 import { KEY_LIFETIME_SECONDS } from '../../lib/store/idempotency.js';
+import { configurationsByName } from '../helpers/configurations.js';
 import { expectGraphError, GUID, JSON_HEADERS, SEED_REQUEST_BODY, useTestApp } from '../helpers/host.js';
 
 const app = useTestApp();
+const configuration = configurationsByName(() => app.root);
 
 const create = (cfg: string, key: string | undefined, body = SEED_REQUEST_BODY) =>
     fetch(app.assignmentsUrl(cfg), {
@@ -24,7 +26,7 @@ const group = {
 
 describe('Idempotency-Key', () => {
     it('returns the original result for a retry with the same key and body, storing nothing new', async () => {
-        const cfg = 'cfg-idem';
+        const cfg = await configuration('idem');
         const first = await create(cfg, '"order-1"');
         expect(first.status).toBe(201);
         const original = (await first.json()) as { id: string };
@@ -46,7 +48,7 @@ describe('Idempotency-Key', () => {
     });
 
     it('refuses the same key with a different body: 422, nothing stored', async () => {
-        const cfg = 'cfg-idem-422';
+        const cfg = await configuration('idem-422');
         expect((await create(cfg, 'k')).status).toBe(201);
         const other = await create(cfg, 'k', JSON.stringify(group));
         await expectGraphError(other, 422, 'UnprocessableEntity', expect);
@@ -54,16 +56,16 @@ describe('Idempotency-Key', () => {
     });
 
     it('scopes keys to the configuration, and leaves keyless creates as they were', async () => {
-        const a = (await (await create('cfg-idem-a', 'shared')).json()) as { id: string };
-        const b = (await (await create('cfg-idem-b', 'shared')).json()) as { id: string };
+        const a = (await (await create(await configuration('idem-a'), 'shared')).json()) as { id: string };
+        const b = (await (await create(await configuration('idem-b'), 'shared')).json()) as { id: string };
         expect(a.id).not.toBe(b.id);
-        await create('cfg-idem-none', undefined);
-        await create('cfg-idem-none', undefined);
-        expect(await app.cosmos.documents('cfg-idem-none')).toHaveLength(2);
+        await create(await configuration('idem-none'), undefined);
+        await create(await configuration('idem-none'), undefined);
+        expect(await app.cosmos.documents(await configuration('idem-none'))).toHaveLength(2);
     });
 
     it('holds under concurrency: 20 simultaneous retries of one key → one document, one id', async () => {
-        const cfg = 'cfg-idem-race';
+        const cfg = await configuration('idem-race');
         const responses = await Promise.all(Array.from({ length: 20 }, () => create(cfg, 'race-key')));
         expect(responses.map((r) => r.status)).toEqual(Array(20).fill(201));
         const ids = new Set(await Promise.all(responses.map(async (r) => ((await r.json()) as { id: string }).id)));
@@ -73,7 +75,7 @@ describe('Idempotency-Key', () => {
     });
 
     it('replays the first response after a PATCH or a DELETE, for the key lifetime; then the key is free', async () => {
-        const cfg = 'cfg-idem-life';
+        const cfg = await configuration('idem-life');
         const first = await create(cfg, 'life');
         const original = (await first.json()) as { id: string; target: unknown };
         const url = `${app.assignmentsUrl(cfg)}/${original.id}`;
@@ -118,8 +120,8 @@ describe('Idempotency-Key', () => {
 
     it('refuses a malformed key with 400', async () => {
         for (const key of ['""', 'x'.repeat(256), '   ']) {
-            await expectGraphError(await create('cfg-idem-bad', key), 400, 'BadRequest', expect);
+            await expectGraphError(await create(await configuration('idem-bad'), key), 400, 'BadRequest', expect);
         }
-        expect(await app.cosmos.documents('cfg-idem-bad')).toHaveLength(0);
+        expect(await app.cosmos.documents(await configuration('idem-bad'))).toHaveLength(0);
     });
 });

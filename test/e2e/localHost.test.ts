@@ -10,13 +10,16 @@ import { routes } from '../../functions/routes.js';
 import { invalidAuthenticationToken, requestDenied } from '../../lib/graph/errors.js';
 import { type LocalHost, startLocalHost } from '../../lib/http/localHost.js';
 import type { Access, Authenticator, Services } from '../../lib/platform/services.js';
+import { newStoredConfiguration } from '../helpers/configurations.js';
 import { startTestCosmos, type TestCosmos } from '../helpers/cosmos.js';
 import { expectGraphError, GUID, ODATA_CONTENT_TYPE, SEED_REQUEST_BODY } from '../helpers/host.js';
 import { head, rawRequest, type RawResponse } from '../helpers/raw.js';
 
 const WRITER = 'Bearer writer';
 const READER = 'Bearer reader';
-const ASSIGNMENTS = '/beta/officeConfiguration/clientConfigurations/cfg-host/assignments';
+/** Created in beforeAll: the path is written before the store runs. */
+const CONFIGURATION = '6d1e0c36-5a8e-4d3b-9f0a-8c2b7e4f1a90';
+const ASSIGNMENTS = `/beta/officeConfiguration/clientConfigurations/${CONFIGURATION}/assignments`;
 const FIFTY_MB = String(50 * 1024 * 1024);
 
 /** Tokens by name: `writer` may do anything, `reader` may read; anything else is refused. */
@@ -52,6 +55,7 @@ async function extraHost(services: Partial<Services>, timeouts = {}): Promise<Lo
 
 beforeAll(async () => {
     cosmos = await startTestCosmos();
+    await newStoredConfiguration(cosmos.services.store, CONFIGURATION);
     authenticator = stubAuthenticator();
     host = await extraHost({ authenticator });
 });
@@ -176,7 +180,7 @@ describe('refuse before reading', () => {
 
 describe('with auth on, the token comes first on every route', () => {
     const item = `${ASSIGNMENTS}/0f8fad5b-d9cb-469f-a165-70867728950e`;
-    const assign = '/beta/officeConfiguration/clientConfigurations/cfg-host/assign';
+    const assign = `/beta/officeConfiguration/clientConfigurations/${CONFIGURATION}/assign`;
     const cases: [string, string][] = [
         ['PUT', ASSIGNMENTS],
         ['OPTIONS', ASSIGNMENTS],

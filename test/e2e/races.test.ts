@@ -5,6 +5,7 @@
  */
 import { describe, expect, it } from 'vitest';
 
+import { newConfiguration } from '../helpers/configurations.js';
 import { JSON_HEADERS, useTestApp } from '../helpers/host.js';
 
 const app = useTestApp();
@@ -45,7 +46,7 @@ describe('the embedded store keeps a transactional batch whole', () => {
         const rounds = 200;
         const outcomes = { assignWon: 0, conflict: 0, partial: 0, falseConflict: 0 };
         for (let round = 0; round < rounds; round++) {
-            const cfg = `race-delete-${round}`;
+            const cfg = await newConfiguration(app.root);
             const old = await assign(
                 cfg,
                 Array.from({ length: 60 }, (_, i) => groupOf(i)),
@@ -152,7 +153,7 @@ describe('single writes racing assign', () => {
         let unexplained = 0;
         const statuses: Record<string, number> = {};
         for (let round = 0; round < rounds; round++) {
-            const cfg = `race-writes-${round}`;
+            const cfg = await newConfiguration(app.root);
             const g = (n: number) => groupOf(round * 10 + n);
             const initial = await assign(cfg, [g(1), g(2), g(3)]);
             const [a, b, c] = initial.value as [Entity, Entity, Entity];

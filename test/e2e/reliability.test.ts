@@ -8,6 +8,7 @@ import { routes } from '../../functions/routes.js';
 import { type LocalHost, startLocalHost } from '../../lib/http/localHost.js';
 import type { Services } from '../../lib/platform/services.js';
 import { AssignmentStore } from '../../lib/store/assignmentStore.js';
+import { newStoredConfiguration } from '../helpers/configurations.js';
 import { type FaultyCosmos, startFaultyCosmos } from '../helpers/faultProxy.js';
 import { expectGraphError, JSON_HEADERS, SEED_REQUEST_BODY } from '../helpers/host.js';
 
@@ -39,9 +40,16 @@ async function stored(cfg: string): Promise<number> {
     return resources[0] ?? 0;
 }
 
+/** The configurations of the tests, made before any fault is set. */
+const ids = new Map<string, string>();
+const configurationNamed = (name: string) => ids.get(name) ?? '';
+
 beforeAll(async () => {
     // A long SDK timeout: only the request budget may end a hung call here.
     faulty = await startFaultyCosmos({ requestTimeoutMs: 60_000 });
+    for (const name of ['429', 'hang', 'log', 'shutdown', 'batch-faults', 'assign-race', 'assign-late']) {
+        ids.set(name, await newStoredConfiguration(services().store));
+    }
     host = await startLocalHost({ routes, services: services({ requestBudgetMs: 1500 }) });
 });
 
@@ -55,7 +63,7 @@ describe('storage faults', () => {
         faulty.fault = { kind: 'throttle', retryAfterMs: 50 };
         const before = faulty.faulted;
         try {
-            const response = await create(host.origin, 'cfg-429');
+            const response = await create(host.origin, configurationNamed('429'));
             await expectGraphError(response, 429, 'TooManyRequests', expect);
             expect(response.headers.get('retry-after')).toBe('1');
         } finally {
@@ -63,15 +71,15 @@ describe('storage faults', () => {
         }
         // The first attempt and the SDK's 5 retries (lib/store/cosmosClient.ts) all met the throttle (a create is one batch).
         expect(faulty.faulted - before).toBe(6);
-        expect(await stored('cfg-429')).toBe(0);
-        expect((await create(host.origin, 'cfg-429')).status).toBe(201);
+        expect(await stored(configurationNamed('429'))).toBe(0);
+        expect((await create(host.origin, configurationNamed('429'))).status).toBe(201);
     });
 
     it('a hung storage call ends in a 503 within the request budget, not a host timeout', async () => {
         faulty.fault = { kind: 'hang' };
         const started = Date.now();
         try {
-            const response = await create(host.origin, 'cfg-hang');
+            const response = await create(host.origin, configurationNamed('hang'));
             await expectGraphError(response, 503, 'ServiceUnavailable', expect);
             expect(Number(response.headers.get('retry-after'))).toBeGreaterThan(0);
         } finally {
@@ -79,7 +87,7 @@ describe('storage faults', () => {
         }
         // Loose on purpose: this asserts which mechanism answered (the 1.5 s budget, not the SDK's 60 s), not speed.
         expect(Date.now() - started).toBeLessThan(30_000);
-        expect(await stored('cfg-hang')).toBe(0);
+        expect(await stored(configurationNamed('hang'))).toBe(0);
     });
 
     it('a throttled answer carries a request-id and none of the storage internals', async () => {
@@ -87,7 +95,7 @@ describe('storage faults', () => {
         let body = '';
         let requestId = '';
         try {
-            const response = await create(host.origin, 'cfg-log');
+            const response = await create(host.origin, configurationNamed('log'));
             requestId = response.headers.get('request-id') ?? '';
             body = await response.text();
         } finally {
@@ -104,7 +112,7 @@ describe('graceful shutdown', () => {
         faulty.fault = { kind: 'delay', ms: 400 };
         try {
             const before = faulty.faulted;
-            const inFlight = create(slow.origin, 'cfg-shutdown');
+            const inFlight = create(slow.origin, configurationNamed('shutdown'));
             // Close only once the create is inside the app, held at its Cosmos write.
             while (faulty.faulted === before) {
                 await new Promise((resolve) => setTimeout(resolve, 10));
@@ -116,11 +124,11 @@ describe('graceful shutdown', () => {
             await closing;
             expect(closed).toBe(true);
             // Closed now: new connections are refused.
-            await expect(create(slow.origin, 'cfg-shutdown')).rejects.toThrow();
+            await expect(create(slow.origin, configurationNamed('shutdown'))).rejects.toThrow();
         } finally {
             faulty.fault = { kind: 'none' };
         }
-        expect(await stored('cfg-shutdown')).toBe(1);
+        expect(await stored(configurationNamed('shutdown'))).toBe(1);
     });
 });
 
@@ -140,7 +148,7 @@ describe('assign under faults and races', () => {
     const g = (n: number) => `00000000-0000-4000-8000-${String(n).padStart(12, '0')}`;
 
     it('a throttled batch → 429 with Retry-After, a batch that cannot reach Cosmos → 503; nothing changes', async () => {
-        const cfg = 'cfg-batch-faults';
+        const cfg = configurationNamed('batch-faults');
         expect((await assign(host.origin, cfg, [g(1)])).status).toBe(200);
         faulty.fault = { kind: 'throttle', retryAfterMs: 20, on: 'batches' };
         try {
@@ -157,7 +165,7 @@ describe('assign under faults and races', () => {
     });
 
     it('two concurrent assigns that read the same set: one wins, the other is a 409, never a union', async () => {
-        const cfg = 'cfg-assign-race';
+        const cfg = configurationNamed('assign-race');
         // Both read the (empty) set before either batch reaches Cosmos.
         faulty.fault = { kind: 'delay', ms: 1000, on: 'batches' };
         let statuses: number[];
@@ -174,7 +182,7 @@ describe('assign under faults and races', () => {
     });
 
     it('a request out of time starts no further write: an assign answered 503 changes nothing later', async () => {
-        const cfg = 'cfg-assign-late';
+        const cfg = configurationNamed('assign-late');
         const slow = await startLocalHost({ routes, services: services({ requestBudgetMs: 300 }) });
         faulty.fault = { kind: 'delay', ms: 600, on: 'queries' };
         try {

@@ -4,9 +4,11 @@
 import { describe, expect, it } from 'vitest';
 
 import { SET_VERSION_ID } from '../../lib/store/assignmentStore.js';
+import { configurationsByName } from '../helpers/configurations.js';
 import { expectGraphError, GUID, JSON_HEADERS, SEED_REQUEST_BODY, useTestApp } from '../helpers/host.js';
 
 const app = useTestApp();
+const configuration = configurationsByName(() => app.root);
 
 interface Entity {
     '@odata.context'?: string;
@@ -48,16 +50,17 @@ async function listAll(configurationId: string): Promise<Entity[]> {
 
 describe('list', () => {
     it('lists an empty configuration as an empty collection', async () => {
-        const response = await fetch(app.assignmentsUrl('cfg-empty'));
+        const empty = await configuration('empty');
+        const response = await fetch(app.assignmentsUrl(empty));
         expect(response.status).toBe(200);
         expect(await response.json()).toEqual({
-            '@odata.context': `${app.root}/$metadata#officeConfiguration/clientConfigurations('cfg-empty')/assignments`,
+            '@odata.context': `${app.root}/$metadata#officeConfiguration/clientConfigurations('${empty}')/assignments`,
             value: [],
         });
     });
 
     it('pages through 250 assignments with $top=100: three pages, every id exactly once', async () => {
-        const cfg = 'cfg-paging';
+        const cfg = await configuration('paging');
         const created = new Set<string>();
         for (let start = 0; start < 250; start += 25) {
             const batch = await Promise.all(Array.from({ length: 25 }, (_, i) => create(cfg, group(start + i))));
@@ -85,7 +88,7 @@ describe('list', () => {
     });
 
     it('accepts options without $ and in any case; $select shapes the items and the context', async () => {
-        const cfg = 'cfg-select';
+        const cfg = await configuration('select');
         await create(cfg);
         const response = await fetch(`${app.assignmentsUrl(cfg)}?select=id&TOP=5&$Count=true`);
         expect(response.status).toBe(200);
@@ -98,7 +101,7 @@ describe('list', () => {
     });
 
     it('refuses unsupported and invalid query options with 400', async () => {
-        const cfg = 'cfg-select';
+        const cfg = await configuration('select');
         const cases: [string, RegExp][] = [
             ['$filter=id eq 1', /\$filter' is not supported/],
             ['$orderby=id', /\$orderby' is not supported/],
@@ -123,19 +126,21 @@ describe('list', () => {
     });
 
     it('refuses a skiptoken made for another configuration', async () => {
-        const cfg = 'cfg-token-a';
+        const cfg = await configuration('token-a');
         await create(cfg, group(1));
         await create(cfg, group(2));
         const first = (await (await fetch(`${app.assignmentsUrl(cfg)}?$top=1`)).json()) as Collection;
         const token = new URL(first['@odata.nextLink'] ?? '').searchParams.get('$skiptoken') ?? '';
-        const response = await fetch(`${app.assignmentsUrl('cfg-token-b')}?$skiptoken=${encodeURIComponent(token)}`);
+        const response = await fetch(
+            `${app.assignmentsUrl(await configuration('token-b'))}?$skiptoken=${encodeURIComponent(token)}`,
+        );
         await expectGraphError(response, 400, 'BadRequest', expect);
     });
 });
 
 describe('get', () => {
     it('answers 200 with the $entity context and the ETag; 404 when absent', async () => {
-        const cfg = 'cfg-get';
+        const cfg = await configuration('get');
         const { entity, etag } = await create(cfg);
         const response = await fetch(itemUrl(cfg, entity.id));
         expect(response.status).toBe(200);
@@ -150,7 +155,12 @@ describe('get', () => {
         await expectGraphError(await fetch(itemUrl(cfg, 'not-a-guid')), 404, 'ResourceNotFound', expect);
         await expectGraphError(await fetch(itemUrl(cfg, '$count')), 400, 'BadRequest', expect);
         // An assignment belongs to its configuration: another configuration does not see it.
-        await expectGraphError(await fetch(itemUrl('cfg-other', entity.id)), 404, 'ResourceNotFound', expect);
+        await expectGraphError(
+            await fetch(itemUrl(await configuration('other'), entity.id)),
+            404,
+            'ResourceNotFound',
+            expect,
+        );
         await expectGraphError(await fetch(`${itemUrl(cfg, entity.id)}?$top=1`), 400, 'BadRequest', expect);
     });
 });
@@ -164,7 +174,7 @@ describe('update', () => {
         });
 
     it('replaces the target: 204, or 200 with the entity under Prefer: return=representation', async () => {
-        const cfg = 'cfg-patch';
+        const cfg = await configuration('patch');
         const { entity, etag } = await create(cfg, group(1));
         const first = await patch(cfg, entity.id, { target: group(2) });
         expect(first.status).toBe(204);
@@ -190,7 +200,7 @@ describe('update', () => {
     });
 
     it('honours If-Match: a stale ETag → 412 and nothing changes; * and the current ETag succeed', async () => {
-        const cfg = 'cfg-ifmatch';
+        const cfg = await configuration('ifmatch');
         const { entity, etag } = await create(cfg, group(1));
         const moved = await patch(cfg, entity.id, { target: group(2) }, { 'If-Match': etag });
         expect(moved.status).toBe(204);
@@ -204,7 +214,7 @@ describe('update', () => {
     });
 
     it('compares If-Match strongly, and * or any tag fails on a missing assignment (RFC 9110)', async () => {
-        const cfg = 'cfg-ifmatch-strict';
+        const cfg = await configuration('ifmatch-strict');
         const { entity, etag } = await create(cfg, group(1));
         const weak = await patch(cfg, entity.id, { target: group(2) }, { 'If-Match': `W/${etag}` });
         await expectGraphError(weak, 412, 'PreconditionFailed', expect);
@@ -222,7 +232,7 @@ describe('update', () => {
     });
 
     it('refuses a changed id, an invalid target, or a missing assignment, changing nothing', async () => {
-        const cfg = 'cfg-patch-errors';
+        const cfg = await configuration('patch-errors');
         const { entity } = await create(cfg, group(1));
         const otherId = '0f8fad5b-d9cb-469f-a165-70867728950e';
         await expectGraphError(await patch(cfg, entity.id, { id: otherId }), 400, 'BadRequest', expect);
@@ -245,7 +255,7 @@ describe('update', () => {
 
 describe('delete', () => {
     it('answers 204, then 404; a stale If-Match → 412 and the assignment stays', async () => {
-        const cfg = 'cfg-delete';
+        const cfg = await configuration('delete');
         const { entity, etag } = await create(cfg, group(1));
         await fetch(itemUrl(cfg, entity.id), {
             method: 'PATCH',
@@ -286,7 +296,7 @@ describe('assign', () => {
         });
 
     it('replaces the whole set and returns it; unchanged targets keep their id', async () => {
-        const cfg = 'cfg-assign';
+        const cfg = await configuration('assign');
         const kept = await create(cfg, group(1));
         const dropped = await create(cfg, group(2));
         const response = await assign(cfg, [group(1), group(3), SEED_TARGET]);
@@ -313,7 +323,7 @@ describe('assign', () => {
     });
 
     it('sends the whole replacement to Cosmos DB as one transactional batch', async () => {
-        const cfg = 'cfg-assign-batch';
+        const cfg = await configuration('assign-batch');
         await create(cfg, group(1));
         await create(cfg, group(2));
         const calls: unknown[][] = [];
@@ -344,7 +354,7 @@ describe('assign', () => {
     });
 
     it('refuses duplicates, invalid bodies and oversize sets with 400, changing nothing', async () => {
-        const cfg = 'cfg-assign-errors';
+        const cfg = await configuration('assign-errors');
         const before = await create(cfg, group(1));
         const duplicate = await assign(cfg, [group(7), { ...group(7), groupId: group(7).groupId.toUpperCase() }]);
         const body = await expectGraphError(duplicate, 400, 'BadRequest', expect);
@@ -364,7 +374,7 @@ describe('assign', () => {
     });
 
     it('refuses a set needing more changes than one batch holds (99 besides the set version)', async () => {
-        const cfg = 'cfg-assign-limit';
+        const cfg = await configuration('assign-limit');
         await Promise.all(Array.from({ length: 60 }, (_, i) => create(cfg, group(i))));
         const response = await assign(
             cfg,
@@ -376,7 +386,7 @@ describe('assign', () => {
     });
 
     it('keeps the id of a target sent in another spelling', async () => {
-        const cfg = 'cfg-assign-spelling';
+        const cfg = await configuration('assign-spelling');
         const { entity } = await create(cfg, group(1));
         const respelled = {
             ...group(1),
@@ -388,7 +398,7 @@ describe('assign', () => {
     });
 
     it('while storage is down → 503, and the earlier set is still listed afterwards', async () => {
-        const cfg = 'cfg-assign-outage';
+        const cfg = await configuration('assign-outage');
         await create(cfg, group(1));
         await create(cfg, group(2));
         const before = (await listAll(cfg)).map((e) => e.id).sort();

@@ -8,6 +8,7 @@ import { createServer } from 'node:net';
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
+import { newConfiguration } from '../helpers/configurations.js';
 import { GUID, JSON_HEADERS, SEED_REQUEST_BODY } from '../helpers/host.js';
 import { allGone, cleanEnv, copyProject, descendants, removeProject, start, type Started } from '../helpers/project.js';
 
@@ -58,7 +59,8 @@ describe('npm start (local host)', () => {
     });
 
     it('answers the seed request with 201 and reads it back', async () => {
-        const url = `${origin}/beta/officeConfiguration/clientConfigurations/cfg-start/assignments`;
+        const configuration = await newConfiguration(`${origin}/beta`);
+        const url = `${origin}/beta/officeConfiguration/clientConfigurations/${configuration}/assignments`;
         const created = await fetch(url, { method: 'POST', headers: JSON_HEADERS, body: SEED_REQUEST_BODY });
         expect(created.status).toBe(201);
         const body = (await created.json()) as { id: string };

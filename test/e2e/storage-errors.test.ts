@@ -9,6 +9,7 @@ import { routes } from '../../functions/routes.js';
 import { type LocalHost, startLocalHost } from '../../lib/http/localHost.js';
 import type { Services } from '../../lib/platform/services.js';
 import { type AssignmentPage, AssignmentStore, type StoreOptions } from '../../lib/store/assignmentStore.js';
+import { newStoredConfiguration } from '../helpers/configurations.js';
 import { startTestCosmos, type TestCosmos } from '../helpers/cosmos.js';
 import { type FaultyCosmos, startFaultyCosmos } from '../helpers/faultProxy.js';
 import { expectGraphError, JSON_HEADERS, SEED_REQUEST_BODY } from '../helpers/host.js';
@@ -23,12 +24,17 @@ const services = (store: AssignmentStore): Services => ({
     logger: { info: () => {}, warn: (m) => logs.push(m), error: (m) => logs.push(m) },
 });
 
+/** The configurations of the faulty store's tests, made before any fault is set. */
+const ids = new Map<string, string>();
+const configurationNamed = (name: string) => ids.get(name) ?? '';
+
 beforeAll(async () => {
     faulty = await startFaultyCosmos();
-    host = await startLocalHost({
-        routes,
-        services: services(new AssignmentStore(() => Promise.resolve(faulty.opened.container))),
-    });
+    const store = new AssignmentStore(() => Promise.resolve(faulty.opened.container));
+    for (const name of ['transient', 'denied', 'nan']) {
+        ids.set(name, await newStoredConfiguration(store));
+    }
+    host = await startLocalHost({ routes, services: services(store) });
 });
 
 afterAll(async () => {
@@ -55,11 +61,11 @@ const assign = (origin: string, cfg: string, entries: unknown[]) =>
 
 describe('a failed write batch', () => {
     it('is a 503 with Retry-After only for transient statuses (408, 410, 449, 503)', async () => {
-        expect((await create(host.origin, 'cfg-transient')).status).toBe(201);
+        expect((await create(host.origin, configurationNamed('transient'))).status).toBe(201);
         for (const status of [408, 410, 449, 503]) {
             faulty.fault = { kind: 'status', status, message: `status ${status}`, on: 'batches' };
             try {
-                const response = await create(host.origin, 'cfg-transient');
+                const response = await create(host.origin, configurationNamed('transient'));
                 await expectGraphError(response, 503, 'ServiceUnavailable', expect);
                 expect(Number(response.headers.get('retry-after'))).toBeGreaterThan(0);
             } finally {
@@ -69,13 +75,13 @@ describe('a failed write batch', () => {
     });
 
     it('is a logged 500 for a missing role, a bad request or a too large one; the cause only in the log', async () => {
-        expect((await create(host.origin, 'cfg-denied')).status).toBe(201);
+        expect((await create(host.origin, configurationNamed('denied'))).status).toBe(201);
         for (const status of [401, 403, 400, 413]) {
             const message = `Request blocked by Auth (test ${status})`;
             faulty.fault = { kind: 'status', status, message, on: 'batches' };
             logs.length = 0;
             try {
-                const response = await create(host.origin, 'cfg-denied');
+                const response = await create(host.origin, configurationNamed('denied'));
                 const body = await expectGraphError(response, 500, 'InternalServerError', expect);
                 expect(JSON.stringify(body)).not.toContain('Blocked');
                 expect(response.headers.get('retry-after')).toBeNull();
@@ -90,7 +96,7 @@ describe('a failed write batch', () => {
     it('throttled with a retry-after Cosmos did not give as a number: Retry-After is 1, never NaN', async () => {
         faulty.fault = { kind: 'throttle', retryAfterMs: Number.NaN, on: 'batches' };
         try {
-            const response = await create(host.origin, 'cfg-nan');
+            const response = await create(host.origin, configurationNamed('nan'));
             await expectGraphError(response, 429, 'TooManyRequests', expect);
             expect(response.headers.get('retry-after')).toBe('1');
         } finally {
@@ -108,17 +114,18 @@ describe('a missing container', () => {
             services: services(new AssignmentStore(() => Promise.resolve(container))),
         });
         try {
-            const created = (await (await create(gone.origin, 'cfg-gone')).json()) as { id: string };
+            const goneId = await newStoredConfiguration(new AssignmentStore(() => Promise.resolve(container)));
+            const created = (await (await create(gone.origin, goneId)).json()) as { id: string };
             await container.delete();
             logs.length = 0;
-            const item = `${collection(gone.origin, 'cfg-gone')}/${created.id}`;
+            const item = `${collection(gone.origin, goneId)}/${created.id}`;
             const requests = [
-                () => create(gone.origin, 'cfg-gone'),
+                () => create(gone.origin, goneId),
                 () => fetch(item),
                 () => fetch(item, { method: 'DELETE' }),
                 () => fetch(item, { method: 'PATCH', headers: JSON_HEADERS, body: JSON.stringify(group(1)) }),
-                () => fetch(collection(gone.origin, 'cfg-gone')),
-                () => assign(gone.origin, 'cfg-gone', [group(1)]),
+                () => fetch(collection(gone.origin, goneId)),
+                () => assign(gone.origin, goneId, [group(1)]),
             ];
             for (const request of requests) {
                 await expectGraphError(await request(), 500, 'InternalServerError', expect);
@@ -160,7 +167,7 @@ describe('the limit on assignments per configuration', () => {
     });
 
     it('refuses a create or an assign past the limit with 409, changing nothing', async () => {
-        const cfg = 'cfg-limit';
+        const cfg = await newStoredConfiguration(cosmos.services.store);
         const statuses = await Promise.all(
             Array.from({ length: 6 }, async () => (await create(limited.origin, cfg)).status),
         );
@@ -175,7 +182,7 @@ describe('the limit on assignments per configuration', () => {
     });
 
     it('assign stops reading the set once it knows the answer', async () => {
-        const cfg = 'cfg-big-set';
+        const cfg = await newStoredConfiguration(cosmos.services.store);
         const store = new AssignmentStore(() => Promise.resolve(cosmos.container));
         for (let i = 0; i < 250; i++) {
             await store.create(cfg, { id: `00000000-0000-4000-8000-${String(i).padStart(12, '0')}`, ...group(i) });

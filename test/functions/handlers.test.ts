@@ -9,14 +9,23 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { routes } from '../../functions/routes.js';
 import { createHttpHandler } from '../../lib/http/pipeline.js';
+import { newStoredConfiguration } from '../helpers/configurations.js';
 import { startTestCosmos, type TestCosmos } from '../helpers/cosmos.js';
 import { GUID, ODATA_CONTENT_TYPE, SEED_REQUEST_BODY } from '../helpers/host.js';
 
 const { HttpRequest, InvocationContext } = functions;
 
+/** The configurations the requests name, made through the store before any request. */
+const H = 'c1a5e0b4-2f3d-4e6a-8b7c-9d0e1f2a3b4c';
+const H2 = 'c2b6f1c5-3a4e-4f7b-9c8d-0e1f2a3b4c5d';
+const GW = 'c3c7a2d6-4b5f-4a8c-8d9e-1f2a3b4c5d6e';
+
 let cosmos: TestCosmos;
 beforeAll(async () => {
     cosmos = await startTestCosmos();
+    for (const id of [H, H2, GW]) {
+        await newStoredConfiguration(cosmos.services.store, id);
+    }
 });
 afterAll(async () => {
     await cosmos.close();
@@ -46,7 +55,7 @@ describe('the create function', () => {
     it('answers the seed request with 201 and the OData body', async () => {
         const { result } = invoke('officeClientConfigurationAssignments', {
             method: 'POST',
-            url: `${base}/cfg-h/assignments`,
+            url: `${base}/${H}/assignments`,
             headers: { 'content-type': 'application/json' },
             body: { string: SEED_REQUEST_BODY },
         });
@@ -57,16 +66,16 @@ describe('the create function', () => {
         const body = JSON.parse(response.body as string) as { id: string; '@odata.context': string };
         expect(body.id).toMatch(GUID);
         expect(body['@odata.context']).toBe(
-            "https://app.example.net/beta/$metadata#officeConfiguration/clientConfigurations('cfg-h')/assignments/$entity",
+            `https://app.example.net/beta/$metadata#officeConfiguration/clientConfigurations('${H}')/assignments/$entity`,
         );
-        expect(headers.Location).toBe(`${base}/cfg-h/assignments/${body.id}`);
-        expect((await cosmos.container.item(body.id, 'cfg-h').read()).resource?.configurationId).toBe('cfg-h');
+        expect(headers.Location).toBe(`${base}/${H}/assignments/${body.id}`);
+        expect((await cosmos.container.item(body.id, H).read()).resource?.configurationId).toBe(H);
     });
 
     it('answers a bad body with a Graph error and logs nothing for a client error', async () => {
         const { result, logs } = invoke('officeClientConfigurationAssignments', {
             method: 'POST',
-            url: `${base}/cfg-h2/assignments`,
+            url: `${base}/${H2}/assignments`,
             headers: { 'content-type': 'application/json' },
             body: { string: '{"target":{}}' },
         });
@@ -74,7 +83,7 @@ describe('the create function', () => {
         expect(response.status).toBe(400);
         expect(JSON.parse(response.body as string).error.details[0].target).toBe('target.@odata.type');
         expect(logs.filter((l) => l.startsWith('error'))).toEqual([]);
-        expect(await cosmos.documents('cfg-h2')).toEqual([]);
+        expect(await cosmos.documents(H2)).toEqual([]);
     });
 
     it('writes absolute URLs with the public origin when one is set (a gateway in front)', async () => {
@@ -86,16 +95,18 @@ describe('the create function', () => {
         const response = await handler(
             new HttpRequest({
                 method: 'POST',
-                url: `${base}/cfg-gw/assignments`,
+                url: `${base}/${GW}/assignments`,
                 headers: { 'content-type': 'application/json' },
                 body: { string: SEED_REQUEST_BODY },
             }),
             new InvocationContext({ invocationId: randomUUID(), functionName: route.name }),
         );
         const headers = response.headers as Record<string, string>;
-        expect(headers.Location).toMatch(
-            /^https:\/\/api\.contoso\.com\/beta\/officeConfiguration\/clientConfigurations\/cfg-gw\/assignments\//,
-        );
+        expect(
+            headers.Location?.startsWith(
+                `https://api.contoso.com/beta/officeConfiguration/clientConfigurations/${GW}/assignments/`,
+            ),
+        ).toBe(true);
         expect(JSON.parse(response.body as string)['@odata.context']).toMatch(
             /^https:\/\/api\.contoso\.com\/beta\/\$metadata#/,
         );

@@ -189,7 +189,12 @@ describe.each(['dist', 'bundle'] as const)('the app from %s', (target) => {
 
         const mine = received.filter((e) => e.iKey === instrumentationKey);
         const dependencies = mine.filter((e) => e.data.baseType === 'RemoteDependencyData');
-        const create = dependencies.find((e) => e.data.baseData.name === 'create');
+        // The assignment's create, not the configuration's made before it.
+        const create = dependencies.find(
+            (e) =>
+                e.data.baseData.name === 'create' &&
+                e.data.baseData.properties?.['request-id'] === result.created.headers['request-id'],
+        );
         expect(create?.data.baseData).toMatchObject({
             type: 'Azure DocumentDB',
             target: `${DEFAULT_COSMOS_DATABASE}/${DEFAULT_COSMOS_CONTAINER}`,
@@ -206,7 +211,10 @@ describe.each(['dist', 'bundle'] as const)('the app from %s', (target) => {
         expect(create!.tags['ai.operation.id']).toBe(result.traceId);
         expect(create!.tags['ai.cloud.role']).toBe(DEFAULT_TELEMETRY_ROLE_NAME);
 
-        const read = dependencies.find((e) => e.data.baseData.name === 'read');
+        // The assignment's read (its configuration's document is read alongside, and found).
+        const read = dependencies.find(
+            (e) => e.data.baseData.name === 'read' && e.data.baseData.properties?.statusCode === '404',
+        );
         expect(read?.data.baseData.properties).toMatchObject({
             statusCode: '404',
             'request-id': result.missing.headers['request-id'],
