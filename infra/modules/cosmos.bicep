@@ -117,6 +117,14 @@ resource container 'Microsoft.DocumentDB/databaseAccounts/sqlDatabases/container
       //   - `AND c.id != @setVersion` (the list and count queries leave out the per-configuration set version);
       //     `id` is listed here to make that use explicit. Paging follows the partition's own order (continuation
       //     tokens), so no ORDER BY, and no other path, needs an index.
+      //   - Client configurations live in the same container, in the tenant partition `/officeConfiguration`
+      //     (docs/design.md): a page of them is `AND ARRAY_CONTAINS(@ids, c.id)` (the ids of one page of the
+      //     priority order document), on `id` again. Priorities are positions in that one document, never a
+      //     property that is queried or sorted on, so they need no index either; nor do `kind`, `target` or the
+      //     payloads (base64 of up to 1 MiB, which would be costly to index for nothing).
+      //   - Deleting a configuration lists its partition's ids (`WHERE c.configurationId = @configurationId`).
+      // No unique key: every uniqueness the service relies on is the id's within a partition (assignment and
+      // configuration GUIDs, the set, order and idempotency-key documents), which Cosmos DB enforces already.
       // Point reads (id + partition key) never use the index. A future query on another property needs
       // that path added here first, or it scans the partition (more RU).
       // See https://learn.microsoft.com/azure/cosmos-db/index-policy and

@@ -275,18 +275,18 @@ export class ConfigurationStore {
                 await container.items
                     .query<ConfigurationDocument>(
                         {
-                            query: 'SELECT * FROM c WHERE c.configurationId = @tenant AND ARRAY_CONTAINS(@ids, c.id) AND c.kind = @kind',
+                            // By id only (indexed): payload and order documents have ids no configuration id equals.
+                            query: 'SELECT * FROM c WHERE c.configurationId = @tenant AND ARRAY_CONTAINS(@ids, c.id)',
                             parameters: [
                                 { name: '@tenant', value: TENANT_PARTITION },
                                 { name: '@ids', value: [...ids] },
-                                { name: '@kind', value: 'configuration' },
                             ],
                         },
                         { partitionKey: TENANT_PARTITION, maxItemCount: ids.length },
                     )
                     .fetchAll(),
             );
-            const byId = new Map(resources.map((d) => [d.id, d]));
+            const byId = new Map(resources.filter((d) => d.kind === 'configuration').map((d) => [d.id, d]));
             return ids.flatMap((id) => {
                 const document = byId.get(id);
                 const priority = priorities.get(id);

@@ -6,7 +6,7 @@
  * The CLI comes from BICEP_CLI, else .tools/bicep (scripts/install-bicep.sh), else `bicep` on PATH. Without one,
  * every test here is skipped and the reason is printed: never a silent pass.
  */
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -267,6 +267,28 @@ describe.skipIf(!bicep.cli)('infra/main.bicep', () => {
             const params = asObject(compiled.parameters);
             expect(asObject(params.cosmosDatabaseName).defaultValue).toBe(DEFAULT_COSMOS_DATABASE);
             expect(asObject(params.cosmosContainerName).defaultValue).toBe(DEFAULT_COSMOS_CONTAINER);
+        });
+
+        it('indexes the paths the store queries filter on, and those only; no unique key', () => {
+            // Every query string of lib/store (a literal that starts with SELECT, or a filter that starts with `c.`):
+            // the paths it names must be indexed, and nothing else is.
+            const folder = path.join(repoRoot, 'lib', 'store');
+            const queried = new Set<string>();
+            for (const file of readdirSync(folder).filter((f) => f.endsWith('.ts'))) {
+                const source = readFileSync(path.join(folder, file), 'utf8');
+                for (const [, text] of source.matchAll(/['`]((?:SELECT |c\.)[^'`]*)['`]/g)) {
+                    for (const [, name] of (text ?? '').matchAll(/\bc\.([A-Za-z_]\w*)/g)) {
+                        queried.add(`/${name ?? ''}/?`);
+                    }
+                }
+            }
+            expect([...queried].sort()).toEqual([`${PARTITION_KEY_PATH}/?`, '/id/?'].sort());
+            const container = single(walked, 'Microsoft.DocumentDB/databaseAccounts/sqlDatabases/containers');
+            const policy = valueAt(container, 'properties.resource.indexingPolicy') as {
+                includedPaths: { path: string }[];
+            };
+            expect(policy.includedPaths.map((p) => p.path).sort()).toEqual([...queried].sort());
+            expect(valueAt(container, 'properties.resource.uniqueKeyPolicy')).toBeUndefined();
         });
 
         it('indexes only the partition key and id', () => {

@@ -12,6 +12,10 @@ import { startTestCosmos, type TestCosmos, testSettings } from '../../helpers/co
 let cosmos: TestCosmos;
 beforeAll(async () => {
     cosmos = await startTestCosmos();
+    // The configurations the tests write under: their parent documents, as a configuration's create writes them.
+    for (const configurationId of ['p1', 'p3', 'p4', 'p5', 'p5-other', 'p6', 'p8', 'p9', 'p-limit']) {
+        await cosmos.services.store.createParent(configurationId);
+    }
 });
 afterAll(async () => {
     await cosmos.close();
@@ -79,6 +83,39 @@ describe('AssignmentStore', () => {
             total: 1,
         });
         expect((await store.list('p6', { top: 10 })).items.map((i) => i.id)).toEqual(['new']);
+    });
+
+    it('refuses every write under a configuration that does not exist, atomically, storing nothing', async () => {
+        const { store } = cosmos.services;
+        const key = { recordId: 'idempotency-key-none', requestHash: 'h', now: Date.now(), lifetimeSeconds: 60 };
+        for (const attempt of [
+            () => store.create('no-parent', { id: 'a', target }),
+            () => store.createOnce('no-parent', { id: 'b', target }, key),
+            () => store.applySet('no-parent', undefined, { removals: [], additions: [{ id: 'c', target }], total: 1 }),
+            () => store.requireConfiguration('no-parent'),
+        ]) {
+            expect((await failure(attempt())).kind).toBe('configurationNotFound');
+        }
+        expect(await store.hasConfiguration('no-parent')).toBe(false);
+        expect(await cosmos.documents('no-parent')).toEqual([]);
+        expect(await cosmos.bookkeeping('no-parent')).toEqual([]);
+    });
+
+    it('once the parent is deleted, refuses writes and deletes everything left, in batches of 100', async () => {
+        const { store } = cosmos.services;
+        await store.createParent('p-gone');
+        for (let i = 0; i < 250; i++) {
+            await store.create('p-gone', { id: `g${i}`, target });
+        }
+        await store.deleteParent('p-gone');
+        await store.deleteParent('p-gone'); // idempotent
+        expect((await failure(store.create('p-gone', { id: 'late', target }))).kind).toBe('configurationNotFound');
+        expect((await failure(store.updateTarget('p-gone', 'g1', target))).kind).toBe('configurationNotFound');
+        expect((await failure(store.delete('p-gone', 'g2'))).kind).toBe('configurationNotFound');
+        expect(await cosmos.documents('p-gone')).toHaveLength(250);
+        expect(await store.deleteEverything('p-gone')).toBe(250);
+        expect(await store.deleteEverything('p-gone')).toBe(0); // idempotent
+        expect(await cosmos.documents('p-gone')).toEqual([]);
     });
 
     it('reports an unreachable account as unavailable', async () => {
@@ -218,6 +255,7 @@ describe('AssignmentStore', () => {
         const { database } = await cosmos.container.database.read().then((r) => ({ database: r.database }));
         const { container } = await database.containers.create({ id: 'soon-gone', partitionKey: '/configurationId' });
         const store = new AssignmentStore(() => Promise.resolve(container));
+        await store.createParent('g');
         await store.create('g', { id: 'a', target });
         await container.delete();
         for (const attempt of [
@@ -225,7 +263,7 @@ describe('AssignmentStore', () => {
             () => store.create('g', { id: 'b', target }),
             () => store.delete('g', 'a'),
             () => store.list('g', { top: 10 }),
-            () => store.applySet('g', undefined, { removals: [], additions: [], total: 0 }),
+            () => store.applySet('g', '"a version"', { removals: [], additions: [], total: 0 }),
         ]) {
             const error = await failure(attempt());
             expect(error.kind).toBe('unexpected');
