@@ -11,15 +11,23 @@
  * scripts/build-openapi writes `openApiJson()` to dist/openapi.json; lib/metadata serves the same text.
  */
 import { ODATA_JSON } from '../graph/odata.js';
-import { DEFAULT_TOP, MAX_TOP, SELECTABLE } from '../graph/queryOptions.js';
+import { CONFIGURATION_SELECTABLE, DEFAULT_TOP, MAX_TOP, SELECTABLE } from '../graph/queryOptions.js';
 import {
     assignActionSchema,
     ASSIGNMENT_TYPE,
+    bareTypeName,
     BASE_TARGET_TYPE,
+    CONFIGURATION_BASE_TYPE,
+    CONFIGURATION_TYPES,
     createAssignmentSchema,
+    createConfigurationSchema,
     GROUP_TARGET_TYPE,
     GUID_PATTERN,
     NAMESPACE,
+    OFFICE_CONFIGURATION_TYPE,
+    PAYLOAD_PROPERTIES,
+    type PayloadProperty,
+    updatePrioritiesSchema,
 } from '../graph/schema.js';
 import { BATCH_CONCURRENCY, MAX_BATCH_BODY_BYTES, MAX_BATCH_REQUESTS } from '../http/batch.js';
 import { MAX_BODY_BYTES } from '../http/body.js';
@@ -27,6 +35,7 @@ import { UNAVAILABLE_RETRY_AFTER_SECONDS } from '../http/pipeline.js';
 import { DEFAULT_READ_PERMISSION, DEFAULT_WRITE_PERMISSION } from '../platform/config.js';
 import { MAX_KEY_LENGTH } from '../store/idempotency.js';
 import { MAX_CONFIGURATION_ID_LENGTH } from './assignments.js';
+import { MAX_CREATE_CONFIGURATION_BODY_BYTES, MAX_PAYLOAD_BYTES } from './configurations.js';
 
 type Json = Record<string, unknown>;
 
@@ -34,8 +43,12 @@ type Json = Record<string, unknown>;
 interface SourceSchema {
     title?: string;
     description?: string;
-    type?: string;
+    type?: string | readonly string[];
     format?: string;
+    contentEncoding?: string;
+    readOnly?: boolean;
+    minimum?: number;
+    maximum?: number;
     enum?: readonly unknown[];
     $ref?: string;
     required?: readonly string[];
@@ -46,6 +59,7 @@ interface SourceSchema {
     discriminator?: { propertyName: string };
     $defs?: Readonly<Record<string, SourceSchema>>;
 }
+type Defs = Readonly<Record<string, SourceSchema>>;
 
 const ODATA_TYPE = '@odata.type';
 const SCHEMAS = '#/components/schemas/';
@@ -59,59 +73,100 @@ const ODATA_ERROR = `${NAMESPACE}.ODataErrors.ODataError`;
 const MAIN_ERROR = `${NAMESPACE}.ODataErrors.MainError`;
 const ERROR_DETAILS = `${NAMESPACE}.ODataErrors.ErrorDetails`;
 const INNER_ERROR = `${NAMESPACE}.ODataErrors.InnerError`;
-const COLLECTION_RESPONSE = `${ASSIGNMENT_TYPE}CollectionResponse`;
+const collectionResponse = (type: string) => `${type}CollectionResponse`;
+const CHECKIN_STATUS_TYPE = `${NAMESPACE}.officeClientCheckinStatus`;
+const CHECKIN_SUMMARY_TYPE = `${NAMESPACE}.officeUserCheckinSummary`;
 
 const shortName = (qualified: string) => qualified.slice(NAMESPACE.length + 1);
 const schemaRef = (name: string) => ({ $ref: `${SCHEMAS}${name}` });
 
 /**
- * Both spellings of a type name map to the derived schema: Graph writes `#microsoft.graph.x`, and this service echoes
- * a target's `@odata.type` as the client sent it, with or without `#`.
+ * Both spellings of a type name map to the derived schema: Graph writes `#microsoft.graph.x`, and clients may send
+ * either.
  */
 const discriminatorKeys = (type: string) => [`#${type}`, type];
 
 interface GraphType {
     name: string;
     base?: string;
+    abstract?: boolean;
     description?: string;
     required: string[];
     properties: Record<string, Json>;
 }
 
 /**
- * One JSON Schema property as Graph publishes it: `$defs` references become component references by the target's
- * OData type, an inline typed object (an assignment inside the action's set) becomes a reference to its type, and a
- * GUID is a string with a pattern rather than `format: uuid`, which generators turn into a GUID type Graph's SDKs
- * never use for these properties.
+ * The navigation properties of the CSDL (`ContainsTarget`): no request body carries them, so lib/schema does not
+ * list them, but Graph's OpenAPI describes them on the type (for `$expand`), marked `x-ms-navigationProperty`.
  */
-function property(schema: SourceSchema, defs: Readonly<Record<string, SourceSchema>>): Json {
+const NAVIGATION: Readonly<Record<string, Readonly<Record<string, string>>>> = {
+    [CONFIGURATION_BASE_TYPE]: { assignments: ASSIGNMENT_TYPE },
+    [OFFICE_CONFIGURATION_TYPE]: { clientConfigurations: CONFIGURATION_BASE_TYPE },
+};
+
+const navigationProperties = (type: string): Record<string, Json> =>
+    Object.fromEntries(
+        Object.entries(NAVIGATION[type] ?? {}).map(([name, target]) => [
+            name,
+            { type: 'array', items: schemaRef(target), 'x-ms-navigationProperty': true },
+        ]),
+    );
+
+/** A JSON Schema `type`, which lib/schema may write as `['string', 'null']`: the one type that is not null. */
+const typeOf = (schema: SourceSchema): string | undefined =>
+    typeof schema.type === 'string' ? schema.type : schema.type?.find((t) => t !== 'null');
+
+/**
+ * One JSON Schema property as Graph publishes it: `$defs` references and inline typed objects (a complex type, an
+ * assignment inside the action's set) become references by their OData type; a GUID is a string with a pattern
+ * rather than `format: uuid`, which generators turn into a GUID type Graph's SDKs never use for these properties;
+ * an integer is an Edm.Int32; base64 content (an Edm.Stream sent inline) is `format: base64url`, as Graph's 2021
+ * OpenAPI described stream properties; `readOnly` (what the service computes) is kept.
+ */
+function property(schema: SourceSchema, defs: Defs): Json {
     const { description } = schema;
-    const described = description === undefined ? {} : { description };
+    const extra = {
+        ...(description === undefined ? {} : { description }),
+        ...(schema.readOnly ? { readOnly: true } : {}),
+    };
+    const type = typeOf(schema);
     if (schema.$ref?.startsWith(DEFS)) {
         const target = defs[schema.$ref.slice(DEFS.length)]?.title;
         if (target === undefined) {
             throw new Error(`lib/schema: ${schema.$ref} names no titled definition`);
         }
-        return { ...schemaRef(target), ...described };
+        return { ...schemaRef(target), ...extra };
     }
-    if (schema.type === 'object' && schema.title !== undefined) {
-        return { ...schemaRef(schema.title), ...described };
+    if (type === 'object' && schema.title !== undefined) {
+        return { ...schemaRef(schema.title), ...extra };
     }
-    if (schema.type === 'array' && schema.items) {
+    if (type === 'array' && schema.items) {
         return {
             type: 'array',
             items: property(schema.items, defs),
             ...(schema.maxItems === undefined ? {} : { maxItems: schema.maxItems }),
-            ...described,
+            ...extra,
         };
     }
-    if (schema.type === 'string' && schema.format === 'uuid') {
-        return { type: 'string', pattern: GUID_PATTERN, ...described };
+    if (type === 'string' && schema.format === 'uuid') {
+        return { type: 'string', pattern: GUID_PATTERN, ...extra };
     }
-    return { type: schema.type ?? 'string', ...described };
+    if (type === 'string' && schema.contentEncoding !== undefined) {
+        return { type: 'string', format: 'base64url', ...extra };
+    }
+    if (type === 'integer') {
+        return {
+            type: 'integer',
+            format: 'int32',
+            ...(schema.minimum === undefined ? {} : { minimum: schema.minimum }),
+            ...(schema.maximum === undefined ? {} : { maximum: schema.maximum }),
+            ...extra,
+        };
+    }
+    return { type: type ?? 'string', ...extra };
 }
 
-function properties(schema: SourceSchema, defs: Readonly<Record<string, SourceSchema>>, omit: string[]) {
+function properties(schema: SourceSchema, defs: Defs, omit: string[]) {
     return Object.fromEntries(
         Object.entries(schema.properties ?? {})
             .filter(([name]) => !omit.includes(name))
@@ -119,26 +174,75 @@ function properties(schema: SourceSchema, defs: Readonly<Record<string, SourceSc
     );
 }
 
+/** The titled objects a schema holds inline (the configuration's complex types), its own title aside. */
+function inlineTypes(schema: SourceSchema, found = new Map<string, SourceSchema>()): Map<string, SourceSchema> {
+    for (const child of Object.values(schema.properties ?? {})) {
+        const object = child.items ?? child;
+        if (typeOf(object) === 'object' && object.title !== undefined && object.title !== schema.title) {
+            found.set(object.title, object);
+            inlineTypes(object, found);
+        }
+    }
+    return found;
+}
+
+/**
+ * The concrete types an entity schema's `@odata.type` admits besides its own title: the configuration's create
+ * schema is titled by the abstract base and lists the two concrete types, whose OpenAPI types derive from it.
+ */
+const concreteTypes = (entity: SourceSchema): string[] => [
+    ...new Set(
+        (entity.properties?.[ODATA_TYPE]?.enum ?? [])
+            .map((name) => bareTypeName(String(name)))
+            .filter((name) => name !== entity.title),
+    ),
+];
+
 /**
  * The OData types lib/schema describes. An entity type (one with `id`) derives from microsoft.graph.entity, which
- * takes `id`. A polymorphic definition (`oneOf` under a `discriminator`) is its base type, titled like the definition,
- * and the other branches derive from it with only the properties they add.
+ * takes `id`; one whose `@odata.type` names other types is their abstract base. A polymorphic definition (`oneOf`
+ * under a `discriminator`) is its base type, titled like the definition, and the other branches derive from it with
+ * only the properties they add. The singleton's type has no body to validate: it is made of the complex types the
+ * configurations already use, and is read-only.
  */
 function graphTypes(): GraphType[] {
-    const defs = createAssignmentSchema.$defs as Readonly<Record<string, SourceSchema>>;
+    const defs = createAssignmentSchema.$defs as Defs;
     const types: GraphType[] = [];
-    // The entity types; the configuration types join here when lib/schema has them.
-    const entities: SourceSchema[] = [createAssignmentSchema];
+    const entities: SourceSchema[] = [createAssignmentSchema, createConfigurationSchema as SourceSchema];
+    const complex = new Map<string, SourceSchema>();
     for (const entity of entities) {
+        const derived = concreteTypes(entity);
         types.push({
             name: entity.title!,
             base: ENTITY_TYPE,
+            ...(derived.length > 0 ? { abstract: true } : {}),
             ...(entity.description === undefined ? {} : { description: entity.description }),
-            // Nothing is required of an entity here: a PATCH sends only what changes, `$select` returns a part.
-            required: [],
-            properties: properties(entity, defs, ['id', ODATA_TYPE]),
+            // Nothing is required of an entity here (a PATCH sends only what changes, `$select` returns a part)
+            // but the discriminator of an abstract type, which names the concrete one.
+            required: derived.length > 0 ? [ODATA_TYPE] : [],
+            properties: {
+                ...properties(entity, defs, ['id', ODATA_TYPE]),
+                ...navigationProperties(entity.title!),
+            },
         });
+        for (const name of derived) {
+            types.push({ name, base: entity.title!, required: [], properties: {} });
+        }
+        inlineTypes(entity, complex);
     }
+    for (const [name, schema] of complex) {
+        types.push({ name, required: [], properties: properties(schema, defs, [ODATA_TYPE]) });
+    }
+    types.push({
+        name: OFFICE_CONFIGURATION_TYPE,
+        description: "The tenant's Office cloud policy service: its client configurations and their check-ins.",
+        required: [],
+        properties: {
+            tenantCheckinStatuses: { type: 'array', items: schemaRef(CHECKIN_STATUS_TYPE), readOnly: true },
+            tenantUserCheckinSummary: { ...schemaRef(CHECKIN_SUMMARY_TYPE), readOnly: true },
+            ...navigationProperties(OFFICE_CONFIGURATION_TYPE),
+        },
+    });
     for (const definition of Object.values(defs)) {
         const branches = definition.discriminator ? (definition.oneOf ?? []) : [definition];
         const base = branches.find((branch) => branch.title === definition.title);
@@ -165,7 +269,7 @@ function graphTypes(): GraphType[] {
 /**
  * A type as Graph's OpenAPI writes it. Graph marks `@odata.type` required on every type; here it is required where
  * lib/schema requires it (the targets) and where a discriminator needs it (the bases), not on the assignment, whose
- * create and update bodies may leave it out. A derived type's `@odata.type` defaults to its own name.
+ * create and update bodies may leave it out. A concrete derived type's `@odata.type` defaults to its own name.
  */
 function typeSchema(type: GraphType, derived: GraphType[]): Json {
     const isBase = type.base === undefined;
@@ -175,7 +279,7 @@ function typeSchema(type: GraphType, derived: GraphType[]): Json {
         type: 'object',
         properties: {
             ...type.properties,
-            [ODATA_TYPE]: isBase ? { type: 'string' } : { type: 'string', default: `#${type.name}` },
+            [ODATA_TYPE]: isBase || type.abstract ? { type: 'string' } : { type: 'string', default: `#${type.name}` },
         },
         ...(type.description === undefined ? {} : { description: type.description }),
     };
@@ -196,6 +300,9 @@ function typeSchema(type: GraphType, derived: GraphType[]): Json {
 function typeSchemas(): Json {
     const types = graphTypes();
     const derivedFrom = (name: string) => types.filter((type) => type.base === name);
+    /** Graph's entity maps every entity type, however far down it derives. */
+    const descendants = (name: string): GraphType[] =>
+        derivedFrom(name).flatMap((type) => [type, ...descendants(type.name)]);
     const entity: Json = {
         title: shortName(ENTITY_TYPE),
         // A discriminator's property must be required (OpenAPI; Kiota refuses it otherwise), as Graph's is. Responses
@@ -209,7 +316,7 @@ function typeSchemas(): Json {
         discriminator: {
             propertyName: ODATA_TYPE,
             mapping: Object.fromEntries(
-                derivedFrom(ENTITY_TYPE).map((type) => [`#${type.name}`, `${SCHEMAS}${type.name}`]),
+                descendants(ENTITY_TYPE).map((type) => [`#${type.name}`, `${SCHEMAS}${type.name}`]),
             ),
         },
     };
@@ -287,11 +394,16 @@ const componentSchemas = (): Json => ({
             },
         },
     },
-    [COLLECTION_RESPONSE]: {
-        title: `Collection of ${shortName(ASSIGNMENT_TYPE)}`,
-        type: 'object',
-        allOf: [schemaRef(BASE_COLLECTION), collectionOf(ASSIGNMENT_TYPE)],
-    },
+    ...Object.fromEntries(
+        [ASSIGNMENT_TYPE, CONFIGURATION_BASE_TYPE].map((type) => [
+            collectionResponse(type),
+            {
+                title: `Collection of ${shortName(type)}`,
+                type: 'object',
+                allOf: [schemaRef(BASE_COLLECTION), collectionOf(type)],
+            },
+        ]),
+    ),
     ...errorSchemas,
 });
 
@@ -316,9 +428,10 @@ const parameters: Json = {
         in: 'path',
         required: true,
         description:
-            'The unique identifier of officeClientConfiguration (the partition key): 1 to 128 characters after one ' +
-            'URL-decoding, without `/`, `\\`, `?`, `#` or control characters and without leading or trailing white ' +
-            'space. Any such id is accepted: the parent configuration is not stored by this service.',
+            'The unique identifier of officeClientConfiguration: the service assigns lowercase GUIDs. A value of 1 to ' +
+            '128 characters after one URL-decoding, without `/`, `\\`, `?`, `#` or control characters and without ' +
+            'leading or trailing white space, that names no configuration is a 404, on the configuration and on ' +
+            'everything under it; any other value is a 400.',
         schema: { type: 'string', minLength: 1, maxLength: MAX_CONFIGURATION_ID_LENGTH },
         'x-ms-docs-key-type': 'officeClientConfiguration',
     },
@@ -365,11 +478,33 @@ const parameters: Json = {
         explode: false,
         schema: { type: 'array', uniqueItems: true, items: { type: 'string', enum: [...SELECTABLE] } },
     },
+    selectConfiguration: {
+        name: '$select',
+        in: 'query',
+        description: 'Select properties to be returned; `@odata.type` always comes back.',
+        style: 'form',
+        explode: false,
+        schema: {
+            type: 'array',
+            uniqueItems: true,
+            items: { type: 'string', enum: [...CONFIGURATION_SELECTABLE] },
+        },
+    },
+    orderby: {
+        name: '$orderby',
+        in: 'query',
+        description:
+            'Order items by property values: `priority` (ascending, the default order) or `priority desc`. ' +
+            'Any other property is a 400.',
+        style: 'form',
+        explode: false,
+        schema: { type: 'array', uniqueItems: true, items: { type: 'string', enum: ['priority', 'priority desc'] } },
+    },
     ifMatch: {
         name: 'If-Match',
         in: 'header',
         description:
-            'An `ETag` from an earlier response (quotes optional), or `*` (the assignment must exist): 412 when stale.',
+            'An `ETag` from an earlier response (quotes optional), or `*` (the resource must exist): 412 when stale.',
         schema: { type: 'string' },
     },
     prefer: {
@@ -405,10 +540,11 @@ const headerObjects: Json = {
     },
     'OData-Version': { schema: { type: 'string', const: '4.0' } },
     ETag: {
-        description: "The assignment's version: send it back in `If-Match`.",
+        description: "The resource's version: send it back in `If-Match`.",
         schema: { type: 'string' },
     },
-    Location: { description: 'The absolute URL of the new assignment.', schema: { type: 'string' } },
+    Location: { description: 'The absolute URL of the new entity.', schema: { type: 'string' } },
+    'Content-Type': { description: 'The media type the payload was stored with.', schema: { type: 'string' } },
     'Retry-After': {
         description: 'Seconds to wait before retrying.',
         schema: { type: 'integer', minimum: 1, examples: [UNAVAILABLE_RETRY_AFTER_SECONDS] },
@@ -445,9 +581,18 @@ const errorResponses = {
         ),
     ],
     Forbidden: ['403', errorResponse('`Authorization_RequestDenied`: a valid token without the permission.')],
-    NotFound: ['404', errorResponse('`ResourceNotFound`: no such assignment in this configuration.')],
+    NotFound: [
+        '404',
+        errorResponse('`ResourceNotFound`: no such configuration, or no such assignment in this configuration.'),
+    ],
     MethodNotAllowed: ['405', errorResponse('`MethodNotAllowed`: a known path, another method.', 'Allow')],
-    Conflict: ['409', errorResponse('`Conflict`: the set changed while the assign ran; nothing was changed.')],
+    Conflict: [
+        '409',
+        errorResponse(
+            '`Conflict`: another write raced this one (the set changed while an assign ran, the order changed while ' +
+                'priorities were updated) or a limit is reached; nothing was changed.',
+        ),
+    ],
     PreconditionFailed: ['412', errorResponse('`PreconditionFailed`: `If-Match` does not match.')],
     UnprocessableEntity: [
         '422',
@@ -455,7 +600,11 @@ const errorResponses = {
     ],
     PayloadTooLarge: [
         '413',
-        errorResponse(`\`RequestEntityTooLarge\`: a body over ${MAX_BODY_BYTES} bytes, declared or streamed.`),
+        errorResponse(
+            `\`RequestEntityTooLarge\`: a JSON body over ${MAX_BODY_BYTES} bytes (a configuration's create, ` +
+                `which may carry both payloads inline, ${MAX_CREATE_CONFIGURATION_BODY_BYTES}), or a payload over ` +
+                `${MAX_PAYLOAD_BYTES} bytes, declared or streamed.`,
+        ),
     ],
     UnsupportedMediaType: ['415', errorResponse('`UnsupportedMediaType`: a body that is not `application/json`.')],
     TooManyRequests: [
@@ -499,18 +648,21 @@ const TAG = 'officeConfiguration.officeClientConfiguration';
 /** Graph's operation ids: `<entity set path>.<Verb><navigation property>`. */
 const OPERATION_PREFIX = 'officeConfiguration.clientConfigurations';
 
-const entityResponse = (description: string, ...extraHeaders: string[]) => ({
+const typedResponse = (type: string, description: string, ...extraHeaders: string[]) => ({
     description,
     headers: headers(...extraHeaders),
-    content: json(ref('schemas', ASSIGNMENT_TYPE)),
+    content: json(ref('schemas', type)),
 });
+const entityResponse = (description: string, ...extraHeaders: string[]) =>
+    typedResponse(ASSIGNMENT_TYPE, description, ...extraHeaders);
 
 /** As Graph's: one entity schema for what is sent and what comes back. */
-const entityBody = (description: string, examples: Json) => ({
+const typedBody = (type: string, description: string, examples: Json) => ({
     description,
     required: true,
-    content: json(ref('schemas', ASSIGNMENT_TYPE), { examples }),
+    content: json(ref('schemas', type), { examples }),
 });
+const entityBody = (description: string, examples: Json) => typedBody(ASSIGNMENT_TYPE, description, examples);
 
 const GROUP_ID = '0f8fad5b-d9cb-469f-a165-70867728950e';
 const baseTarget = { [ODATA_TYPE]: BASE_TARGET_TYPE };
@@ -553,6 +705,7 @@ const assignOperation = {
             },
         },
         'BadRequest',
+        'NotFound',
         'Conflict',
         'PayloadTooLarge',
         'UnsupportedMediaType',
@@ -570,7 +723,9 @@ const serviceDocument = (operationId: string, summary: string, media: string, sc
     },
 });
 
-const CONFIGURATION = `/officeConfiguration/clientConfigurations/{${CONFIGURATION_KEY}}`;
+const SINGLETON = '/officeConfiguration';
+const CONFIGURATIONS = `${SINGLETON}/clientConfigurations`;
+const CONFIGURATION = `${CONFIGURATIONS}/{${CONFIGURATION_KEY}}`;
 const resourceParameters = [ref('parameters', CONFIGURATION_KEY), ref('parameters', 'clientRequestId')];
 
 /**
@@ -580,9 +735,259 @@ const resourceParameters = [ref('parameters', CONFIGURATION_KEY), ref('parameter
  * the document does not, so that generators make one builder.
  */
 const ASSIGN_PATH = `${CONFIGURATION}/assign`;
+/** The same for `updatePriorities`: the service also answers `.../microsoft.graph.updatePriorities`. */
+const UPDATE_PRIORITIES_PATH = `${CONFIGURATIONS}/updatePriorities`;
+
+/** Graph's operation ids for what hangs off the singleton: `<singleton>.<Verb><navigation property>`. */
+const SINGLETON_PREFIX = 'officeConfiguration';
+const SINGLETON_TAG = 'officeConfiguration.officeConfiguration';
+
+const windowsConfiguration = {
+    [ODATA_TYPE]: `#${CONFIGURATION_TYPES[0]}`,
+    displayName: 'Office apps: update channel',
+    description: 'Monthly Enterprise Channel for the finance department.',
+};
+
+/** The updatePriorities action's parameters, inline as Graph's are (`UpdatePrioritiesPostRequestBody`). */
+function updatePrioritiesParameters(): Json {
+    return {
+        type: 'object',
+        required: [...updatePrioritiesSchema.required],
+        properties: properties(updatePrioritiesSchema as SourceSchema, {}, []),
+    };
+}
+
+/**
+ * A stream property (Edm.Stream) as Graph's OpenAPI describes one: its own path, whose GET answers the bytes and
+ * whose PUT replaces them, in any media type (the service keeps the type it was given and answers with it).
+ */
+function payloadPath(name: PayloadProperty): Json {
+    const media = { '*/*': { schema: { type: 'string', format: 'binary' } } };
+    const title = name[0]!.toUpperCase() + name.slice(1);
+    return {
+        description: 'Provides operations to manage the media for the officeConfiguration entity.',
+        parameters: resourceParameters,
+        get: {
+            tags: [TAG],
+            summary: `Get ${name} for the navigation property clientConfigurations from officeConfiguration`,
+            description: 'The bytes as stored, with the media type they were stored with and their ETag.',
+            operationId: `${SINGLETON_PREFIX}.GetClientConfigurations${title}`,
+            security: READ,
+            responses: responses(
+                {
+                    // The service answers 204 while the configuration has no such payload. Described as a response
+                    // of its own, it makes Kiota generate a `get` that never returns the bytes (it then sends the
+                    // request as one without content), so it is in words here; generated clients return undefined.
+                    '200': {
+                        description: 'Retrieved media content (204 and no content while there is none).',
+                        headers: headers('ETag', 'Content-Type'),
+                        content: media,
+                    },
+                },
+                'BadRequest',
+                'NotFound',
+            ),
+            'x-ms-docs-operation-type': 'operation',
+        },
+        put: {
+            tags: [TAG],
+            summary: `Update ${name} for the navigation property clientConfigurations in officeConfiguration`,
+            description: `Replaces the bytes whole; at most ${MAX_PAYLOAD_BYTES} bytes, in any media type.`,
+            operationId: `${SINGLETON_PREFIX}.UpdateClientConfigurations${title}`,
+            security: WRITE,
+            parameters: [ref('parameters', 'ifMatch')],
+            requestBody: { description: 'New media content.', required: true, content: media },
+            responses: responses(
+                { '204': { description: 'Success', headers: headers('ETag') } },
+                'BadRequest',
+                'NotFound',
+                'PreconditionFailed',
+                'PayloadTooLarge',
+            ),
+            'x-ms-docs-operation-type': 'operation',
+        },
+    };
+}
+
+function configurationPaths(): Json {
+    return {
+        [SINGLETON]: {
+            description: 'Provides operations to manage the officeConfiguration singleton.',
+            parameters: [ref('parameters', 'clientRequestId')],
+            get: {
+                tags: [SINGLETON_TAG],
+                summary: 'Get officeConfiguration',
+                description: "The tenant's check-in statuses and summary (empty until check-ins are recorded).",
+                operationId: `${SINGLETON_PREFIX}.officeConfiguration.GetOfficeConfiguration`,
+                security: READ,
+                responses: responses({ '200': typedResponse(OFFICE_CONFIGURATION_TYPE, 'The singleton.') }),
+                'x-ms-docs-operation-type': 'operation',
+            },
+        },
+        [CONFIGURATIONS]: {
+            description:
+                'Provides operations to manage the clientConfigurations property of the microsoft.graph.officeConfiguration entity.',
+            parameters: [ref('parameters', 'clientRequestId')],
+            get: {
+                tags: [TAG],
+                summary: 'List clientConfigurations',
+                description: 'In priority order (1 first) unless `$orderby=priority desc`.',
+                operationId: `${SINGLETON_PREFIX}.ListClientConfigurations`,
+                security: READ,
+                parameters: ['top', 'skiptoken', 'count', 'orderby', 'selectConfiguration'].map((p) =>
+                    ref('parameters', p),
+                ),
+                responses: responses(
+                    {
+                        '200': {
+                            description: 'A page of the collection.',
+                            headers: headers(),
+                            content: json(ref('schemas', collectionResponse(CONFIGURATION_BASE_TYPE))),
+                        },
+                    },
+                    'BadRequest',
+                ),
+                'x-ms-pageable': { nextLinkName: '@odata.nextLink', operationName: 'listMore' },
+                'x-ms-docs-operation-type': 'operation',
+            },
+            post: {
+                tags: [TAG],
+                summary: 'Create new navigation property to clientConfigurations for officeConfiguration',
+                description:
+                    '`@odata.type` names one of the concrete types; the abstract base is a 400. Without `priority` ' +
+                    'the new configuration goes last; with one, those at and after it move down by one. The ' +
+                    'payloads may come inline, base64-encoded.',
+                operationId: `${SINGLETON_PREFIX}.CreateClientConfigurations`,
+                security: WRITE,
+                requestBody: typedBody(CONFIGURATION_BASE_TYPE, 'New navigation property', {
+                    windows: { summary: 'A Windows Office client configuration', value: windowsConfiguration },
+                }),
+                responses: responses(
+                    {
+                        '201': typedResponse(
+                            CONFIGURATION_BASE_TYPE,
+                            'Created navigation property.',
+                            'ETag',
+                            'Location',
+                        ),
+                    },
+                    ...WITH_BODY,
+                    'Conflict',
+                ),
+                'x-ms-docs-operation-type': 'operation',
+            },
+        },
+        [CONFIGURATION]: {
+            description:
+                'Provides operations to manage the clientConfigurations property of the microsoft.graph.officeConfiguration entity.',
+            parameters: resourceParameters,
+            get: {
+                tags: [TAG],
+                summary: 'Get clientConfigurations from officeConfiguration',
+                description:
+                    'The payloads are not inline: `policyPayload@odata.mediaReadLink` and its siblings say where ' +
+                    'they are, when they exist.',
+                operationId: `${SINGLETON_PREFIX}.GetClientConfigurations`,
+                security: READ,
+                parameters: [ref('parameters', 'selectConfiguration')],
+                responses: responses(
+                    { '200': typedResponse(CONFIGURATION_BASE_TYPE, 'The configuration.', 'ETag') },
+                    'BadRequest',
+                    'NotFound',
+                ),
+                'x-ms-docs-operation-type': 'operation',
+            },
+            patch: {
+                tags: [TAG],
+                summary: 'Update the navigation property clientConfigurations in officeConfiguration',
+                description:
+                    'Changes `displayName`, `description` and `priority` (the others move to keep the order ' +
+                    'dense); the payloads change at their own paths, and the type never changes.',
+                operationId: `${SINGLETON_PREFIX}.UpdateClientConfigurations`,
+                security: WRITE,
+                parameters: [ref('parameters', 'ifMatch'), ref('parameters', 'prefer')],
+                requestBody: typedBody(CONFIGURATION_BASE_TYPE, 'New navigation property values', {
+                    rename: { value: { displayName: 'Office apps: current channel' } },
+                }),
+                responses: responses(
+                    {
+                        '200': typedResponse(
+                            CONFIGURATION_BASE_TYPE,
+                            'Updated; the request said `Prefer: return=representation`.',
+                            'ETag',
+                            'Preference-Applied',
+                        ),
+                        '204': { description: 'Updated.', headers: headers('ETag') },
+                    },
+                    ...WITH_BODY,
+                    'NotFound',
+                    'PreconditionFailed',
+                    'Conflict',
+                ),
+                'x-ms-docs-operation-type': 'operation',
+            },
+            delete: {
+                tags: [TAG],
+                summary: 'Delete navigation property clientConfigurations for officeConfiguration',
+                description: 'Deletes the configuration and all its assignments; those after it move up by one.',
+                operationId: `${SINGLETON_PREFIX}.DeleteClientConfigurations`,
+                security: WRITE,
+                parameters: [ref('parameters', 'ifMatch')],
+                responses: responses(
+                    { '204': { description: 'Deleted.', headers: headers() } },
+                    'BadRequest',
+                    'NotFound',
+                    'PreconditionFailed',
+                    'Conflict',
+                ),
+                'x-ms-docs-operation-type': 'operation',
+            },
+        },
+        ...Object.fromEntries(PAYLOAD_PROPERTIES.map((name) => [`${CONFIGURATION}/${name}`, payloadPath(name)])),
+        [UPDATE_PRIORITIES_PATH]: {
+            description: 'Provides operations to call the updatePriorities method.',
+            parameters: [ref('parameters', 'clientRequestId')],
+            post: {
+                tags: [TAG],
+                summary: 'Invoke action updatePriorities',
+                description:
+                    'Moves each listed configuration to its new priority in one step, all or nothing: the arrays ' +
+                    'pair ids with priorities, every id must exist, and the others keep their relative order ' +
+                    'around them, so priorities stay 1..N with no two alike.',
+                operationId: `${SINGLETON_PREFIX}.clientConfigurations.updatePriorities`,
+                security: WRITE,
+                requestBody: {
+                    description: 'Action parameters',
+                    required: true,
+                    content: json(updatePrioritiesParameters(), {
+                        examples: {
+                            swap: {
+                                value: {
+                                    officeConfigurationPolicyIds: [
+                                        '0f8fad5b-d9cb-469f-a165-70867728950e',
+                                        '7c9e6679-7425-40de-944b-e07fc1f90ae7',
+                                    ],
+                                    officeConfigurationPriorities: [2, 1],
+                                },
+                            },
+                        },
+                    }),
+                },
+                responses: responses(
+                    { '204': { description: 'Success', headers: headers() } },
+                    ...WITH_BODY,
+                    'NotFound',
+                    'Conflict',
+                ),
+                'x-ms-docs-operation-type': 'action',
+            },
+        },
+    };
+}
 
 function paths(): Json {
     return {
+        ...configurationPaths(),
         [`${CONFIGURATION}/assignments`]: {
             description:
                 'Provides operations to manage the assignments property of the microsoft.graph.officeClientConfiguration entity.',
@@ -598,10 +1003,11 @@ function paths(): Json {
                         '200': {
                             description: 'A page of the collection.',
                             headers: headers(),
-                            content: json(ref('schemas', COLLECTION_RESPONSE)),
+                            content: json(ref('schemas', collectionResponse(ASSIGNMENT_TYPE))),
                         },
                     },
                     'BadRequest',
+                    'NotFound',
                 ),
                 'x-ms-pageable': { nextLinkName: '@odata.nextLink', operationName: 'listMore' },
                 'x-ms-docs-operation-type': 'operation',
@@ -629,6 +1035,7 @@ function paths(): Json {
                         ),
                     },
                     ...WITH_BODY,
+                    'NotFound',
                     'UnprocessableEntity',
                 ),
                 'x-ms-docs-operation-type': 'operation',
@@ -839,10 +1246,11 @@ export function openApiDocument(): Json {
         openapi: '3.1.1',
         jsonSchemaDialect: 'https://json-schema.org/draft/2020-12/schema',
         info: {
-            title: 'Office client configuration assignments (Microsoft Graph beta)',
+            title: 'Office client configurations and their assignments (Microsoft Graph beta)',
             version: 'beta',
             description:
-                'The Microsoft Graph beta officeClientConfigurationAssignment API, served by an Azure Functions app ' +
+                'The Microsoft Graph beta officeConfiguration API (client configurations, their payloads, priorities ' +
+                'and assignments), served by an Azure Functions app ' +
                 'over Cosmos DB. JSON responses are `' +
                 ODATA_JSON +
                 '`. Every response carries `request-id`, `client-request-id` and `OData-Version`; another method on ' +
@@ -854,7 +1262,12 @@ export function openApiDocument(): Json {
         // client starts from it: give its request adapter the absolute root (`https://<host>/beta`).
         servers: [{ url: '/beta', description: 'The service root: `https://<function app host>/beta` in Azure.' }],
         tags: [
-            { name: TAG, description: 'Assignments of an officeClientConfiguration.', 'x-ms-docs-toc-type': 'page' },
+            { name: SINGLETON_TAG, description: 'The officeConfiguration singleton.', 'x-ms-docs-toc-type': 'page' },
+            {
+                name: TAG,
+                description: 'Client configurations, their payloads, priorities and assignments.',
+                'x-ms-docs-toc-type': 'page',
+            },
             { name: 'service documents', description: 'Served without a token.' },
         ],
         security: READ,

@@ -4,7 +4,7 @@
  * host serves HTTPS here, with a certificate this test makes, and the app checks every token: the client's real
  * auth path runs, not a workaround.
  */
-import { Client, GraphError } from '@microsoft/microsoft-graph-client';
+import { Client, GraphError, ResponseType } from '@microsoft/microsoft-graph-client';
 import { generate } from 'selfsigned';
 import { Agent } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -67,11 +67,26 @@ afterAll(async () => {
     await cosmos.close();
 });
 
-const path = (cfg: string) => `/officeConfiguration/clientConfigurations/${cfg}`;
+const CONFIGURATIONS = '/officeConfiguration/clientConfigurations';
+const path = (cfg: string) => `${CONFIGURATIONS}/${cfg}`;
 
 interface Assignment {
     id: string;
     target: { '@odata.type': string; groupId?: string };
+}
+interface Configuration {
+    '@odata.type': string;
+    id: string;
+    displayName: string;
+    priority: number;
+}
+
+/** Assignments need a configuration that exists. */
+async function newConfiguration(graph: Client, displayName: string): Promise<Configuration> {
+    return (await graph.api(CONFIGURATIONS).post({
+        '@odata.type': '#microsoft.graph.windowsOfficeClientConfiguration',
+        displayName,
+    })) as Configuration;
 }
 
 describe('the Microsoft Graph JS SDK', () => {
@@ -81,7 +96,7 @@ describe('the Microsoft Graph JS SDK', () => {
 
     it('creates, lists, gets, updates, deletes and assigns', async () => {
         const graph = client();
-        const cfg = 'cfg-sdk';
+        const cfg = (await newConfiguration(graph, 'sdk')).id;
         const created = (await graph.api(`${path(cfg)}/assignments`).post({
             '@odata.type': '#microsoft.graph.officeClientConfigurationAssignment',
             target: { '@odata.type': 'microsoft.graph.officeConfigurationAssignmentTarget' },
@@ -130,9 +145,72 @@ describe('the Microsoft Graph JS SDK', () => {
         expect(after.value.map((a) => a.id)).toEqual([assigned.value[1]?.id]);
     });
 
+    it('creates a configuration, uploads its payload, reorders priorities and assigns it', async () => {
+        const graph = client();
+        const first = await newConfiguration(graph, 'sdk-first');
+        const created = (await graph.api(CONFIGURATIONS).post({
+            '@odata.type': '#microsoft.graph.windowsOfficeClientSecurityConfiguration',
+            displayName: 'sdk-security',
+            description: 'made by the Graph JS SDK',
+        })) as Configuration & { '@odata.context': string };
+        expect(created).toMatchObject({
+            '@odata.type': '#microsoft.graph.windowsOfficeClientSecurityConfiguration',
+            displayName: 'sdk-security',
+        });
+        expect(created.id).toMatch(GUID);
+        expect(created['@odata.context']).toContain('$metadata#officeConfiguration/clientConfigurations/$entity');
+        expect(created.priority).toBeGreaterThan(first.priority);
+
+        // The payload as raw bytes: the SDK sends a Buffer as it is, with the media type given.
+        const policy = Buffer.from('<policy><setting name="channel" value="monthly"/></policy>');
+        await graph
+            .api(`${path(created.id)}/policyPayload`)
+            .header('Content-Type', 'application/xml')
+            .put(policy);
+        const downloaded = (await graph
+            .api(`${path(created.id)}/policyPayload`)
+            .responseType(ResponseType.ARRAYBUFFER)
+            .get()) as ArrayBuffer;
+        expect(Buffer.from(downloaded)).toEqual(policy);
+        const entity = (await graph.api(path(created.id)).get()) as Record<string, unknown>;
+        expect(entity['policyPayload@odata.mediaContentType']).toBe('application/xml');
+        expect(entity).not.toHaveProperty('policyPayload');
+
+        const before = (await graph.api(CONFIGURATIONS).top(999).get()) as { value: Configuration[] };
+        expect(before.value.map((c) => c.id)).toContain(first.id);
+        await graph.api(`${CONFIGURATIONS}/updatePriorities`).post({
+            officeConfigurationPolicyIds: [created.id],
+            officeConfigurationPriorities: [1],
+        });
+        const ordered = (await graph.api(CONFIGURATIONS).orderby('priority').top(999).get()) as {
+            value: Configuration[];
+        };
+        // First now; the others keep their order after it, and none is lost.
+        expect(ordered.value.map((c) => c.id)).toEqual([
+            created.id,
+            ...before.value.map((c) => c.id).filter((id) => id !== created.id),
+        ]);
+        expect(ordered.value.map((c) => c.priority)).toEqual(ordered.value.map((_, i) => i + 1));
+
+        const assigned = (await graph.api(`${path(created.id)}/assign`).post({
+            officeConfigurationAssignments: [
+                {
+                    target: {
+                        '@odata.type': '#microsoft.graph.officeConfigurationGroupAssignmentTarget',
+                        groupId: '0f8fad5b-d9cb-469f-a165-70867728950e',
+                    },
+                },
+            ],
+        })) as { value: Assignment[] };
+        expect(assigned.value.map((a) => a.target.groupId)).toEqual(['0f8fad5b-d9cb-469f-a165-70867728950e']);
+        const listed = (await graph.api(`${path(created.id)}/assignments`).get()) as { value: Assignment[] };
+        expect(listed.value.map((a) => a.id)).toEqual(assigned.value.map((a) => a.id));
+    });
+
     it('surfaces a Graph error as a GraphError with status, code and request-id', async () => {
+        const cfg = (await newConfiguration(client(), 'sdk-errors')).id;
         const error = (await client()
-            .api(`${path('cfg-sdk-errors')}/assignments`)
+            .api(`${path(cfg)}/assignments`)
             .post({ target: { '@odata.type': 'microsoft.graph.nope' } })
             .catch((e: unknown) => e)) as GraphError;
         expect(error).toBeInstanceOf(GraphError);
@@ -142,12 +220,22 @@ describe('the Microsoft Graph JS SDK', () => {
         expect(error.message).toMatch(/not a known type/);
 
         const missing = (await client()
-            .api(`${path('cfg-sdk-errors')}/assignments/0f8fad5b-d9cb-469f-a165-70867728950e`)
+            .api(`${path(cfg)}/assignments/0f8fad5b-d9cb-469f-a165-70867728950e`)
             .get()
             .catch((e: unknown) => e)) as GraphError;
         expect(missing.statusCode).toBe(404);
         expect(missing.code).toBe('ResourceNotFound');
-        expect(await cosmos.documents('cfg-sdk-errors')).toEqual([]);
+        const assignments = (await client()
+            .api(`${path(cfg)}/assignments`)
+            .get()) as { value: Assignment[] };
+        expect(assignments.value).toEqual([]);
+
+        const noConfiguration = (await client()
+            .api(`${path('0f8fad5b-d9cb-469f-a165-70867728950e')}/assignments`)
+            .post({ target: { '@odata.type': 'microsoft.graph.officeConfigurationAssignmentTarget' } })
+            .catch((e: unknown) => e)) as GraphError;
+        expect(noConfiguration.statusCode).toBe(404);
+        expect(noConfiguration.code).toBe('ResourceNotFound');
     });
 
     it('is refused with 401 when its token is not trusted', async () => {
@@ -155,7 +243,7 @@ describe('the Microsoft Graph JS SDK', () => {
         token = await idp.appToken(undefined, { key: await idp.unpublishedKey() });
         try {
             const error = (await client()
-                .api(`${path('cfg-sdk-401')}/assignments`)
+                .api(`${path('0f8fad5b-d9cb-469f-a165-70867728950e')}/assignments`)
                 .get()
                 .catch((e: unknown) => e)) as GraphError;
             expect(error.statusCode).toBe(401);

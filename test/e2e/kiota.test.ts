@@ -17,12 +17,13 @@ import { promisify } from 'node:util';
 import { AnonymousAuthenticationProvider, type RequestOption } from '@microsoft/kiota-abstractions';
 import { DefaultRequestAdapter } from '@microsoft/kiota-bundle';
 import { HeadersInspectionOptions } from '@microsoft/kiota-http-fetchlibrary';
+import { JsonParseNode } from '@microsoft/kiota-serialization-json';
 import { build } from 'esbuild';
 import ts from 'typescript';
 import { Agent, fetch } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
-import { ASSIGNMENT_TYPE, BASE_TARGET_TYPE, GROUP_TARGET_TYPE } from '../../lib/graph/schema.js';
+import { ASSIGNMENT_TYPE, BASE_TARGET_TYPE, CONFIGURATION_TYPES, GROUP_TARGET_TYPE } from '../../lib/graph/schema.js';
 import { GUID, JSON_HEADERS, startTestApp, type TestApp } from '../helpers/host.js';
 
 const run = promisify(execFile);
@@ -99,6 +100,57 @@ interface ListQuery {
 interface RequestInformation {
     content?: ArrayBuffer;
 }
+interface Configuration {
+    odataType?: string | null;
+    id?: string | null;
+    displayName?: string | null;
+    description?: string | null;
+    priority?: number | null;
+    policyPayload?: ArrayBuffer | null;
+    userPreferencePayload?: ArrayBuffer | null;
+    checkinStatuses?: unknown[] | null;
+    userCheckinSummary?: { failedUserCount?: number | null; succeededUserCount?: number | null } | null;
+    additionalData?: Record<string, unknown>;
+}
+interface ConfigurationPage {
+    value?: Configuration[] | null;
+    odataCount?: number | null;
+    odataNextLink?: string | null;
+}
+interface PayloadBuilder {
+    get(config?: Config): Promise<ArrayBuffer | undefined>;
+    put(body: ArrayBuffer, contentType: string, config?: Config): Promise<void>;
+}
+interface ConfigurationBuilder {
+    get(config?: Config<{ select?: string[] }>): Promise<Configuration | undefined>;
+    patch(body: Configuration, config?: Config): Promise<Configuration | undefined>;
+    toPatchRequestInformation(body: Configuration): RequestInformation;
+    delete(config?: Config): Promise<void>;
+    policyPayload: PayloadBuilder;
+    userPreferencePayload: PayloadBuilder;
+    assignments: AssignmentsBuilder;
+    assign: {
+        post(body: { officeConfigurationAssignments: Assignment[] }): Promise<{ value?: Assignment[] | null }>;
+    };
+}
+interface ConfigurationsBuilder {
+    get(
+        config?: Config<{ top?: number; count?: boolean; orderby?: string[]; select?: string[] }>,
+    ): Promise<ConfigurationPage | undefined>;
+    post(body: Configuration, config?: Config): Promise<Configuration | undefined>;
+    withUrl(url: string): ConfigurationsBuilder;
+    updatePriorities: {
+        post(body: { officeConfigurationPolicyIds: string[]; officeConfigurationPriorities: number[] }): Promise<void>;
+    };
+    byOfficeClientConfigurationId(id: string): ConfigurationBuilder;
+}
+/** The generated model module's factory and deserializers, to see which class a discriminator value picks. */
+interface Models {
+    createOfficeClientConfigurationFromDiscriminatorValue(node: JsonParseNode): unknown;
+    deserializeIntoOfficeClientConfiguration: unknown;
+    deserializeIntoWindowsOfficeClientConfiguration: unknown;
+    deserializeIntoWindowsOfficeClientSecurityConfiguration: unknown;
+}
 interface AssignmentsBuilder {
     get(config?: Config<ListQuery>): Promise<Page | undefined>;
     post(body: Assignment, config?: Config): Promise<Assignment | undefined>;
@@ -112,16 +164,14 @@ interface AssignmentsBuilder {
 }
 interface Client {
     officeConfiguration: {
-        clientConfigurations: {
-            byOfficeClientConfigurationId(id: string): {
-                assignments: AssignmentsBuilder;
-                assign: {
-                    post(body: {
-                        officeConfigurationAssignments: Assignment[];
-                    }): Promise<{ value?: Assignment[] | null }>;
-                };
-            };
-        };
+        get(): Promise<
+            | {
+                  tenantCheckinStatuses?: unknown[] | null;
+                  tenantUserCheckinSummary?: { failedUserCount?: number | null } | null;
+              }
+            | undefined
+        >;
+        clientConfigurations: ConfigurationsBuilder;
     };
 }
 interface ODataError {
@@ -162,6 +212,7 @@ describe.skipIf(!kiota.cli)('a Kiota-generated TypeScript client, from the serve
     let kiotaOutput: string;
     let generatedFiles: string[];
     let client: Client;
+    let models: Models;
 
     beforeAll(async () => {
         if (kiota.cli && kiota.install) {
@@ -194,19 +245,23 @@ describe.skipIf(!kiota.cli)('a Kiota-generated TypeScript client, from the serve
             .filter((file) => file.endsWith('.ts'))
             .map((file) => join(out, file));
 
-        const bundle = join(dir, 'client.mjs');
+        // The client and its model module in one build, so that both share one copy of the models.
+        const bundles = join(dir, 'bundle');
         await build({
-            entryPoints: [join(out, 'graphServiceClient.ts')],
+            entryPoints: { client: join(out, 'graphServiceClient.ts'), models: join(out, 'models', 'index.ts') },
             bundle: true,
+            splitting: true,
             format: 'esm',
             platform: 'node',
             packages: 'external',
-            outfile: bundle,
+            outdir: bundles,
+            outExtension: { '.js': '.mjs' },
             logLevel: 'silent',
         });
-        const module = (await import(pathToFileURL(bundle).href)) as {
+        const module = (await import(pathToFileURL(join(bundles, 'client.mjs')).href)) as {
             createGraphServiceClient(adapter: DefaultRequestAdapter): Client;
         };
+        models = (await import(pathToFileURL(join(bundles, 'models.mjs')).href)) as Models;
         const adapter = new DefaultRequestAdapter(new AnonymousAuthenticationProvider());
         adapter.baseUrl = app.root;
         client = module.createGraphServiceClient(adapter);
@@ -217,8 +272,14 @@ describe.skipIf(!kiota.cli)('a Kiota-generated TypeScript client, from the serve
         if (dir) await rm(dir, { recursive: true, force: true });
     });
 
-    const configuration = (id: string) =>
-        client.officeConfiguration.clientConfigurations.byOfficeClientConfigurationId(id);
+    const configurations = () => client.officeConfiguration.clientConfigurations;
+    const configuration = (id: string) => configurations().byOfficeClientConfigurationId(id);
+    /** Assignments need a configuration that exists: each test makes its own. */
+    const newConfiguration = async (displayName: string, type: string = CONFIGURATION_TYPES[0]) => {
+        const created = await configurations().post({ odataType: `#${type}`, displayName });
+        expect(created?.id).toMatch(GUID);
+        return created!.id!;
+    };
 
     it("generates with no warning of Kiota's own, and with Graph's names", () => {
         const lines = kiotaOutput.split('\n').map((line) => line.trim());
@@ -233,14 +294,21 @@ describe.skipIf(!kiota.cli)('a Kiota-generated TypeScript client, from the serve
         const names = generatedFiles.map((file) => file.slice(dir.length + '/client/'.length));
         expect(names).toEqual(
             expect.arrayContaining([
+                'officeConfiguration/index.ts',
+                'officeConfiguration/clientConfigurations/index.ts',
+                'officeConfiguration/clientConfigurations/item/index.ts',
+                'officeConfiguration/clientConfigurations/item/policyPayload/index.ts',
+                'officeConfiguration/clientConfigurations/item/userPreferencePayload/index.ts',
+                'officeConfiguration/clientConfigurations/updatePriorities/index.ts',
                 'officeConfiguration/clientConfigurations/item/assign/index.ts',
                 'officeConfiguration/clientConfigurations/item/assignments/item/index.ts',
                 'models/oDataErrors/index.ts',
             ]),
         );
         // One builder per action, and no qualified twin.
-        expect(names.filter((name) => /assign\//i.test(name))).toEqual([
+        expect(names.filter((name) => /(assign|updatePriorities)\//i.test(name)).sort()).toEqual([
             'officeConfiguration/clientConfigurations/item/assign/index.ts',
+            'officeConfiguration/clientConfigurations/updatePriorities/index.ts',
         ]);
     });
 
@@ -264,7 +332,7 @@ describe.skipIf(!kiota.cli)('a Kiota-generated TypeScript client, from the serve
     });
 
     it('creates with a group target and reads it back as the derived type with its groupId', async () => {
-        const assignments = configuration('kiota-create').assignments;
+        const assignments = configuration(await newConfiguration('kiota-create')).assignments;
         const created = await assignments.post({ odataType: `#${ASSIGNMENT_TYPE}`, target: groupTarget(groupIds[0]!) });
         expect(created?.id).toMatch(GUID);
         expect(created?.target).toMatchObject({ odataType: GROUP, groupId: groupIds[0] });
@@ -278,14 +346,15 @@ describe.skipIf(!kiota.cli)('a Kiota-generated TypeScript client, from the serve
     });
 
     it('reads a target stored without the leading # as the derived type too', async () => {
-        const response = await fetch(app.assignmentsUrl('kiota-bare'), {
+        const bare = await newConfiguration('kiota-bare');
+        const response = await fetch(app.assignmentsUrl(bare), {
             method: 'POST',
             headers: JSON_HEADERS,
             body: JSON.stringify({ target: { '@odata.type': GROUP_TARGET_TYPE, groupId: groupIds[1] } }),
         });
         expect(response.status).toBe(201);
         const { id } = (await response.json()) as { id: string };
-        const read = await configuration('kiota-bare').assignments.byOfficeClientConfigurationAssignmentId(id).get();
+        const read = await configuration(bare).assignments.byOfficeClientConfigurationAssignmentId(id).get();
         // Written back as Graph writes it, with `#`, whatever the client sent.
         expect(read?.target).toMatchObject({ odataType: `#${GROUP_TARGET_TYPE}`, groupId: groupIds[1] });
     });
@@ -300,7 +369,7 @@ describe.skipIf(!kiota.cli)('a Kiota-generated TypeScript client, from the serve
     });
 
     it('assigns a set, then lists it with $top, $count and $select, following @odata.nextLink', async () => {
-        const item = configuration('kiota-paging');
+        const item = configuration(await newConfiguration('kiota-paging'));
         const set = await item.assign.post({
             officeConfigurationAssignments: groupIds.slice(0, 5).map((id) => ({ target: groupTarget(id) })),
         });
@@ -329,7 +398,7 @@ describe.skipIf(!kiota.cli)('a Kiota-generated TypeScript client, from the serve
     });
 
     it('updates and deletes with If-Match, and a stale ETag is a PreconditionFailed ODataError', async () => {
-        const assignments = configuration('kiota-etag').assignments;
+        const assignments = configuration(await newConfiguration('kiota-etag')).assignments;
         const created = await assignments.post({ target: { odataType: BASE_TARGET_TYPE } });
         const one = assignments.byOfficeClientConfigurationAssignmentId(created!.id!);
         const inspect = () => new HeadersInspectionOptions({ inspectResponseHeaders: true });
@@ -358,7 +427,7 @@ describe.skipIf(!kiota.cli)('a Kiota-generated TypeScript client, from the serve
     });
 
     it('throws ODataError with the code, the message and the request-id of the response', async () => {
-        const assignments = configuration('kiota-errors').assignments;
+        const assignments = configuration(await newConfiguration('kiota-errors')).assignments;
         const missing = await odataError(
             assignments.byOfficeClientConfigurationAssignmentId('00000000-0000-0000-0000-000000000000').get(),
         );
@@ -374,5 +443,178 @@ describe.skipIf(!kiota.cli)('a Kiota-generated TypeScript client, from the serve
         expect(invalid.errorEscaped?.code).toBe('BadRequest');
         expect(invalid.errorEscaped?.details?.map((d) => d.target)).toEqual(['target.groupId']);
         expect(invalid.errorEscaped?.innerError?.requestId).toMatch(GUID);
+    });
+
+    it('reads the officeConfiguration singleton', async () => {
+        const singleton = await client.officeConfiguration.get();
+        expect(singleton?.tenantCheckinStatuses).toEqual([]);
+        expect(singleton?.tenantUserCheckinSummary).toMatchObject({ failedUserCount: 0 });
+    });
+
+    it('creates each concrete configuration type and reads it back as that derived class', async () => {
+        const deserializers = {
+            [CONFIGURATION_TYPES[0]]: models.deserializeIntoWindowsOfficeClientConfiguration,
+            [CONFIGURATION_TYPES[1]]: models.deserializeIntoWindowsOfficeClientSecurityConfiguration,
+        };
+        for (const type of CONFIGURATION_TYPES) {
+            const created = await configurations().post({
+                odataType: `#${type}`,
+                displayName: `kiota ${type}`,
+                description: 'made by the generated client',
+            });
+            expect(created).toMatchObject({ odataType: `#${type}`, displayName: `kiota ${type}` });
+            expect(created?.id).toMatch(GUID);
+            expect(created?.priority).toBeGreaterThanOrEqual(1);
+            expect(created?.checkinStatuses).toEqual([]);
+            expect(created?.userCheckinSummary).toMatchObject({ failedUserCount: 0, succeededUserCount: 0 });
+
+            const read = await configuration(created!.id!).get();
+            expect(read).toMatchObject({ odataType: `#${type}`, id: created!.id, priority: created!.priority });
+            // The generated factory picks the derived class's deserializer for what the service answers.
+            const response = await fetch(`${app.root}/officeConfiguration/clientConfigurations/${created!.id!}`);
+            const node = new JsonParseNode(await response.json());
+            expect(models.createOfficeClientConfigurationFromDiscriminatorValue(node)).toBe(deserializers[type]);
+            expect(deserializers[type]).not.toBe(models.deserializeIntoOfficeClientConfiguration);
+        }
+        // The abstract base is refused, as an ODataError.
+        const abstract = await odataError(
+            configurations().post({ odataType: '#microsoft.graph.officeClientConfiguration', displayName: 'x' }),
+        );
+        expect(abstract.responseStatusCode).toBe(400);
+        expect(abstract.errorEscaped?.code).toBe('BadRequest');
+    });
+
+    it('lists configurations with $orderby, $top and $count, following @odata.nextLink', async () => {
+        for (const name of ['order-a', 'order-b', 'order-c']) await newConfiguration(name);
+        const collect = async (orderby: string[]) => {
+            const pages: ConfigurationPage[] = [];
+            let page = await configurations().get({ queryParameters: { top: 2, count: true, orderby } });
+            while (page) {
+                pages.push(page);
+                page = page.odataNextLink ? await configurations().withUrl(page.odataNextLink).get() : undefined;
+            }
+            return pages;
+        };
+        const ascending = await collect(['priority']);
+        const total = ascending[0]!.odataCount!;
+        expect(total).toBeGreaterThanOrEqual(3);
+        expect(ascending.map((p) => p.value?.length)).toEqual(
+            Array.from({ length: Math.ceil(total / 2) }, (_, i) => Math.min(2, total - 2 * i)),
+        );
+        const priorities = ascending.flatMap((p) => p.value ?? []).map((c) => c.priority);
+        // Dense and unique: 1..N in order.
+        expect(priorities).toEqual(Array.from({ length: total }, (_, i) => i + 1));
+        const descending = (await collect(['priority desc'])).flatMap((p) => p.value ?? []);
+        expect(descending.map((c) => c.priority)).toEqual([...priorities].reverse());
+        for (const item of descending) expect(CONFIGURATION_TYPES.map((t) => `#${t}`)).toContain(item.odataType);
+
+        const selected = await configurations().get({ queryParameters: { top: 1, select: ['displayName'] } });
+        expect(selected?.value?.[0]).toHaveProperty('displayName');
+        expect(selected?.value?.[0]?.description).toBeUndefined();
+    });
+
+    it('updates a configuration with If-Match; a stale ETag is a PreconditionFailed ODataError', async () => {
+        const one = configuration(await newConfiguration('kiota-patch'));
+        const read = new HeadersInspectionOptions({ inspectResponseHeaders: true });
+        const before = await one.get({ options: [read] });
+        const etag = [...read.getResponseHeaders().get('etag')!][0]!;
+
+        // What the generated client sends back after a read leaves out what the service computes (readOnly).
+        const information = one.toPatchRequestInformation({ ...before, displayName: 'renamed' });
+        const sent = JSON.parse(new TextDecoder().decode(information.content)) as Record<string, unknown>;
+        expect(sent).toMatchObject({ displayName: 'renamed' });
+        expect(sent).not.toHaveProperty('checkinStatuses');
+        expect(sent).not.toHaveProperty('userCheckinSummary');
+
+        const updated = await one.patch(
+            { ...before, displayName: 'renamed' },
+            { headers: { 'If-Match': etag, Prefer: 'return=representation' } },
+        );
+        expect(updated).toMatchObject({ id: before!.id, displayName: 'renamed', priority: before!.priority });
+
+        const stale = await odataError(one.patch({ description: 'late' }, { headers: { 'If-Match': etag } }));
+        expect(stale.responseStatusCode).toBe(412);
+        expect(stale.errorEscaped?.code).toBe('PreconditionFailed');
+        expect((await one.get())?.description).not.toBe('late');
+    });
+
+    it('uploads and downloads the payloads, inline on create and at their own paths', async () => {
+        const policy = new TextEncoder().encode('<policy><setting name="channel" value="monthly"/></policy>');
+        const created = await configurations().post({
+            odataType: `#${CONFIGURATION_TYPES[1]}`,
+            displayName: 'kiota-payloads',
+            policyPayload: policy.buffer,
+        });
+        const one = configuration(created!.id!);
+        expect(new Uint8Array((await one.policyPayload.get())!)).toEqual(policy);
+        // The entity carries media annotations, not the bytes.
+        expect(created?.policyPayload ?? undefined).toBeUndefined();
+        expect(created?.additionalData?.['policyPayload@odata.mediaReadLink']).toEqual(expect.any(String));
+
+        const preferences = new Uint8Array([0, 1, 2, 253, 254, 255]);
+        // No payload yet: the service answers 204, the client undefined.
+        expect(await one.userPreferencePayload.get()).toBeUndefined();
+        // The media type is the second argument only when a third (the request configuration) follows: with two,
+        // the runtime takes the second for the configuration and sends no Content-Type.
+        await one.userPreferencePayload.put(preferences.buffer, 'application/octet-stream', {});
+        const read = new HeadersInspectionOptions({ inspectResponseHeaders: true });
+        const bytes = await one.userPreferencePayload.get({ options: [read] });
+        expect(new Uint8Array(bytes!)).toEqual(preferences);
+        expect([...read.getResponseHeaders().get('content-type')!]).toEqual(['application/octet-stream']);
+        expect(read.getResponseHeaders().get('etag')).toBeTruthy();
+
+        const replaced = new TextEncoder().encode('{"channel":"current"}');
+        await one.policyPayload.put(replaced.buffer, 'application/json', {});
+        expect(new Uint8Array((await one.policyPayload.get())!)).toEqual(replaced);
+        const entity = await one.get();
+        expect(entity?.additionalData?.['policyPayload@odata.mediaContentType']).toBe('application/json');
+    });
+
+    it('reorders with updatePriorities, all or nothing', async () => {
+        await newConfiguration('kiota-second');
+        await newConfiguration('kiota-third');
+        const id = await newConfiguration('kiota-first');
+        const before = (await configurations().get({ queryParameters: { top: 999 } }))!.value!.map((c) => c.id);
+        expect(before.length).toBeGreaterThan(2);
+        await configurations().updatePriorities.post({
+            officeConfigurationPolicyIds: [id],
+            officeConfigurationPriorities: [1],
+        });
+        const page = await configurations().get({ queryParameters: { top: 999 } });
+        const order = page!.value!;
+        // First now; the others keep their order after it, and none is lost.
+        expect(order.map((c) => c.id)).toEqual([id, ...before.filter((other) => other !== id)]);
+        expect(order.map((c) => c.priority)).toEqual(order.map((_, i) => i + 1));
+
+        const missing = await odataError(
+            configurations().updatePriorities.post({
+                officeConfigurationPolicyIds: [order[1]!.id!, '00000000-0000-0000-0000-000000000000'],
+                officeConfigurationPriorities: [1, 2],
+            }),
+        );
+        expect([400, 404]).toContain(missing.responseStatusCode);
+        const after = await configurations().get({ queryParameters: { top: 999 } });
+        expect(after!.value!.map((c) => c.id)).toEqual(order.map((c) => c.id));
+    });
+
+    it('assigns under a configuration, and a missing configuration is a ResourceNotFound ODataError', async () => {
+        const item = configuration(await newConfiguration('kiota-assign'));
+        const set = await item.assign.post({ officeConfigurationAssignments: [{ target: groupTarget(groupIds[3]!) }] });
+        expect(set.value?.map((a) => a.target?.groupId)).toEqual([groupIds[3]]);
+
+        const nowhere = configuration('00000000-0000-0000-0000-000000000000');
+        for (const call of [
+            () => nowhere.get(),
+            () => nowhere.patch({ displayName: 'x' }),
+            () => nowhere.policyPayload.get(),
+            () => nowhere.assignments.get(),
+            () => nowhere.assignments.post({ target: { odataType: BASE_TARGET_TYPE } }),
+            () => nowhere.assign.post({ officeConfigurationAssignments: [] }),
+        ]) {
+            const missing = await odataError(call());
+            expect(missing.responseStatusCode).toBe(404);
+            expect(missing.errorEscaped?.code).toBe('ResourceNotFound');
+            expect(missing.errorEscaped?.innerError?.requestId).toMatch(GUID);
+        }
     });
 });

@@ -87,7 +87,7 @@ describe('Postman collection (newman)', () => {
         expect(prerequestScripts.failed).toBe(0);
         expect(testScripts.failed).toBe(0);
         // A script that stopped early would pass with fewer assertions: require the ones the collection holds.
-        expect(assertions.total).toBeGreaterThanOrEqual(150);
+        expect(assertions.total).toBeGreaterThanOrEqual(349);
         expect(assertions.failed).toBe(0);
 
         const compiled = routes
@@ -104,6 +104,29 @@ describe('Postman collection (newman)', () => {
         const missing = served.filter((s) => !called.has(s) && !s.endsWith(' unknownSegment'));
         expect(missing).toEqual([]);
         expect([...called].some((s) => s.endsWith(' unknownSegment'))).toBe(true);
+
+        // Assignments exist only under a configuration: every assignment request but the one about a missing
+        // configuration goes to one the run created (and got a 201 for) before.
+        const created = new Set<string>();
+        const under: string[] = [];
+        for (const { request, response } of summary.run.executions) {
+            const path = new URL(request.url.toString()).pathname;
+            if (request.method === 'POST' && path === '/beta/officeConfiguration/clientConfigurations') {
+                if (response.code === 201) {
+                    created.add((JSON.parse(response.stream!.toString()) as { id: string }).id);
+                }
+                continue;
+            }
+            const parent = /^\/beta\/officeConfiguration\/clientConfigurations\/([^/]+)\/(?:assignments|assign)\b/.exec(
+                path,
+            );
+            if (parent && response.code !== 404) {
+                under.push(parent[1]!);
+            }
+        }
+        expect(created.size).toBe(3);
+        expect(under.length).toBeGreaterThanOrEqual(15);
+        expect(under.filter((id) => !created.has(id))).toEqual([]);
     });
 
     it('with a clientSecret, gets a token by the client-credentials flow once and sends it on every request', async () => {

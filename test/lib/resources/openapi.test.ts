@@ -12,13 +12,20 @@ import { Ajv2020 } from 'ajv/dist/2020.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { routes } from '../../../functions/routes.js';
+import { CSDL_XML } from '../../../lib/graph/csdl.js';
 import {
     ASSIGNMENT_TYPE,
     BASE_TARGET_TYPE,
+    CONFIGURATION_BASE_TYPE,
+    CONFIGURATION_TYPES,
     createAssignmentSchema,
+    createConfigurationSchema,
     GROUP_TARGET_TYPE,
     GUID_PATTERN,
     MAX_ASSIGNMENTS_PER_ASSIGN,
+    OFFICE_CONFIGURATION_TYPE,
+    PAYLOAD_PROPERTIES,
+    READ_ONLY_CONFIGURATION_PROPERTIES,
 } from '../../../lib/graph/schema.js';
 import { validateBody } from '../../../lib/graph/validation.js';
 import { HTTP_METHODS } from '../../../lib/http/pipeline.js';
@@ -29,6 +36,8 @@ import { GUID, startTestApp, type TestApp } from '../../helpers/host.js';
 interface Schema {
     $ref?: string;
     type?: string;
+    format?: string;
+    readOnly?: boolean;
     title?: string;
     required?: string[];
     properties?: Record<string, Schema & Record<string, unknown>>;
@@ -60,6 +69,8 @@ const SCHEMA_REF = '#/components/schemas/';
 const CONFIGURATION = '/officeConfiguration/clientConfigurations/{officeClientConfiguration-id}';
 const ITEM = `${CONFIGURATION}/assignments/{officeClientConfigurationAssignment-id}`;
 const ENTITY = `${SCHEMA_REF}${ASSIGNMENT_TYPE}`;
+const CONFIGURATIONS = '/officeConfiguration/clientConfigurations';
+const CONFIGURATION_ENTITY = `${SCHEMA_REF}${CONFIGURATION_BASE_TYPE}`;
 
 function operations(): { path: string; method: string; operation: Operation }[] {
     return Object.entries(doc.paths).flatMap(([path, item]) =>
@@ -141,7 +152,12 @@ describe('OpenAPI description', () => {
         expect(entity.required).toEqual(['@odata.type']);
         expect(entity.discriminator).toEqual({
             propertyName: '@odata.type',
-            mapping: { [`#${ASSIGNMENT_TYPE}`]: ENTITY },
+            mapping: Object.fromEntries(
+                [ASSIGNMENT_TYPE, CONFIGURATION_BASE_TYPE, ...CONFIGURATION_TYPES].map((type) => [
+                    `#${type}`,
+                    `${SCHEMA_REF}${type}`,
+                ]),
+            ),
         });
         const assignment = component(ASSIGNMENT_TYPE);
         expect(baseOf(assignment)).toBe('microsoft.graph.entity');
@@ -182,6 +198,85 @@ describe('OpenAPI description', () => {
         });
     });
 
+    it('describes the configurations as Graph does: an abstract base with a discriminator, two concrete types', () => {
+        const base = component(CONFIGURATION_BASE_TYPE);
+        expect(baseOf(base)).toBe('microsoft.graph.entity');
+        expect(ownPart(base).required).toEqual(['@odata.type']);
+        expect(ownPart(base).properties?.['@odata.type']).toEqual({ type: 'string' });
+        expect(base.discriminator).toEqual({
+            propertyName: '@odata.type',
+            mapping: Object.fromEntries(
+                CONFIGURATION_TYPES.flatMap((type) => [
+                    [`#${type}`, `${SCHEMA_REF}${type}`],
+                    [type, `${SCHEMA_REF}${type}`],
+                ]),
+            ),
+        });
+        for (const type of CONFIGURATION_TYPES) {
+            const concrete = component(type);
+            expect(baseOf(concrete), type).toBe(CONFIGURATION_BASE_TYPE);
+            expect(concrete['x-ms-discriminator-value']).toBe(`#${type}`);
+            expect(ownPart(concrete).properties).toEqual({ '@odata.type': { type: 'string', default: `#${type}` } });
+        }
+        // Every property a create body may carry, plus the navigation property no body carries.
+        expect(new Set(allProperties(CONFIGURATION_BASE_TYPE))).toEqual(
+            new Set([...Object.keys(createConfigurationSchema.properties), 'assignments']),
+        );
+        const own = ownPart(base).properties!;
+        expect(own.assignments).toEqual({
+            type: 'array',
+            items: { $ref: ENTITY },
+            'x-ms-navigationProperty': true,
+        });
+        expect(own.priority).toMatchObject({ type: 'integer', format: 'int32', minimum: 1 });
+        // Stream properties as Graph's 2021 OpenAPI described them.
+        for (const name of PAYLOAD_PROPERTIES) {
+            expect(own[name], name).toMatchObject({ type: 'string', format: 'base64url' });
+        }
+        for (const name of READ_ONLY_CONFIGURATION_PROPERTIES) {
+            expect(own[name]?.readOnly, name).toBe(true);
+        }
+        expect(own.checkinStatuses).toMatchObject({
+            type: 'array',
+            items: { $ref: `${SCHEMA_REF}microsoft.graph.officeClientCheckinStatus` },
+        });
+        expect(own.userCheckinSummary).toMatchObject({ $ref: `${SCHEMA_REF}microsoft.graph.officeUserCheckinSummary` });
+
+        const singleton = component(OFFICE_CONFIGURATION_TYPE);
+        expect(singleton.allOf).toBeUndefined();
+        expect(singleton.properties).toMatchObject({
+            tenantCheckinStatuses: {
+                type: 'array',
+                items: { $ref: `${SCHEMA_REF}microsoft.graph.officeClientCheckinStatus` },
+                readOnly: true,
+            },
+            tenantUserCheckinSummary: { $ref: `${SCHEMA_REF}microsoft.graph.officeUserCheckinSummary`, readOnly: true },
+            clientConfigurations: { type: 'array', items: { $ref: CONFIGURATION_ENTITY } },
+        });
+        expect(component('microsoft.graph.officeUserCheckinSummary').properties).toMatchObject({
+            failedUserCount: { type: 'integer', format: 'int32' },
+            succeededUserCount: { type: 'integer', format: 'int32' },
+        });
+    });
+
+    it('has every property of every type the CSDL ($metadata) declares, and no other', () => {
+        const declared = new Map<string, string[]>();
+        const typePattern =
+            /<(?:EntityType|ComplexType) Name="(\w+)"[^>]*?(\/?)>([\s\S]*?)(?=<(?:EntityType|ComplexType|Action|EntityContainer)\b)/g;
+        for (const [, name, selfClosing, body] of CSDL_XML.matchAll(typePattern)) {
+            const names = selfClosing
+                ? []
+                : [...body!.matchAll(/<(?:Navigation)?Property Name="(\w+)"/g)].map((m) => m[1]!);
+            declared.set(`microsoft.graph.${name}`, names);
+        }
+        expect(declared.size).toBeGreaterThanOrEqual(10);
+        for (const [type, names] of declared) {
+            const schema = component(type);
+            const own = Object.keys(ownPart(schema).properties ?? {}).filter((p) => p !== '@odata.type');
+            expect(own.sort(), type).toEqual([...names].sort());
+        }
+    });
+
     it('uses the one entity schema for create, update and every response; assign takes Graph-named parameters', () => {
         const collection = doc.paths[`${CONFIGURATION}/assignments`]!;
         const item = doc.paths[ITEM]!;
@@ -215,6 +310,76 @@ describe('OpenAPI description', () => {
             },
         });
         expect(responseSchema(assign, '200').properties?.value).toEqual({ type: 'array', items: { $ref: ENTITY } });
+    });
+
+    it('describes the configuration routes: one entity schema, the payloads in any media type, one updatePriorities', () => {
+        const collection = doc.paths[CONFIGURATIONS]!;
+        const item = doc.paths[CONFIGURATION]!;
+        const bodyOf = (operation: unknown, media = 'application/json') =>
+            (operation as Operation).requestBody!.content[media]!.schema;
+        const responseOf = (operation: unknown, status: string, media = 'application/json') =>
+            (operation as { responses: Record<string, { content: Record<string, { schema: Schema }> }> }).responses[
+                status
+            ]!.content[media]!.schema;
+        expect(bodyOf(collection.post).$ref).toBe(CONFIGURATION_ENTITY);
+        expect(bodyOf(item.patch).$ref).toBe(CONFIGURATION_ENTITY);
+        expect(responseOf(collection.post, '201').$ref).toBe(CONFIGURATION_ENTITY);
+        expect(responseOf(item.get, '200').$ref).toBe(CONFIGURATION_ENTITY);
+        expect(responseOf(item.patch, '200').$ref).toBe(CONFIGURATION_ENTITY);
+        expect(responseOf(collection.get, '200').$ref).toBe(
+            `${SCHEMA_REF}${CONFIGURATION_BASE_TYPE}CollectionResponse`,
+        );
+        const page = component(`${CONFIGURATION_BASE_TYPE}CollectionResponse`);
+        expect(page.allOf?.[1]?.properties?.value).toEqual({ type: 'array', items: { $ref: CONFIGURATION_ENTITY } });
+        const listParameters = (collection.get as { parameters: { $ref: string }[] }).parameters.map((p) => p.$ref);
+        expect(listParameters).toEqual(
+            ['top', 'skiptoken', 'count', 'orderby', 'selectConfiguration'].map((p) => `#/components/parameters/${p}`),
+        );
+        expect(doc.components.parameters.orderby).toMatchObject({
+            name: '$orderby',
+            schema: { items: { enum: ['priority', 'priority desc'] } },
+        });
+
+        for (const name of PAYLOAD_PROPERTIES) {
+            const payload = doc.paths[`${CONFIGURATION}/${name}`]!;
+            expect(Object.keys(payload).filter((k) => k !== 'description' && k !== 'parameters')).toEqual([
+                'get',
+                'put',
+            ]);
+            expect(responseOf(payload.get, '200', '*/*')).toEqual({ type: 'string', format: 'binary' });
+            expect(bodyOf(payload.put, '*/*')).toEqual({ type: 'string', format: 'binary' });
+        }
+
+        const actions = Object.keys(doc.paths).filter((path) => path.includes('updatePriorities'));
+        expect(actions).toEqual([`${CONFIGURATIONS}/updatePriorities`]);
+        const update = doc.paths[actions[0]!]!.post as Operation;
+        expect(update.requestBody!.description).toBe('Action parameters');
+        expect(bodyOf(update)).toEqual({
+            type: 'object',
+            required: ['officeConfigurationPolicyIds', 'officeConfigurationPriorities'],
+            properties: {
+                officeConfigurationPolicyIds: expect.objectContaining({ type: 'array', items: { type: 'string' } }),
+                officeConfigurationPriorities: expect.objectContaining({
+                    type: 'array',
+                    items: expect.objectContaining({ type: 'integer', format: 'int32' }),
+                }),
+            },
+        });
+        expect(Object.keys(update.responses).filter((s) => s.startsWith('2'))).toEqual(['204']);
+
+        const singleton = doc.paths['/officeConfiguration']!;
+        expect(Object.keys(singleton)).toEqual(expect.arrayContaining(['get']));
+        expect(responseOf(singleton.get, '200').$ref).toBe(`${SCHEMA_REF}${OFFICE_CONFIGURATION_TYPE}`);
+    });
+
+    it('lets every operation under a configuration answer 404, so clients read it as an ODataError', () => {
+        const under = operations().filter(({ path }) => path.startsWith(CONFIGURATION));
+        expect(under.length).toBeGreaterThanOrEqual(12);
+        for (const { path, method, operation } of under) {
+            expect(operation.responses['404'], `${method} ${path}`).toEqual({
+                $ref: '#/components/responses/NotFound',
+            });
+        }
     });
 
     it("describes every error as Graph's microsoft.graph.ODataErrors.ODataError", () => {
@@ -273,16 +438,35 @@ describe('OpenAPI description', () => {
             expect(validateBody('create', body).valid).toBe(false);
             expect(entity(body), JSON.stringify(body)).toBe(false);
         }
+
+        /** A configuration checked as the concrete type its `@odata.type` maps to, as a generated client reads it. */
+        const configurationMapping = component(CONFIGURATION_BASE_TYPE).discriminator!.mapping;
+        const configuration = (body: Record<string, unknown>) => {
+            const mapped = configurationMapping[String(body['@odata.type'])];
+            return mapped !== undefined && schema(mapped.slice(SCHEMA_REF.length))(body);
+        };
+        const configurations = CONFIGURATION_TYPES.flatMap((type) => [
+            { '@odata.type': `#${type}`, displayName: 'Channel', priority: 1 },
+            { '@odata.type': type, description: 'x', policyPayload: 'PHBvbGljeS8+', userPreferencePayload: '' },
+        ]);
+        for (const body of configurations) {
+            expect(validateBody('createConfiguration', body).valid, JSON.stringify(body)).toBe(true);
+            expect(configuration(body), JSON.stringify(body)).toBe(true);
+        }
+        const abstract = { '@odata.type': `#${CONFIGURATION_BASE_TYPE}`, displayName: 'x' };
+        expect(validateBody('createConfiguration', abstract).valid).toBe(false);
+        expect(configuration(abstract)).toBe(false);
     });
 
-    it('describes every route of the table once, the qualified assign alias aside', () => {
+    it('describes every route of the table once, the qualified action aliases aside', () => {
         const keys = (path: string) => path.replace(/\{[^}]+\}/g, '{}');
+        const qualified = (template: string) => /\/microsoft\.graph\.(assign|updatePriorities)$/.test(template);
         const described = operations().map(({ path, method }) => `${method.toUpperCase()} ${keys(path)}`);
         const served = routes
-            .filter((route) => !route.template.includes('{*') && !route.template.endsWith('/microsoft.graph.assign'))
+            .filter((route) => !route.template.includes('{*') && !qualified(route.template))
             .flatMap((route) => Object.keys(route.operations).map((method) => `${method} /${keys(route.template)}`));
         expect(described.sort()).toEqual(served.sort());
-        expect(routes.some((route) => route.template.endsWith('/microsoft.graph.assign'))).toBe(true);
+        expect(routes.filter((route) => qualified(route.template))).toHaveLength(2);
         expect(
             Object.keys(doc.paths).filter((path) => path.includes('assign') && !path.includes('assignments')),
         ).toEqual([`${CONFIGURATION}/assign`]);
