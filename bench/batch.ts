@@ -6,10 +6,10 @@
  * Each round runs the three sides in a rotating order, each on a configuration of its own; ratios are paired within
  * the round, then the median and spread over rounds. Every create must answer 201, and the stored count is checked.
  */
-import { randomUUID } from 'node:crypto';
 
 import { startEmbeddedCosmos } from '../lib/store/embeddedCosmos.js';
 import { startAppProcess } from '../scripts/appProcess.js';
+import { newConfiguration } from './creates.js';
 import { PAYLOAD } from './payload.js';
 import { stopChild } from './processes.js';
 import { cleanEnv, showRatio, type Spread, spread } from './stats.js';
@@ -118,7 +118,7 @@ export async function measureBatch(
                 // Rotate the order so that no side always runs first (or last) in a round.
                 const order = SIDES.map((_, i) => SIDES[(i + round) % SIDES.length] as Side);
                 for (const side of order) {
-                    const cfg = `cfg-bench-batch-${randomUUID()}`;
+                    const cfg = await newConfiguration(app.origin);
                     const began = performance.now();
                     const statuses = await runSide(side, app.origin, cfg);
                     const elapsed = performance.now() - began;

@@ -80,7 +80,7 @@ interface Sample {
 }
 
 /** Creates a client configuration over HTTP (not measured) and returns its id. */
-async function newConfiguration(origin: string): Promise<string> {
+export async function newConfiguration(origin: string): Promise<string> {
     const response = await fetch(`${origin}/beta/officeConfiguration/clientConfigurations`, {
         method: 'POST',
         headers: { 'content-type': 'application/json' },

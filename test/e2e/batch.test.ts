@@ -15,7 +15,7 @@ import { createAuthenticator } from '../../lib/platform/auth.js';
 import { DEFAULT_READ_PERMISSION } from '../../lib/platform/config.js';
 import type { Services } from '../../lib/platform/services.js';
 import { AssignmentStore } from '../../lib/store/assignmentStore.js';
-import { newConfiguration } from '../helpers/configurations.js';
+import { newConfiguration, newStoredConfiguration } from '../helpers/configurations.js';
 import { type FaultyCosmos, startFaultyCosmos } from '../helpers/faultProxy.js';
 import {
     expectGraphError,
@@ -402,7 +402,7 @@ describe('$batch with Entra ID tokens', () => {
     it('authorises each part by the batch token: a read-only token reads (200) and is refused a write (403)', async () => {
         const root = `${host.origin}/beta`;
         const reader = await idp.appToken([DEFAULT_READ_PERMISSION]);
-        const cfg = await newConfiguration(root, { Authorization: `Bearer ${reader}` });
+        const cfg = await newStoredConfiguration(app.cosmos.services.store);
         const answers = await batchOf(
             await postBatch(
                 root,
@@ -431,7 +431,7 @@ describe('$batch with Entra ID tokens', () => {
 
     it('a batch without a valid token is a 401, before its body is read', async () => {
         const root = `${host.origin}/beta`;
-        const cfg = await newConfiguration(root);
+        const cfg = await newStoredConfiguration(app.cosmos.services.store);
         const response = await postBatch(root, { requests: [createPart('create', cfg)] });
         await expectGraphError(response, 401, 'InvalidAuthenticationToken', expect);
         const forged = await postBatch(

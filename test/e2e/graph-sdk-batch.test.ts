@@ -16,7 +16,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { routes } from '../../functions/routes.js';
 import { type LocalHost, startLocalHost } from '../../lib/http/localHost.js';
 import { createAuthenticator } from '../../lib/platform/auth.js';
-import { newConfiguration } from '../helpers/configurations.js';
+import { newStoredConfiguration } from '../helpers/configurations.js';
 import { startTestCosmos, type TestCosmos } from '../helpers/cosmos.js';
 import { GUID, JSON_HEADERS } from '../helpers/host.js';
 import { startTokenServer, type TokenServer } from '../helpers/tokens.js';
@@ -85,7 +85,7 @@ async function send(batch: BatchRequestContent): Promise<BatchResponseContent> {
 
 describe('BatchRequestContent and BatchResponseContent against the service', () => {
     it('creates, orders by dependsOn, reads back, and reports a failed dependency per step', async () => {
-        const cfg = await newConfiguration(`${host.origin}/beta`, { Authorization: `Bearer ${token}` });
+        const cfg = await newStoredConfiguration(cosmos.services.store);
         // The SDK accepts three shapes of dependsOn (none, a chain, one shared dependency): a chain here.
         const batch = new BatchRequestContent([
             { id: '1', request: step(assignments(cfg), { method: 'POST', headers: JSON_HEADERS, body: SEED }) },
@@ -133,7 +133,7 @@ describe('BatchRequestContent and BatchResponseContent against the service', () 
     });
 
     it('a step whose URL keeps the version segment gets the 400 Graph gives, and the others run', async () => {
-        const cfg = await newConfiguration(`${host.origin}/beta`, { Authorization: `Bearer ${token}` });
+        const cfg = await newStoredConfiguration(cosmos.services.store);
         const answers = await send(
             new BatchRequestContent([
                 { id: 'versioned', request: step(`/beta${assignments(cfg)}`) },

@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { routes } from '../../functions/routes.js';
 import { createHttpHandler } from '../../lib/http/pipeline.js';
-import { newConfiguration } from '../helpers/configurations.js';
+import { newStoredConfiguration } from '../helpers/configurations.js';
 import { startTestCosmos, type TestCosmos } from '../helpers/cosmos.js';
 import { SEED_REQUEST_BODY } from '../helpers/host.js';
 
@@ -27,7 +27,7 @@ describe('the $batch function', () => {
     it('answers its parts through the route table, on the host origin', async () => {
         const route = routes.find((r) => r.template === '$batch');
         expect(route).toBeDefined();
-        const cfg = await newConfiguration('https://app.example.net/beta');
+        const cfg = await newStoredConfiguration(cosmos.services.store);
         const url = `/officeConfiguration/clientConfigurations/${cfg}/assignments`;
         const batch = {
             requests: [
