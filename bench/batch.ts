@@ -8,8 +8,7 @@
  */
 
 import { startEmbeddedCosmos } from '../lib/store/embeddedCosmos.js';
-import { startAppProcess } from '../scripts/appProcess.js';
-import { newConfiguration } from './creates.js';
+import { newConfiguration, startAppProcess } from '../scripts/appProcess.js';
 import { PAYLOAD } from './payload.js';
 import { stopChild } from './processes.js';
 import { cleanEnv, showRatio, type Spread, spread } from './stats.js';
@@ -118,7 +117,7 @@ export async function measureBatch(
                 // Rotate the order so that no side always runs first (or last) in a round.
                 const order = SIDES.map((_, i) => SIDES[(i + round) % SIDES.length] as Side);
                 for (const side of order) {
-                    const cfg = await newConfiguration(app.origin);
+                    const cfg = await newConfiguration(app.origin, 'bench');
                     const began = performance.now();
                     const statuses = await runSide(side, app.origin, cfg);
                     const elapsed = performance.now() - began;

@@ -14,7 +14,7 @@ import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
 
 import { startEmbeddedCosmos } from '../lib/store/embeddedCosmos.js';
-import { startAppProcess } from '../scripts/appProcess.js';
+import { newConfiguration, startAppProcess } from '../scripts/appProcess.js';
 import type { LoadRequest, LoadResult } from './loadGenerator.js';
 import { PAYLOAD } from './payload.js';
 import { cpuMsOf, forkWorker, processCpuMs, startServerProcess, stopChild } from './processes.js';
@@ -77,22 +77,6 @@ interface Sample {
     serverMs: number;
     storeMs: number;
     loadMs?: number;
-}
-
-/** Creates a client configuration over HTTP (not measured) and returns its id. */
-export async function newConfiguration(origin: string): Promise<string> {
-    const response = await fetch(`${origin}/beta/officeConfiguration/clientConfigurations`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json' },
-        body: JSON.stringify({
-            '@odata.type': '#microsoft.graph.windowsOfficeClientConfiguration',
-            displayName: 'bench',
-        }),
-    });
-    if (response.status !== 201) {
-        throw new Error(`creating a configuration answered ${response.status}`);
-    }
-    return ((await response.json()) as { id: string }).id;
 }
 
 const ASSIGNMENTS = (origin: string, configurationId: string) =>
@@ -173,7 +157,7 @@ export async function measureCreates(
             // The app's assignments belong to a configuration that exists; the floor and raw sides take any id.
             const configurationId =
                 origin !== undefined && side !== 'floor'
-                    ? await newConfiguration(origin)
+                    ? await newConfiguration(origin, 'bench')
                     : `bench-${side}-${randomUUID()}`;
             const serverBefore = await processCpuMs(pid);
             const store = process.cpuUsage();

@@ -29,3 +29,16 @@ export async function startAppProcess(
     });
     return { origin, child };
 }
+
+/** Creates a client configuration over HTTP at the app's `origin` and returns its id: assignments need one. */
+export async function newConfiguration(origin: string, displayName: string): Promise<string> {
+    const response = await fetch(`${origin}/beta/officeConfiguration/clientConfigurations`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ '@odata.type': '#microsoft.graph.windowsOfficeClientConfiguration', displayName }),
+    });
+    if (response.status !== 201) {
+        throw new Error(`creating a configuration answered ${response.status}`);
+    }
+    return ((await response.json()) as { id: string }).id;
+}

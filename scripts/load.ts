@@ -22,7 +22,7 @@ import autocannon from 'autocannon';
 import { type CosmosSettings, DEFAULT_COSMOS_CONTAINER, DEFAULT_COSMOS_DATABASE } from '../lib/platform/config.js';
 import { openEmbeddedContainer } from '../lib/store/cosmosClient.js';
 import { startEmbeddedCosmos } from '../lib/store/embeddedCosmos.js';
-import { startAppProcess } from './appProcess.js';
+import { newConfiguration, startAppProcess } from './appProcess.js';
 import { timedAutocannon } from './timedAutocannon.js';
 
 export interface LoadOptions {
@@ -91,22 +91,6 @@ function projectRoot(): string {
 
 const root = projectRoot();
 
-/** Creates a client configuration over HTTP (not counted) and returns its id. */
-async function newConfiguration(origin: string): Promise<string> {
-    const response = await fetch(`${origin}/beta/officeConfiguration/clientConfigurations`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json' },
-        body: JSON.stringify({
-            '@odata.type': '#microsoft.graph.windowsOfficeClientConfiguration',
-            displayName: 'load',
-        }),
-    });
-    if (response.status !== 201) {
-        throw new Error(`creating a configuration answered ${response.status}`);
-    }
-    return ((await response.json()) as { id: string }).id;
-}
-
 export async function runLoad(options: LoadOptions): Promise<LoadReport> {
     const cosmos = await startEmbeddedCosmos({ protocol: 'http' });
     const settings: CosmosSettings = {
@@ -132,10 +116,10 @@ export async function runLoad(options: LoadOptions): Promise<LoadReport> {
 
     try {
         // Assignments belong to a configuration that exists: one for the run, one for the warm-up.
-        configurationId = await newConfiguration(app.origin);
+        configurationId = await newConfiguration(app.origin, 'load');
         if (warmup > 0) {
             const warm = await timedAutocannon({
-                url: collection(await newConfiguration(app.origin)),
+                url: collection(await newConfiguration(app.origin, 'load')),
                 connections: Math.min(options.concurrency, warmup),
                 amount: warmup,
                 timeout: 30,

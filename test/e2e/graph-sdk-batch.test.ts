@@ -9,20 +9,16 @@ import {
     BatchResponseContent,
     Client,
 } from '@microsoft/microsoft-graph-client';
-import { generate } from 'selfsigned';
-import { Agent } from 'undici';
+import type { Agent } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
-import { routes } from '../../functions/routes.js';
-import { type LocalHost, startLocalHost } from '../../lib/http/localHost.js';
-import { createAuthenticator } from '../../lib/platform/auth.js';
+import type { LocalHost } from '../../lib/http/localHost.js';
 import { newStoredConfiguration } from '../helpers/configurations.js';
-import { startTestCosmos, type TestCosmos } from '../helpers/cosmos.js';
+import type { TestCosmos } from '../helpers/cosmos.js';
 import { GUID, JSON_HEADERS } from '../helpers/host.js';
-import { startTokenServer, type TokenServer } from '../helpers/tokens.js';
+import { type HttpsApp, startHttpsApp } from '../helpers/https.js';
 
 let cosmos: TestCosmos;
-let idp: TokenServer;
 let host: LocalHost;
 let dispatcher: Agent;
 let token: string;
@@ -37,32 +33,15 @@ function client(): Client {
     });
 }
 
+let app: HttpsApp;
+
 beforeAll(async () => {
-    cosmos = await startTestCosmos();
-    idp = await startTokenServer();
-    const pems = await generate([{ name: 'commonName', value: 'localhost' }], {
-        keySize: 2048,
-        notAfterDate: new Date(Date.now() + 24 * 3600 * 1000),
-        extensions: [{ name: 'subjectAltName', altNames: [{ type: 2, value: 'localhost' }] }],
-    });
-    host = await startLocalHost({
-        routes,
-        services: {
-            ...cosmos.services,
-            authenticator: createAuthenticator(idp.settings, { logger: cosmos.services.logger }),
-        },
-        tls: { key: pems.private, cert: pems.cert },
-        hostname: 'localhost',
-    });
-    dispatcher = new Agent({ connect: { ca: pems.cert } });
-    token = await idp.appToken();
+    app = await startHttpsApp();
+    ({ cosmos, host, dispatcher, token } = app);
 });
 
 afterAll(async () => {
-    await host.close();
-    await dispatcher.close();
-    await idp.close();
-    await cosmos.close();
+    await app.close();
 });
 
 /**
