@@ -138,6 +138,12 @@ function table(results: Results): string {
             'reported',
         ],
         [
+            '   telemetry SDK alone, per dependency',
+            `${creates.telemetrySdkMicros.median} µs (${creates.telemetrySdkMicros.min}–${creates.telemetrySdkMicros.max})`,
+            `${round(1 + creates.telemetrySdkMicros.median / side.app.serverCpuMicros.median)}× the app's create: the least on ÷ off can be`,
+            'reported',
+        ],
+        [
             '   handler with HttpRequest built in the loop',
             `${(handler.nsPerOp.handlerWithRequest / 1000).toFixed(1)} µs`,
             `${showRatio(handler.ratio.handlerWithRequestToFloor)} the body-read floor`,

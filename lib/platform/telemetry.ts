@@ -7,7 +7,7 @@
  * whole of that time, behind whichever requests arrived first, a cold start's included. On the worker it loads in
  * parallel, and the main thread only posts plain records to it. Without a connection string, none of this is created.
  */
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
 
 import type { StoreCall, StoreObserver } from '../store/assignmentStore.js';
 import type { TelemetrySettings } from './config.js';
@@ -151,9 +151,16 @@ export function startTelemetry(
         void worker?.terminate();
     };
 
-    const spawn = () => {
+    const spawn = async () => {
         try {
-            worker = new Worker(options.workerUrl ?? new URL('./telemetryWorker.js', import.meta.url), { workerData });
+            // Loaded here, not with the module: an app without telemetry never loads node:worker_threads.
+            const { Worker: WorkerThread } = await import('node:worker_threads');
+            if (state !== 'starting') {
+                return; // disposed meanwhile
+            }
+            worker = new WorkerThread(options.workerUrl ?? new URL('./telemetryWorker.js', import.meta.url), {
+                workerData,
+            });
         } catch (error) {
             fail(error instanceof Error ? error.message : String(error));
             return;
@@ -192,7 +199,7 @@ export function startTelemetry(
         worker.on('exit', (code) => fail(`the telemetry worker exited (${code})`));
     };
     // After the current turn: functions/index.ts registers the app synchronously, so the worker starts after that.
-    const starting = setImmediate(spawn);
+    const starting = setImmediate(() => void spawn());
 
     const send = (record: DependencyRecord) => {
         if (state === 'ready') {
