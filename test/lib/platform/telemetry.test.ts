@@ -3,7 +3,10 @@
  * and the main thread's side of the worker (buffering while the SDK loads, failure). The SDK itself, and what
  * reaches Application Insights, is covered end to end by test/functions/telemetry.test.ts.
  */
+import { execFile } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { promisify } from 'node:util';
 import { BroadcastChannel } from 'node:worker_threads';
 
 import type { Container } from '@azure/cosmos';
@@ -348,5 +351,26 @@ describe('the telemetry worker, seen from the app', () => {
         await telemetry.dispose();
         expect(telemetry.state()).toBe('closed');
         expect(logger.lines).toEqual([]);
+    });
+});
+
+describe('the app at load, without telemetry', () => {
+    it('loads no worker thread module and builds no ICU collator (the cold start pays for neither)', async () => {
+        // The built entry point (vitest's global setup builds dist/), in a process of its own with no settings.
+        const entry = pathToFileURL(fileURLToPath(new URL('../../../dist/functions/index.js', import.meta.url))).href;
+        const script = `
+            let collations = 0;
+            const compare = String.prototype.localeCompare;
+            String.prototype.localeCompare = function (...args) { collations += 1; return compare.apply(this, args); };
+            await import(${JSON.stringify(entry)});
+            await new Promise((resolve) => setImmediate(resolve));
+            const workerThreads = process.moduleLoadList.includes('NativeModule worker_threads');
+            console.log('LOADED ' + JSON.stringify({ collations, workerThreads }));
+        `;
+        const { stdout } = await promisify(execFile)(process.execPath, ['--input-type=module', '-e', script], {
+            env: { PATH: process.env.PATH },
+        });
+        const line = stdout.split('\n').find((l) => l.startsWith('LOADED '));
+        expect(JSON.parse(line?.slice('LOADED '.length) ?? '{}')).toEqual({ collations: 0, workerThreads: false });
     });
 });
