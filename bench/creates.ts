@@ -19,7 +19,7 @@ import type { LoadRequest, LoadResult } from './loadGenerator.js';
 import { PAYLOAD } from './payload.js';
 import { cpuMsOf, forkWorker, processCpuMs, startServerProcess, stopChild } from './processes.js';
 import type { RawRequest, RawResult } from './rawCreates.js';
-import { cleanEnv, type Spread, spread } from './stats.js';
+import { cleanEnv, runNode, type Spread, spread } from './stats.js';
 import { SINK_LISTENING } from './telemetrySink.js';
 
 export const SIDES = ['app', 'floor', 'appTelemetry', 'raw'] as const;
@@ -67,6 +67,11 @@ export interface Creates {
     };
     /** What the ingestion sink received from the app with telemetry on: proof that it exported. */
     telemetry: { posts: number; items: number };
+    /**
+     * CPU µs per dependency record of the Application Insights SDK alone (bench/telemetryFloor: every thread, export
+     * included), over rounds: the least telemetry can add to a create, whatever the app does.
+     */
+    telemetrySdkMicros: Spread;
     /** Answers other than 2xx (or failed raw creates) in the trials, by side and kind: should be empty. */
     failures: Partial<Record<Side, Record<string, number>>>;
 }
@@ -116,16 +121,17 @@ export async function measureCreates(
         const [, ingestion, caFile] = SINK_LISTENING.exec(sink.output) ?? [];
         const app = await startAppProcess(appRoot, cleanEnv(cosmosEnv));
         stops.unshift(() => stopChild(app.child));
-        const appTelemetry = await startAppProcess(
-            appRoot,
-            cleanEnv({
-                ...cosmosEnv,
-                APPLICATIONINSIGHTS_CONNECTION_STRING: `InstrumentationKey=00000000-0000-0000-0000-000000000000;IngestionEndpoint=${ingestion}`,
-                NODE_EXTRA_CA_CERTS: caFile ?? '',
-                // The SDK's own usage statistics go to Microsoft's endpoint: not from a benchmark on loopback.
-                APPLICATION_INSIGHTS_NO_STATSBEAT: 'true',
-            }),
-        );
+        const connectionString = `InstrumentationKey=00000000-0000-0000-0000-000000000000;IngestionEndpoint=${ingestion}`;
+        const telemetryEnv = cleanEnv({
+            NODE_EXTRA_CA_CERTS: caFile ?? '',
+            // The SDK's own usage statistics go to Microsoft's endpoint: not from a benchmark on loopback.
+            APPLICATION_INSIGHTS_NO_STATSBEAT: 'true',
+        });
+        const appTelemetry = await startAppProcess(appRoot, {
+            ...telemetryEnv,
+            ...cosmosEnv,
+            APPLICATIONINSIGHTS_CONNECTION_STRING: connectionString,
+        });
         stops.unshift(() => stopChild(appTelemetry.child));
         const ready = telemetryReady(appTelemetry.child);
         const floor = await startServerProcess(
@@ -229,6 +235,19 @@ export async function measureCreates(
         const wall = (side: Side, t: number) => samples[side][t]!.created / samples[side][t]!.seconds;
 
         const telemetry = (await (await fetch(`${sink.origin}/count`)).json()) as Creates['telemetry'];
+        progress('the telemetry SDK alone, per dependency record');
+        const sdk = JSON.parse(
+            (
+                await runNode([join(benchDir, 'telemetryFloor.js'), connectionString], {
+                    cwd: benchDir,
+                    env: telemetryEnv,
+                    timeoutMs: 180_000,
+                })
+            )
+                .trim()
+                .split('\n')
+                .at(-1) ?? '{}',
+        ) as { microsPerRecord: number[] };
         return {
             concurrency,
             createsPerTrial: creates,
@@ -242,6 +261,7 @@ export async function measureCreates(
                 appToRawWallRate: paired((t) => wall('app', t) / wall('raw', t)),
             },
             telemetry,
+            telemetrySdkMicros: spread(sdk.microsPerRecord, 1),
             failures,
         };
     } finally {

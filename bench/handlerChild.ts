@@ -47,14 +47,18 @@ async function createHandler(appRoot: string): Promise<HttpHandler> {
     const { createHttpHandler } = await load<Http>('dist/lib/http/pipeline.js');
     const { routes } = await load<Routes>('dist/functions/routes.js');
     const { AssignmentStore } = await load<Store>('dist/lib/store/assignmentStore.js');
+    // A create is one transactional batch: the assignment and the set document's patch (lib/store).
     const container = {
         items: {
-            create: (document: Record<string, unknown>) =>
+            batch: (operations: { operationType: string; resourceBody?: Record<string, unknown> }[]) =>
                 Promise.resolve({
-                    resource: { ...document, _etag: '"00000000-0000-0000-0000-000000000000"' },
-                    requestCharge: 6.29,
-                    statusCode: 201,
-                    activityId: '00000000-0000-0000-0000-000000000000',
+                    code: 200,
+                    headers: { 'x-ms-activity-id': '00000000-0000-0000-0000-000000000000' },
+                    result: operations.map((operation) => ({
+                        statusCode: operation.operationType === 'Create' ? 201 : 200,
+                        requestCharge: 6.29,
+                        resourceBody: { ...operation.resourceBody, _etag: '"00000000-0000-0000-0000-000000000000"' },
+                    })),
                 }),
         },
     } as unknown as Container;

@@ -11,7 +11,6 @@ import { app } from '@azure/functions';
 
 import { createHttpHandler, HTTP_METHODS } from '../lib/http/pipeline.js';
 import { describeAuth, loadConfig } from '../lib/platform/config.js';
-import { instrumentHandler } from '../lib/platform/requestScope.js';
 import { consoleLogger, createAppServices } from '../lib/platform/services.js';
 import { routes } from './routes.js';
 
@@ -28,18 +27,13 @@ if (config.auth) {
     consoleLogger.warn(describeAuth(config));
 }
 
-// With telemetry on, each invocation runs in a request scope, so Cosmos DB dependencies carry its request-id.
-const handlerOf = (route: (typeof routes)[number]) => {
-    const handler = createHttpHandler(route, () => services);
-    return services.telemetry ? instrumentHandler(handler) : handler;
-};
-
 for (const route of routes) {
     app.http(route.name, {
         route: route.template,
         methods: [...HTTP_METHODS],
         authLevel: 'anonymous',
-        handler: handlerOf(route),
+        // The pipeline hands each request's scope to the store: Cosmos DB dependencies carry its request-id.
+        handler: createHttpHandler(route, () => services),
     });
 }
 

@@ -14,13 +14,13 @@ import https from 'node:https';
 import { type AddressInfo, isIP, type Socket } from 'node:net';
 import { ReadableStream } from 'node:stream/web';
 
-import functions, { type HttpHandler, type HttpRequestInit, type HttpResponseInit } from '@azure/functions';
+import functions, { type HttpRequestInit, type HttpResponseInit } from '@azure/functions';
 
 import { badRequest, errorBody, GraphError } from '../graph/errors.js';
 import { ODATA_JSON } from '../graph/odata.js';
 import type { Logger, Services } from '../platform/services.js';
 import { MAX_BODY_BYTES } from './body.js';
-import { createHttpHandler, type Route } from './pipeline.js';
+import { createHttpHandler, type Route, type RouteHandler } from './pipeline.js';
 import { compileTemplate, isCatchAll, matchTemplate, pathSegments } from './routing.js';
 
 /** How long a client may take over each part of a request (lib/config: HEADERS_TIMEOUT_SECONDS, ...). */
@@ -71,7 +71,7 @@ const LINGER_BYTES = 4 * MAX_BODY_BYTES;
 interface Entry {
     route: Route;
     compiled: ReturnType<typeof compileTemplate>;
-    handler: HttpHandler;
+    handler: RouteHandler;
 }
 
 /**
@@ -80,16 +80,18 @@ interface Entry {
  */
 const HOST = /^(?:[a-z0-9_.-]{1,253}|\[[0-9a-f:.]{2,45}\])(?::(\d{1,5}))?$/i;
 
-/** The Host header, when it names a host a URL can be built on; never anything else. */
-export function validHost(value: string | undefined): string | undefined {
+/** The Host header, when it has the shape of `host[:port]`; the URL parser has the last word (validHost). */
+function hostShaped(value: string | undefined): value is string {
     if (value === undefined || value.length > 261) {
-        return undefined;
+        return false;
     }
     const match = HOST.exec(value);
-    if (!match || (match[1] !== undefined && Number(match[1]) > 65535)) {
-        return undefined;
-    }
-    return URL.canParse(`http://${value}/`) ? value : undefined;
+    return match !== null && (match[1] === undefined || Number(match[1]) <= 65535);
+}
+
+/** The Host header, when it names a host a URL can be built on; never anything else. */
+export function validHost(value: string | undefined): string | undefined {
+    return hostShaped(value) && URL.canParse(`http://${value}/`) ? value : undefined;
 }
 
 /**
@@ -170,6 +172,15 @@ function closeSoon(socket: Socket): () => void {
         close();
     }
     return close;
+}
+
+/** One parse of the request's URL: undefined where it cannot be one. */
+function parsedUrl(href: string): URL | undefined {
+    try {
+        return new URL(href);
+    } catch {
+        return undefined;
+    }
 }
 
 const requestTimeout = () =>
@@ -260,17 +271,26 @@ function writeResponse(request: IncomingMessage, response: ServerResponse, init:
     if (response.headersSent || response.destroyed) {
         return; // answered already (a timeout), or the client has gone
     }
-    response.statusCode = init.status ?? 200;
     // The handlers give a plain record; its names keep their case on the wire, as the Functions host keeps them.
-    for (const [name, value] of Object.entries((init.headers ?? {}) as Record<string, string>)) {
+    const headers = (init.headers ?? {}) as Record<string, string>;
+    // Answered before the body was read: the rest of it is never read, so the connection cannot serve another.
+    const close: Record<string, string> = request.complete ? {} : { Connection: 'close' };
+    if (typeof init.body === 'string') {
+        // The head in one call, with the length: node then writes it with the body, without building a header map.
+        response.writeHead(init.status ?? 200, {
+            ...headers,
+            'Content-Length': String(Buffer.byteLength(init.body)),
+            ...close,
+        });
+        response.end(init.body);
+        return;
+    }
+    response.statusCode = init.status ?? 200;
+    for (const [name, value] of Object.entries({ ...headers, ...close })) {
         response.setHeader(name, value);
     }
-    if (!request.complete) {
-        // Answered before the body was read: the rest of it is never read, so the connection cannot serve another.
-        response.setHeader('Connection', 'close');
-    }
-    // Strings (JSON, the service documents) and bytes (a configuration's stream properties).
-    response.end(typeof init.body === 'string' || init.body instanceof Uint8Array ? init.body : undefined);
+    // Bytes: a configuration's stream properties.
+    response.end(init.body instanceof Uint8Array ? init.body : undefined);
 }
 
 const CLIENT_GONE = new Set(['ECONNRESET', 'EPIPE', 'HPE_INVALID_EOF_STATE']);
@@ -307,25 +327,34 @@ export async function startLocalHost(options: LocalHostOptions): Promise<LocalHo
 
     const serve = async (request: IncomingMessage, response: ServerResponse) => {
         const target = pathAndQuery(request.url ?? '');
-        const host = validHost(request.headers.host);
-        if (target === undefined || host === undefined) {
+        const hostHeader = request.headers.host;
+        const url =
+            target !== undefined && hostShaped(hostHeader)
+                ? parsedUrl(`${scheme}://${hostHeader}${target}`)
+                : undefined;
+        if (url === undefined) {
+            // Parsed once above; only a refusal looks again, to say which part was wrong.
             const error = badRequest(
                 target === undefined
                     ? 'The request target must be a path (origin form) or an http(s) URL (absolute form).'
-                    : 'The Host header is missing or not a valid host[:port].',
+                    : validHost(hostHeader) === undefined
+                      ? 'The Host header is missing or not a valid host[:port].'
+                      : 'The request target is not a valid path.',
             );
             writeGraphError(response, error, !request.complete);
             return;
         }
-        const href = `${scheme}://${host}${target}`;
-        if (!URL.canParse(href)) {
-            writeGraphError(response, badRequest('The request target is not a valid path.'), !request.complete);
-            return;
-        }
-        const url = new URL(href);
         const segments = pathSegments(url.pathname);
-        const entry = segments && entries.find((e) => matchTemplate(e.compiled, segments) !== undefined);
-        if (!entry) {
+        let entry: Entry | undefined;
+        let params: Record<string, string> | undefined;
+        for (const candidate of segments ? entries : []) {
+            params = matchTemplate(candidate.compiled, segments ?? []);
+            if (params !== undefined) {
+                entry = candidate;
+                break;
+            }
+        }
+        if (!entry || !params) {
             // Outside the route prefix the Functions host has nothing either; answer in Graph's shape all the same.
             const error = new GraphError(
                 'ResourceNotFound',
@@ -360,8 +389,8 @@ export async function startLocalHost(options: LocalHostOptions): Promise<LocalHo
         // The streaming form the Functions host itself uses (createStreamRequest): the body is read only on demand.
         const httpRequest = new HttpRequest({
             nativeRequest,
-            // Informative only: the functions read their parameters from the URL themselves (lib/routing).
-            params: matchTemplate(entry.compiled, segments) ?? {},
+            // Informative only: the functions read their parameters from the URL (lib/routing), or from `routed`.
+            params,
         } as HttpRequestInit);
         const context = new InvocationContext({
             invocationId: randomUUID(),
@@ -375,7 +404,8 @@ export async function startLocalHost(options: LocalHostOptions): Promise<LocalHo
                 }
             },
         });
-        writeResponse(request, response, (await entry.handler(httpRequest, context)) as HttpResponseInit);
+        // The URL and the route's parameters go along: the pipeline neither parses nor matches them again.
+        writeResponse(request, response, await entry.handler(httpRequest, context, { url, params }));
     };
 
     const listener = (request: IncomingMessage, response: ServerResponse) => {

@@ -4,7 +4,7 @@
  */
 import { randomUUID } from 'node:crypto';
 
-import type { HttpHandler, HttpRequest, HttpResponseInit, InvocationContext } from '@azure/functions';
+import type { HttpRequest, HttpResponseInit, InvocationContext } from '@azure/functions';
 
 import {
     badRequest,
@@ -16,8 +16,9 @@ import {
     tooManyRequests,
 } from '../graph/errors.js';
 import { ODATA_JSON, serviceRoot } from '../graph/odata.js';
+import { requestScopeOf } from '../platform/requestScope.js';
 import type { Access, Services } from '../platform/services.js';
-import { StoreError, withDeadline } from '../store/assignmentStore.js';
+import { StoreError, type StoreRequest } from '../store/assignmentStore.js';
 import { compileTemplate, decodeParams, matchTemplate, PathDecodingError, pathSegments } from './routing.js';
 
 export const HTTP_METHODS = ['GET', 'POST', 'PATCH', 'PUT', 'DELETE', 'HEAD', 'OPTIONS'] as const;
@@ -118,34 +119,42 @@ function toGraphError(error: unknown): GraphError | undefined {
 }
 
 /**
- * Races an operation against the request's time budget. When the budget runs out the client gets a 503 and the
- * operation may start no further Cosmos call (lib/store `withDeadline`); a call already in flight is not
- * cancelled, so a write may still land: its client may retry, safely with an Idempotency-Key.
+ * Races an operation against the request's time budget. When the budget runs out the client gets a 503, and the
+ * budget, a plain value the operation's view of the store reads before each Cosmos call (lib/store `forRequest`), is
+ * marked expired: the operation may start no further call. A call already in flight is not cancelled, so a write may
+ * still land: its client may retry, safely with an Idempotency-Key.
  */
 async function withinBudget<T>(
-    operation: () => Promise<T>,
+    operation: (budget?: StoreRequest['budget']) => Promise<T>,
     budgetMs: number | undefined,
     onLateFailure: (error: unknown) => void,
 ): Promise<T> {
     if (budgetMs === undefined) {
         return await operation();
     }
-    const deadline = new AbortController();
-    const running = withDeadline(deadline.signal, operation);
-    let timer: NodeJS.Timeout | undefined;
-    const expired = new Promise<never>((_, reject) => {
-        timer = setTimeout(() => {
-            deadline.abort();
-            // Still running: whatever it ends in later must not become an unhandled rejection.
-            running.catch(onLateFailure);
+    const budget = { expired: false };
+    const running = operation(budget);
+    return await new Promise<T>((resolve, reject) => {
+        const timer = setTimeout(() => {
+            budget.expired = true;
             reject(new StoreError('unavailable', `the request did not complete within ${budgetMs} ms`));
         }, budgetMs);
+        running.then(
+            (value) => {
+                clearTimeout(timer);
+                resolve(value);
+            },
+            (error: unknown) => {
+                clearTimeout(timer);
+                if (budget.expired) {
+                    onLateFailure(error); // answered already: logged, never an unhandled rejection
+                } else {
+                    // eslint-disable-next-line @typescript-eslint/prefer-promise-reject-errors -- passed on as it came
+                    reject(error);
+                }
+            },
+        );
     });
-    try {
-        return await Promise.race([running, expired]);
-    } finally {
-        clearTimeout(timer);
-    }
 }
 
 function describe(error: unknown): string {
@@ -156,11 +165,27 @@ function describe(error: unknown): string {
     return String(error);
 }
 
+/**
+ * What a host that routed the request itself already knows (lib/http/localHost): the URL it parsed and the route's
+ * parameters, still encoded. The pipeline then neither parses the URL again nor matches the route a second time.
+ */
+export interface RoutedRequest {
+    url: URL;
+    params: Record<string, string>;
+}
+
+/** A Functions HTTP handler, which a host that routed the request may also hand what it knows. */
+export type RouteHandler = (
+    request: HttpRequest,
+    context: InvocationContext,
+    routed?: RoutedRequest,
+) => Promise<HttpResponseInit>;
+
 /** Wraps a route into a Functions HTTP handler. `services` is called per request so the app can create it lazily. */
-export function createHttpHandler(route: Route, services: () => Services): HttpHandler {
+export function createHttpHandler(route: Route, services: () => Services): RouteHandler {
     const compiled = compileTemplate(route.template);
     const allowed = HTTP_METHODS.filter((m) => route.operations[m]);
-    return async (request: HttpRequest, context: InvocationContext): Promise<HttpResponseInit> => {
+    return async (request, context, routed) => {
         const requestId = randomUUID();
         const ids = { requestId, clientRequestId: clientRequestIdOf(request, requestId) };
         const current = services();
@@ -178,16 +203,24 @@ export function createHttpHandler(route: Route, services: () => Services): HttpH
             if (!operation) {
                 throw methodNotAllowed(request.method, allowed);
             }
-            const url = new URL(request.url);
-            const params = decodeParams(matchTemplate(compiled, pathSegments(url.pathname) ?? []) ?? {});
+            const url = routed?.url ?? new URL(request.url);
+            const params = decodeParams(
+                routed?.params ?? matchTemplate(compiled, pathSegments(url.pathname) ?? []) ?? {},
+            );
+            // The request's view of the store: its budget and its scope travel as plain values, not in an
+            // AsyncLocalStorage (which would hook every promise of the process).
+            const scope = requestScopeOf(requestId, context);
             result = await withinBudget(
-                () =>
+                (budget) =>
                     operation({
                         request,
                         params,
                         query: url.searchParams,
                         root: serviceRoot(current.publicOrigin ?? url.origin),
-                        services: current,
+                        services: {
+                            ...current,
+                            store: current.store.forRequest({ scope, ...(budget ? { budget } : {}) }),
+                        },
                     }),
                 route.ownBudget ? undefined : current.requestBudgetMs,
                 (late) => context.warn(`request-id ${requestId}: finished after its budget: ${describe(late)}`),
@@ -205,25 +238,23 @@ export function createHttpHandler(route: Route, services: () => Services): HttpH
                 headers: graphError.headers,
             };
         }
-        const headers: Record<string, string> = {
-            ...result.headers,
-            'request-id': ids.requestId,
-            'client-request-id': ids.clientRequestId,
-            'OData-Version': '4.0',
-        };
         const [type, text] =
             result.content !== undefined
                 ? [result.content.type, result.content.text]
                 : result.body !== undefined
                   ? [ODATA_JSON, JSON.stringify(result.body)]
                   : [undefined, undefined];
-        if (type === undefined) {
-            return { status: result.status, headers };
-        }
+        const headers: Record<string, string> = {
+            ...result.headers,
+            'request-id': ids.requestId,
+            'client-request-id': ids.clientRequestId,
+            'OData-Version': '4.0',
+            ...(type !== undefined ? { 'Content-Type': type } : {}),
+        };
         // HEAD: the headers GET would send, without its body.
-        return request.method === 'HEAD'
-            ? { status: result.status, headers: { ...headers, 'Content-Type': type } }
-            : { status: result.status, headers: { ...headers, 'Content-Type': type }, body: text };
+        return text === undefined || request.method === 'HEAD'
+            ? { status: result.status, headers }
+            : { status: result.status, headers, body: text };
     };
 }
 

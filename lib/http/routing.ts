@@ -86,6 +86,9 @@ export function matchTemplate(
 }
 
 function decodeLiteral(segment: string): string {
+    if (!segment.includes('%')) {
+        return segment; // nothing to decode: the common case, without the cost of decodeURIComponent
+    }
     try {
         return decodeURIComponent(segment);
     } catch {

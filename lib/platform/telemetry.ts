@@ -7,12 +7,12 @@
  * whole of that time, behind whichever requests arrived first, a cold start's included. On the worker it loads in
  * parallel, and the main thread only posts plain records to it. Without a connection string, none of this is created.
  */
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
 
 import type { StoreCall, StoreObserver } from '../store/assignmentStore.js';
 import type { TelemetrySettings } from './config.js';
 import type { Logger } from './logger.js';
-import { type RequestScope, withRequestScope } from './requestScope.js';
+import { traceIdOf } from './requestScope.js';
 
 /** One Cosmos DB call, as the worker turns it into a dependency record. */
 export interface DependencyRecord {
@@ -31,7 +31,8 @@ export interface DependencyRecord {
     traceId?: string;
 }
 
-export type ToWorker = DependencyRecord | { kind: 'flush'; id: number };
+/** Records go in batches: one message per batch, not per record, so the worker wakes once for many. */
+export type ToWorker = { kind: 'records'; records: DependencyRecord[] } | { kind: 'flush'; id: number };
 export type FromWorker =
     | { kind: 'ready'; loadMs: number }
     | { kind: 'failed'; message: string }
@@ -62,11 +63,19 @@ export interface TelemetryOptions {
     maxBuffered?: number;
     /** The worker's module; tests hand in their own. */
     workerUrl?: URL;
+    /** How long a record may wait for others to share its message to the worker. */
+    batchMs?: number;
 }
 
 export const DEFAULT_MAX_BUFFERED = 1000;
+/** Well under the SDK's own export interval (seconds): batching here delays nothing that is sent. */
+export const DEFAULT_BATCH_MS = 100;
+/** A batch is posted at once when it reaches this size, whatever the time. */
+const MAX_BATCH = 500;
 
-function toRecord(call: StoreCall, endedAt: number, scope: RequestScope | undefined): DependencyRecord {
+function toRecord(call: StoreCall, endedAt: number): DependencyRecord {
+    const { scope } = call;
+    const traceId = traceIdOf(scope?.traceParent);
     return {
         kind: 'dependency',
         operation: call.operation,
@@ -78,7 +87,7 @@ function toRecord(call: StoreCall, endedAt: number, scope: RequestScope | undefi
         ...(call.activityId ? { activityId: call.activityId } : {}),
         ...(scope?.requestId ? { requestId: scope.requestId } : {}),
         ...(scope ? { invocationId: scope.invocationId } : {}),
-        ...(scope?.traceId ? { traceId: scope.traceId } : {}),
+        ...(traceId ? { traceId } : {}),
     };
 }
 
@@ -89,6 +98,7 @@ export function startTelemetry(
     options: TelemetryOptions = {},
 ): Telemetry {
     const maxBuffered = options.maxBuffered ?? DEFAULT_MAX_BUFFERED;
+    const batchMs = options.batchMs ?? DEFAULT_BATCH_MS;
     const workerData: WorkerSettings = { ...settings, target: `${cosmos.database}/${cosmos.container}` };
     let state: TelemetryState = 'starting';
     let worker: Worker | undefined;
@@ -110,6 +120,19 @@ export function startTelemetry(
     };
     const settledWaiters: (() => void)[] = [];
 
+    // Records of the ready worker wait here for a batch: a postMessage per record costs both threads a wake-up.
+    let batch: DependencyRecord[] = [];
+    let batchTimer: NodeJS.Timeout | undefined;
+    const postBatch = () => {
+        clearTimeout(batchTimer);
+        batchTimer = undefined;
+        if (batch.length > 0) {
+            const records = batch;
+            batch = [];
+            worker?.postMessage({ kind: 'records', records } satisfies ToWorker);
+        }
+    };
+
     const settle = (next: TelemetryState) => {
         state = next;
         settledWaiters.splice(0).forEach((wake) => wake());
@@ -120,15 +143,24 @@ export function startTelemetry(
         }
         logger.error(`Application Insights is off: ${message}`);
         buffered = [];
+        batch = [];
+        clearTimeout(batchTimer);
         settle('failed');
         flushes.forEach((done) => done());
         flushes.clear();
         void worker?.terminate();
     };
 
-    const spawn = () => {
+    const spawn = async () => {
         try {
-            worker = new Worker(options.workerUrl ?? new URL('./telemetryWorker.js', import.meta.url), { workerData });
+            // Loaded here, not with the module: an app without telemetry never loads node:worker_threads.
+            const { Worker: WorkerThread } = await import('node:worker_threads');
+            if (state !== 'starting') {
+                return; // disposed meanwhile
+            }
+            worker = new WorkerThread(options.workerUrl ?? new URL('./telemetryWorker.js', import.meta.url), {
+                workerData,
+            });
         } catch (error) {
             fail(error instanceof Error ? error.message : String(error));
             return;
@@ -143,7 +175,9 @@ export function startTelemetry(
                     const waiting = buffered;
                     buffered = [];
                     settle('ready');
-                    waiting.forEach((record) => worker?.postMessage(record));
+                    if (waiting.length > 0) {
+                        worker?.postMessage({ kind: 'records', records: waiting } satisfies ToWorker);
+                    }
                     logger.info(
                         `Application Insights: Cosmos DB dependencies are recorded (SDK loaded on a worker thread in ${message.loadMs} ms).`,
                     );
@@ -165,11 +199,17 @@ export function startTelemetry(
         worker.on('exit', (code) => fail(`the telemetry worker exited (${code})`));
     };
     // After the current turn: functions/index.ts registers the app synchronously, so the worker starts after that.
-    const starting = setImmediate(spawn);
+    const starting = setImmediate(() => void spawn());
 
     const send = (record: DependencyRecord) => {
         if (state === 'ready') {
-            worker?.postMessage(record);
+            batch.push(record);
+            if (batch.length >= MAX_BATCH) {
+                postBatch();
+            } else if (batchTimer === undefined) {
+                batchTimer = setTimeout(postBatch, batchMs);
+                batchTimer.unref(); // flush() and dispose() post what waits; nothing else should keep a process up
+            }
         } else if (state === 'starting') {
             if (buffered.length < maxBuffered) {
                 buffered.push(record);
@@ -179,10 +219,7 @@ export function startTelemetry(
         }
     };
 
-    const observer: StoreObserver = (call) => {
-        const endedAt = Date.now();
-        withRequestScope((scope) => send(toRecord(call, endedAt, scope)));
-    };
+    const observer: StoreObserver = (call) => send(toRecord(call, Date.now()));
 
     const flush = async (timeoutMs = 10_000): Promise<void> => {
         let timer: NodeJS.Timeout | undefined;
@@ -195,6 +232,7 @@ export function startTelemetry(
             if (state !== 'ready' || worker === undefined) {
                 return;
             }
+            postBatch();
             const id = ++nextFlushId;
             const flushed = new Promise<void>((resolve) => flushes.set(id, resolve));
             worker.postMessage({ kind: 'flush', id } satisfies ToWorker);

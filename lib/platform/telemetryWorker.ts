@@ -79,8 +79,8 @@ try {
     };
 
     port.on('message', (message: ToWorker) => {
-        if (message.kind === 'dependency') {
-            track(message);
+        if (message.kind === 'records') {
+            message.records.forEach(track);
         } else {
             void client.flush().finally(() => post({ kind: 'flushed', id: message.id }));
         }

@@ -17,8 +17,6 @@
  * - *idempotency-key records* (`kind: idempotencyKey`): the first response to a keyed create, written in the
  *   create's batch (lib/idempotency.ts has the rules).
  */
-import { AsyncLocalStorage } from 'node:async_hooks';
-
 import {
     BulkOperationType,
     type Container,
@@ -31,6 +29,7 @@ import {
 import { GraphError } from '../graph/errors.js';
 import type { Assignment } from '../graph/odata.js';
 import type { AssignmentTarget } from '../graph/schema.js';
+import type { RequestScope } from '../platform/requestScope.js';
 
 export const PARTITION_KEY_PATH = '/configurationId';
 
@@ -187,21 +186,22 @@ export function ifMatchHolds(ifMatch: string, current: { etag?: string } | undef
 }
 
 /**
- * What ended the last failing Cosmos request of an operation, as the SDK saw it (lib/cosmosClient records it).
- * The SDK rethrows a failed batch request as a plain Error that keeps only the message; the status comes from here.
+ * What ended the last failing Cosmos request of a batch, as the SDK saw it (lib/cosmosClient records it). The SDK
+ * rethrows a failed batch request as a plain Error that keeps only the message; the status comes from here. The
+ * key is the batch's options object, which the SDK hands its request plugins as it was given (`context.options`):
+ * a plain lookup, where an AsyncLocalStorage would put a hook on every promise of the process.
  */
-const lastFailures = new AsyncLocalStorage<{ error?: unknown }>();
+const lastFailures = new WeakMap<object, { error?: unknown }>();
 
-/** Called by the client's request hook with every failed Cosmos request. */
-export function noteCosmosFailure(error: unknown): void {
-    const slot = lastFailures.getStore();
+/** Called by the client's request hook with every failed Cosmos request, and the options it was made with. */
+export function noteCosmosFailure(error: unknown, options: object | undefined): void {
+    const slot = options === undefined ? undefined : lastFailures.get(options);
     if (slot) {
         slot.error = error;
     }
 }
 
-function batchFailure(error: unknown): StoreError {
-    const seen = lastFailures.getStore()?.error;
+function batchFailure(error: unknown, seen: unknown): StoreError {
     if (seen !== undefined) {
         return translate(seen, 'batch');
     }
@@ -219,20 +219,19 @@ export interface AssignmentPage {
     continuation?: string;
 }
 
-const deadlines = new AsyncLocalStorage<AbortSignal>();
-
 /**
- * Runs `action` under a deadline: once `signal` fires, no further Cosmos call of the store starts in it. A request
- * answered 503 for running out of time must not go on to write (a batch after its read, a patch after its check).
+ * The request a view of the store works for (`AssignmentStore.forRequest`): plain values the pipeline hands down,
+ * read where a Cosmos call is about to start.
  */
-export async function withDeadline<T>(signal: AbortSignal, action: () => Promise<T>): Promise<T> {
-    return await deadlines.run(signal, action);
-}
-
-function checkDeadline(operation: string): void {
-    if (deadlines.getStore()?.aborted) {
-        throw new StoreError('unavailable', `Cosmos DB ${operation}: not started, the request ran out of time`);
-    }
+export interface StoreRequest {
+    /**
+     * The request's time budget: once `expired` is set (the request was answered 503 for running out of time), no
+     * further Cosmos call of the view starts, so the request cannot go on to write (a batch after its read, a patch
+     * after its check). A call already in flight is not cancelled.
+     */
+    readonly budget?: { readonly expired: boolean };
+    /** Whose calls these are, told to the observer with each one (telemetry's request-id). */
+    readonly scope?: RequestScope;
 }
 
 /** One Cosmos DB call of the store, as telemetry records it. */
@@ -247,6 +246,8 @@ export interface StoreCall {
     statusCode?: number;
     /** Cosmos DB's id of that response (`x-ms-activity-id`): what Cosmos DB support asks for. */
     activityId?: string;
+    /** The request it was made for, when the store is a request's view. */
+    scope?: RequestScope;
 }
 
 export type StoreObserver = (call: StoreCall) => void;
@@ -331,6 +332,9 @@ export class AssignmentStore {
     private readonly observer: StoreObserver | undefined;
     readonly maxAssignments: number;
 
+    /** Whom this instance works for: nobody in particular, or one request (`forRequest`). */
+    private request: StoreRequest = {};
+
     /**
      * @param container resolves the container on first use (the client is created lazily).
      */
@@ -343,6 +347,23 @@ export class AssignmentStore {
         this.maxAssignments = maxAssignments ?? MAX_ASSIGNMENTS_PER_CONFIGURATION;
     }
 
+    /**
+     * The same store working for one request: its calls stop starting once the request's budget expires, and carry
+     * its scope. A view inherits everything else from this store (a subclass's overrides included) through its
+     * prototype, so it costs one small object; what a method writes on `this` stays with the view.
+     */
+    forRequest(request: StoreRequest): this {
+        const view = Object.create(this) as this;
+        view.request = request;
+        return view;
+    }
+
+    private checkDeadline(operation: string): void {
+        if (this.request.budget?.expired) {
+            throw new StoreError('unavailable', `Cosmos DB ${operation}: not started, the request ran out of time`);
+        }
+    }
+
     /** Runs one operation of the store (this one's, or the configuration store's on the same container). */
     async run<T>(operation: string, action: (container: Container, meter: Meter) => Promise<T>): Promise<T> {
         const started = performance.now();
@@ -350,10 +371,15 @@ export class AssignmentStore {
         let last: { statusCode?: number; activityId?: string } = {};
         const meter = ((response) => {
             requestCharge += response.requestCharge ?? 0;
-            last = {
-                ...(response.statusCode !== undefined ? { statusCode: response.statusCode } : {}),
-                ...(response.activityId ? { activityId: response.activityId } : {}),
-            };
+            // Plain assignments, not spreads of conditional objects: this runs for every Cosmos DB response.
+            const seen: typeof last = {};
+            if (response.statusCode !== undefined) {
+                seen.statusCode = response.statusCode;
+            }
+            if (response.activityId) {
+                seen.activityId = response.activityId;
+            }
+            last = seen;
             return response;
         }) as Meter;
         meter.failed = (error) => {
@@ -363,11 +389,21 @@ export class AssignmentStore {
                 last = response;
             }
         };
-        const report = (failure?: StoreErrorKind) =>
-            this.observer?.({ operation, requestCharge, durationMs: performance.now() - started, failure, ...last });
+        const { observer } = this;
+        const { scope } = this.request;
+        const report = (failure?: StoreErrorKind) => {
+            if (observer !== undefined) {
+                const call: StoreCall = { operation, requestCharge, durationMs: performance.now() - started, failure };
+                Object.assign(call, last);
+                if (scope !== undefined) {
+                    call.scope = scope;
+                }
+                observer(call);
+            }
+        };
         try {
-            checkDeadline(operation);
-            const result = await lastFailures.run({}, async () => await action(await this.container(), meter));
+            this.checkDeadline(operation);
+            const result = await action(await this.container(), meter);
             report();
             return result;
         } catch (error) {
@@ -404,12 +440,15 @@ export class AssignmentStore {
         configurationId: string,
         operations: OperationInput[],
     ): Promise<OperationResponse[]> {
-        checkDeadline('batch');
+        this.checkDeadline('batch');
         let response: Awaited<ReturnType<Container['items']['batch']>>;
+        const options = {};
+        const seen: { error?: unknown } = {};
+        lastFailures.set(options, seen);
         try {
-            response = await container.items.batch(operations, configurationId);
+            response = await container.items.batch(operations, configurationId, options);
         } catch (error) {
-            throw batchFailure(error);
+            throw batchFailure(error, seen.error);
         }
         const { result, code, headers } = response;
         // 424 marks operations that failed only because another one did; the first real status says why.
@@ -471,7 +510,7 @@ export class AssignmentStore {
             total: resources[0] ?? 0,
             revision: existing?.revision ?? 0,
         };
-        checkDeadline('write');
+        this.checkDeadline('write');
         try {
             meter(
                 existing

@@ -33,19 +33,17 @@ export interface OpenedContainer {
  * - connection failures: retried by the SDK for reads only; writes fail fast as 503.
  */
 /**
- * Tells the store what ended each failed request. The SDK rethrows a failed batch request as a plain Error with the
- * message only; without its status, the store could not tell a transient failure (503) from a missing role (403).
+ * Tells the store what ended each failed request, with the options of the call it belongs to. The SDK rethrows a
+ * failed batch request as a plain Error with the message only; without its status, the store could not tell a
+ * transient failure (503) from a missing role (403).
  */
 const recordFailures: PluginConfig = {
     on: 'request',
-    plugin: async (context, diagnosticNode, next) => {
-        try {
-            return await next(context);
-        } catch (error) {
-            noteCosmosFailure(error);
+    plugin: (context, diagnosticNode, next) =>
+        next(context).catch((error: unknown) => {
+            noteCosmosFailure(error, context.options);
             throw error;
-        }
-    },
+        }),
 };
 
 function clientOptions(settings: CosmosSettings, endpoint: string, agent?: Agent): CosmosClientOptions {

@@ -77,7 +77,7 @@ async function call(
         ...(body ? { body, duplex: 'half' } : {}),
     } as RequestInit);
     const context = new InvocationContext({ invocationId: randomUUID(), functionName: name });
-    return (await handler(new HttpRequest({ nativeRequest } as HttpRequestInit), context)) as HttpResponseInit;
+    return await handler(new HttpRequest({ nativeRequest } as HttpRequestInit), context);
 }
 
 const codeOf = (response: HttpResponseInit) =>

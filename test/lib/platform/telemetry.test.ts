@@ -3,18 +3,28 @@
  * and the main thread's side of the worker (buffering while the SDK loads, failure). The SDK itself, and what
  * reaches Application Insights, is covered end to end by test/functions/telemetry.test.ts.
  */
-import functions, { type HttpHandler } from '@azure/functions';
-import { describe, expect, it } from 'vitest';
+import { execFile } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { promisify } from 'node:util';
+import { BroadcastChannel } from 'node:worker_threads';
 
+import type { Container } from '@azure/cosmos';
+import functions from '@azure/functions';
+import { describe, expect, it, vi } from 'vitest';
+
+import { routes } from '../../../functions/routes.js';
+import { createHttpHandler } from '../../../lib/http/pipeline.js';
 import {
     ConfigurationError,
     DEFAULT_TELEMETRY_ROLE_NAME,
     entraIdIngestion,
     loadConfig,
 } from '../../../lib/platform/config.js';
-import { instrumentHandler, type RequestScope, withRequestScope } from '../../../lib/platform/requestScope.js';
+import { traceIdOf } from '../../../lib/platform/requestScope.js';
 import type { Logger } from '../../../lib/platform/services.js';
 import { startTelemetry } from '../../../lib/platform/telemetry.js';
+import { AssignmentStore, type StoreCall } from '../../../lib/store/assignmentStore.js';
 
 const { HttpRequest, InvocationContext } = functions;
 
@@ -76,56 +86,141 @@ describe('the telemetry settings', () => {
     });
 });
 
-const request = () => new HttpRequest({ method: 'GET', url: 'http://localhost/beta/x' });
-const context = (traceParent?: string) =>
-    new InvocationContext({
-        invocationId: 'invocation-1',
+const SET_DOCUMENT = { id: 'assign-version', total: 0, revision: 0, _etag: '"set"' };
+
+/**
+ * A container that answers a create's batch at once, or, for configuration `slow`, only once `release()` is called;
+ * reads of the set document and queries (an assign's) wait for `release()` too. It counts the batches started.
+ */
+function scriptedContainer() {
+    let release: () => void = () => {};
+    const released = new Promise<void>((resolve) => (release = resolve));
+    const counts = { batches: 0 };
+    const container = {
+        items: {
+            batch: async (operations: { operationType: string; resourceBody?: object }[], partitionKey: string) => {
+                counts.batches += 1;
+                if (partitionKey === 'slow') {
+                    await released;
+                }
+                return {
+                    code: 200,
+                    headers: {},
+                    result: operations.map((o) => ({
+                        statusCode: o.operationType === 'Create' ? 201 : 200,
+                        requestCharge: 1,
+                        resourceBody: { ...o.resourceBody, _etag: '"e"' },
+                    })),
+                };
+            },
+            query: () => ({
+                fetchNext: async () => {
+                    await released;
+                    return { resources: [], hasMoreResults: false, requestCharge: 1 };
+                },
+            }),
+        },
+        item: () => ({
+            read: async () => {
+                await released;
+                return { resource: SET_DOCUMENT, statusCode: 200, requestCharge: 1 };
+            },
+        }),
+    } as unknown as Container;
+    return { container, counts, release };
+}
+
+const createRoute = routes.find((r) => r.name === 'officeClientConfigurationAssignments')!;
+const assignRoute = routes.find((r) => r.name === 'officeClientConfigurationAssign')!;
+const TARGET = { target: { '@odata.type': '#microsoft.graph.officeConfigurationAssignmentTarget' } };
+
+function post(path: string, body: unknown, traceParent?: string) {
+    const request = new HttpRequest({
+        method: 'POST',
+        url: `http://localhost/beta/officeConfiguration/clientConfigurations/${path}`,
+        headers: { 'content-type': 'application/json' },
+        body: { string: JSON.stringify(body) },
+    });
+    const context = new InvocationContext({
+        invocationId: randomUUID(),
         functionName: 'f',
         ...(traceParent ? { traceContext: { traceParent } } : {}),
         logHandler: () => {},
     });
+    return { request, context };
+}
 
 describe('the request scope', () => {
-    it('is absent outside a function invocation: records go at once', () => {
-        const seen: (RequestScope | undefined)[] = [];
-        withRequestScope((scope) => seen.push(scope));
-        expect(seen).toEqual([undefined]);
-    });
-
-    it('holds calls made during the invocation until the handler answers, then gives them its request-id', async () => {
-        const seen: (RequestScope | undefined)[] = [];
-        let late: Promise<void> | undefined;
-        const handler: HttpHandler = async () => {
-            await Promise.resolve();
-            withRequestScope((scope) => seen.push(scope));
-            expect(seen).toEqual([]); // not yet: the request-id is made by the pipeline, known on the answer
-            // An operation that ends after the answer (past its time budget).
-            late = new Promise((resolve) =>
-                setTimeout(() => resolve(withRequestScope((scope) => seen.push(scope))), 20),
-            );
-            return { status: 201, headers: { 'request-id': 'rid-1' } };
+    const setUp = (budgetMs?: number) => {
+        const calls: StoreCall[] = [];
+        const scripted = scriptedContainer();
+        const store = new AssignmentStore(
+            () => Promise.resolve(scripted.container),
+            (c) => calls.push(c),
+        );
+        const quiet = { info: () => {}, warn: () => {}, error: () => {} };
+        const services = () => ({
+            store,
+            clock: () => new Date(),
+            logger: quiet,
+            ...(budgetMs ? { requestBudgetMs: budgetMs } : {}),
+        });
+        return {
+            calls,
+            scripted,
+            create: createHttpHandler(createRoute, services),
+            assign: createHttpHandler(assignRoute, services),
         };
+    };
+
+    it('gives each Cosmos DB call the request-id its request is answered with, among concurrent requests', async () => {
+        const { calls, create } = setUp();
         const traceId = '0af7651916cd43dd8448eb211c80319c';
-        await instrumentHandler(handler)(request(), context(`00-${traceId}-b7ad6b7169203331-01`));
-        expect(seen).toEqual([expect.objectContaining({ requestId: 'rid-1', invocationId: 'invocation-1', traceId })]);
-
-        // The late call still finds the request-id, and is recorded at once.
-        await late;
-        expect(seen).toHaveLength(2);
-        expect(seen[1]).toMatchObject({ requestId: 'rid-1' });
+        const sent = Array.from({ length: 20 }, (_, i) =>
+            post(`cfg-${i}/assignments`, TARGET, `00-${traceId}-b7ad6b7169203331-01`),
+        );
+        const answers = await Promise.all(sent.map(({ request, context }) => create(request, context)));
+        expect(answers.map((a) => a.status)).toEqual(sent.map(() => 201));
+        expect(calls).toHaveLength(20);
+        const requestIds = answers.map((a) => (a.headers as Record<string, string>)['request-id']);
+        expect(new Set(calls.map((c) => c.scope?.requestId))).toEqual(new Set(requestIds));
+        for (const [i, { context }] of sent.entries()) {
+            const call = calls.find((c) => c.scope?.invocationId === context.invocationId);
+            expect(call?.scope?.requestId).toBe(requestIds[i]);
+        }
+        expect(traceIdOf(calls[0]?.scope?.traceParent)).toBe(traceId);
     });
 
-    it('lets the held calls go when the handler throws, without a request-id or an unusable trace id', async () => {
-        const seen: (RequestScope | undefined)[] = [];
-        const handler: HttpHandler = () => {
-            withRequestScope((scope) => seen.push(scope));
-            return Promise.reject(new Error('boom'));
-        };
-        await expect(
-            instrumentHandler(handler)(request(), context('00-00000000000000000000000000000000-b7ad6b7169203331-01')),
-        ).rejects.toThrow('boom');
-        expect(seen).toHaveLength(1);
-        expect(seen[0]).toEqual({ invocationId: 'invocation-1' });
+    it('still gives a call that ends after its request was answered (past its budget) that request-id', async () => {
+        const { calls, scripted, create } = setUp(50);
+        const { request, context } = post('slow/assignments', TARGET);
+        const answer = await create(request, context);
+        expect(answer.status).toBe(503);
+        expect(calls).toHaveLength(0); // the batch is still in flight
+        scripted.release();
+        await vi.waitFor(() => expect(calls).toHaveLength(1));
+        expect(calls[0]?.scope?.requestId).toBe((answer.headers as Record<string, string>)['request-id']);
+    });
+
+    it("carries the budget: a request out of time starts no further Cosmos call (the assign's batch after its read)", async () => {
+        const { calls, scripted, assign } = setUp(50);
+        const { request, context } = post('late/assign', { officeConfigurationAssignments: [TARGET] });
+        const answer = await assign(request, context);
+        expect(answer.status).toBe(503);
+        scripted.release(); // the reads end now, after the answer
+        await vi.waitFor(() => expect(calls.length).toBeGreaterThan(0));
+        await new Promise((resolve) => setImmediate(resolve));
+        expect(scripted.counts.batches).toBe(0);
+        expect(calls.at(-1)).toMatchObject({ failure: 'unavailable' });
+    });
+
+    it('reads a trace id only from a valid traceparent', () => {
+        expect(traceIdOf('00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01')).toBe(
+            '0af7651916cd43dd8448eb211c80319c',
+        );
+        expect(traceIdOf('00-00000000000000000000000000000000-b7ad6b7169203331-01')).toBeUndefined();
+        expect(traceIdOf('nonsense')).toBeUndefined();
+        expect(traceIdOf(undefined)).toBeUndefined();
     });
 });
 
@@ -171,6 +266,41 @@ describe('the telemetry worker, seen from the app', () => {
         ]);
         await telemetry.dispose();
         expect(telemetry.state()).toBe('closed');
+    });
+
+    it('posts a burst of records to the worker in one message, and all of them before a flush is answered', async () => {
+        // The worker tells the test what it received on a channel of their own (BroadcastChannel crosses threads).
+        const channel = new BroadcastChannel('telemetry-test-batches');
+        const received: { messages: number; records: number; requestIds: string[] }[] = [];
+        channel.onmessage = (event: unknown) => received.push((event as { data: (typeof received)[number] }).data);
+        const telemetry = startTelemetry(settings, cosmosNames, recordingLogger(), {
+            workerUrl: fakeWorker(`
+                import { BroadcastChannel } from 'node:worker_threads';
+                const channel = new BroadcastChannel('telemetry-test-batches');
+                let messages = 0;
+                const requestIds = [];
+                parentPort.postMessage({ kind: 'ready', loadMs: 1 });
+                parentPort.on('message', (m) => {
+                    if (m.kind === 'records') {
+                        messages += 1;
+                        requestIds.push(...m.records.map((r) => r.requestId));
+                    } else {
+                        channel.postMessage({ messages, records: requestIds.length, requestIds });
+                        parentPort.postMessage({ kind: 'flushed', id: m.id });
+                    }
+                });
+            `),
+        });
+        await telemetry.flush();
+        for (let i = 0; i < 300; i += 1) {
+            telemetry.observer({ ...call, scope: { requestId: `r${i}`, invocationId: `i${i}` } });
+        }
+        await telemetry.flush();
+        await vi.waitFor(() => expect(received).toHaveLength(2));
+        expect(received[1]).toMatchObject({ messages: 1, records: 300 });
+        expect(received[1]?.requestIds).toEqual(Array.from({ length: 300 }, (_, i) => `r${i}`));
+        channel.close();
+        await telemetry.dispose();
     });
 
     it('turns itself off, with one error, when the SDK cannot load', async () => {
@@ -221,5 +351,26 @@ describe('the telemetry worker, seen from the app', () => {
         await telemetry.dispose();
         expect(telemetry.state()).toBe('closed');
         expect(logger.lines).toEqual([]);
+    });
+});
+
+describe('the app at load, without telemetry', () => {
+    it('loads no worker thread module and builds no ICU collator (the cold start pays for neither)', async () => {
+        // The built entry point (vitest's global setup builds dist/), in a process of its own with no settings.
+        const entry = pathToFileURL(fileURLToPath(new URL('../../../dist/functions/index.js', import.meta.url))).href;
+        const script = `
+            let collations = 0;
+            const compare = String.prototype.localeCompare;
+            String.prototype.localeCompare = function (...args) { collations += 1; return compare.apply(this, args); };
+            await import(${JSON.stringify(entry)});
+            await new Promise((resolve) => setImmediate(resolve));
+            const workerThreads = process.moduleLoadList.includes('NativeModule worker_threads');
+            console.log('LOADED ' + JSON.stringify({ collations, workerThreads }));
+        `;
+        const { stdout } = await promisify(execFile)(process.execPath, ['--input-type=module', '-e', script], {
+            env: { PATH: process.env.PATH },
+        });
+        const line = stdout.split('\n').find((l) => l.startsWith('LOADED '));
+        expect(JSON.parse(line?.slice('LOADED '.length) ?? '{}')).toEqual({ collations: 0, workerThreads: false });
     });
 });

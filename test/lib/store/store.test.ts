@@ -166,13 +166,14 @@ describe('AssignmentStore', () => {
     });
 
     it('reports throttling with the Retry-After Cosmos gave (a number, or 1 s), and anything else as unexpected', async () => {
-        // As the SDK fails a batch: the client's request hook sees the error, the caller a plain Error.
+        // As the SDK fails a batch: the client's request hook sees the error (and the call's options, as the SDK
+        // hands them on), the caller a plain Error.
         const throwing = (error: object) =>
             new AssignmentStore(() =>
                 Promise.resolve({
                     items: {
-                        batch: () => {
-                            noteCosmosFailure(Object.assign(new Error('failed'), error));
+                        batch: (_operations: unknown, _partitionKey: unknown, options: object) => {
+                            noteCosmosFailure(Object.assign(new Error('failed'), error), options);
                             return Promise.reject(new Error('Batch request error: failed'));
                         },
                     },
@@ -201,6 +202,39 @@ describe('AssignmentStore', () => {
             } as unknown as Container),
         );
         expect((await failure(unseen.create('p', { id: 'a', target }))).kind).toBe('unexpected');
+    });
+
+    it("works for one request in a view: no call starts once the request's budget has expired", async () => {
+        const calls: StoreCall[] = [];
+        const counted = { creates: 0 };
+        class Counting extends AssignmentStore {
+            override async create(...args: Parameters<AssignmentStore['create']>) {
+                counted.creates += 1;
+                return await super.create(...args);
+            }
+        }
+        const store = new Counting(
+            () => Promise.resolve(cosmos.container),
+            (c) => calls.push(c),
+        );
+        const budget = { expired: false };
+        const scope = { requestId: 'rid-1', invocationId: 'inv-1' };
+        const view = store.forRequest({ budget, scope });
+        await view.create('view', { id: 'v1', target });
+        budget.expired = true;
+        expect((await failure(view.create('view', { id: 'v2', target }))).kind).toBe('unavailable');
+        expect((await failure(view.get('view', 'v1'))).kind).toBe('unavailable');
+        // The view is the subclass (its override ran), and only the view is bound to the request.
+        expect(view).toBeInstanceOf(Counting);
+        expect(counted.creates).toBe(2);
+        expect(calls.map((c) => [c.operation, c.failure, c.scope?.requestId])).toEqual([
+            ['create', undefined, 'rid-1'],
+            ['create', 'unavailable', 'rid-1'],
+            ['read', 'unavailable', 'rid-1'],
+        ]);
+        expect(await store.get('view', 'v1')).toMatchObject({ id: 'v1' });
+        expect(await store.get('view', 'v2')).toBeUndefined();
+        expect(calls.at(-1)?.scope).toBeUndefined();
     });
 
     it('rolls a failing transactional batch back whole on the embedded server (real SDK)', async () => {
