@@ -13,7 +13,7 @@ let cosmos: TestCosmos;
 beforeAll(async () => {
     cosmos = await startTestCosmos();
     // The configurations the tests write under: their parent documents, as a configuration's create writes them.
-    for (const configurationId of ['p1', 'p3', 'p4', 'p5', 'p5-other', 'p6', 'p8', 'p9', 'p-limit']) {
+    for (const configurationId of ['p1', 'p3', 'p4', 'p5', 'p5-other', 'p6', 'p8', 'p9', 'p-limit', 'view']) {
         await cosmos.services.store.createParent(configurationId);
     }
 });
