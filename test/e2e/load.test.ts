@@ -22,7 +22,8 @@ describe('load without loss', () => {
         expect(report.acknowledged).toBe(500);
         expect(report.stored).toBe(500);
         expect(report.lost).toBe(0);
-        expect(report.requestsPerSecond).toBe(Math.round(500 / report.durationSeconds));
+        // The rate comes from the measured duration (printed to the millisecond, so rounding may differ by one).
+        expect(Math.abs(report.requestsPerSecond - 500 / report.durationSeconds)).toBeLessThanOrEqual(1);
     });
 
     it('storage stopped mid-run: every 201 stored, every failure a 503 or 429 with Retry-After, then recovery', async () => {
