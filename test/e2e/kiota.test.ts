@@ -14,7 +14,13 @@ import { delimiter, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
 
-import { AnonymousAuthenticationProvider, type RequestOption } from '@microsoft/kiota-abstractions';
+import {
+    AnonymousAuthenticationProvider,
+    createUntypedObject,
+    createUntypedString,
+    type RequestOption,
+    type UntypedNode,
+} from '@microsoft/kiota-abstractions';
 import { DefaultRequestAdapter } from '@microsoft/kiota-bundle';
 import { HeadersInspectionOptions } from '@microsoft/kiota-http-fetchlibrary';
 import { JsonParseNode } from '@microsoft/kiota-serialization-json';
@@ -162,7 +168,22 @@ interface AssignmentsBuilder {
         delete(config?: Config): Promise<void>;
     };
 }
+interface BatchStep {
+    id: string;
+    method: string;
+    url: string;
+    headers?: { additionalData: Record<string, unknown> };
+    body?: UntypedNode;
+    dependsOn?: string[];
+}
+interface BatchAnswer {
+    id?: string | null;
+    status?: number | null;
+    headers?: { additionalData?: Record<string, unknown> } | null;
+    body?: UntypedNode | null;
+}
 interface Client {
+    batch: { post(body: { requests: BatchStep[] }): Promise<{ responses?: BatchAnswer[] | null } | undefined> };
     officeConfiguration: {
         get(): Promise<
             | {
@@ -616,5 +637,35 @@ describe.skipIf(!kiota.cli)('a Kiota-generated TypeScript client, from the serve
             expect(missing.errorEscaped?.code).toBe('ResourceNotFound');
             expect(missing.errorEscaped?.innerError?.requestId).toMatch(GUID);
         }
+    });
+    it('sends a $batch through the generated client: each part answered as if alone, a failed dependency a 424', async () => {
+        const url = `/officeConfiguration/clientConfigurations/${await newConfiguration('kiota-batch')}/assignments`;
+        const missing = '/officeConfiguration/clientConfigurations/00000000-0000-0000-0000-000000000000/assignments';
+        const target = createUntypedObject({ '@odata.type': createUntypedString(`#${BASE_TARGET_TYPE}`) });
+        const answer = await client.batch.post({
+            requests: [
+                {
+                    id: 'create',
+                    method: 'POST',
+                    url,
+                    headers: { additionalData: { 'Content-Type': 'application/json' } },
+                    body: createUntypedObject({ target }),
+                },
+                { id: 'list', method: 'GET', url, dependsOn: ['create'] },
+                { id: 'missing', method: 'GET', url: missing },
+                { id: 'after-missing', method: 'GET', url, dependsOn: ['missing'] },
+            ],
+        });
+        const byId = new Map((answer?.responses ?? []).map((r) => [r.id, r]));
+        expect([...byId.keys()].sort()).toEqual(['after-missing', 'create', 'list', 'missing']);
+        expect(byId.get('create')?.status).toBe(201);
+        expect(byId.get('create')?.headers?.additionalData?.['request-id']).toMatch(GUID);
+        const created = byId.get('create')?.body?.getValue() as Record<string, UntypedNode>;
+        expect(created.id?.getValue()).toMatch(GUID);
+        const listed = byId.get('list')?.body?.getValue() as Record<string, UntypedNode>;
+        expect(byId.get('list')?.status).toBe(200);
+        expect((listed.value?.getValue() as UntypedNode[]).length).toBe(1);
+        expect(byId.get('missing')?.status).toBe(404);
+        expect(byId.get('after-missing')?.status).toBe(424);
     });
 });
