@@ -12,7 +12,7 @@ import functions, { type HttpHandler, type HttpRequestInit, type HttpResponseIni
 import { badRequest, errorBody, GraphError, internalServerError, serviceUnavailable } from '../graph/errors.js';
 import { ODATA_JSON } from '../graph/odata.js';
 import type { Services } from '../platform/services.js';
-import { readJsonBody } from './body.js';
+import { isJsonMediaType, readJsonBody } from './body.js';
 import { createHttpHandler, type Operation, type Route, UNAVAILABLE_RETRY_AFTER_SECONDS } from './pipeline.js';
 import { compileTemplate, isCatchAll, matchTemplate, pathSegments, ROUTE_PREFIX } from './routing.js';
 
@@ -238,21 +238,34 @@ function innerHeaders(request: BatchRequest, authorization: string | null): Head
     return headers;
 }
 
+/** Standard base64, padded: a string of four-character groups. */
+const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
+
 /** The part as the request it stands for. Throws a GraphError, or a TypeError for a method fetch refuses. */
 function innerRequest(part: BatchRequest, url: URL, authorization: string | null): Request {
     if (part.body !== undefined && (part.method === 'GET' || part.method === 'HEAD')) {
         throw badRequest(`A ${part.method} request has no body.`);
     }
-    let body: string | undefined;
-    try {
-        body = part.body === undefined ? undefined : JSON.stringify(part.body.value);
-    } catch {
-        // JSON.parse takes any depth; JSON.stringify recurses, and a body nested a million deep overflows it.
-        throw badRequest('The body is nested too deeply.');
+    const headers = innerHeaders(part, authorization);
+    let body: string | Uint8Array | undefined;
+    const contentType = headers.get('content-type');
+    if (part.body !== undefined && contentType !== null && !isJsonMediaType(contentType)) {
+        // Any other media type travels base64-encoded, as Graph's batching writes it (and as answers come back).
+        if (typeof part.body.value !== 'string' || !BASE64.test(part.body.value)) {
+            throw badRequest(`A body of type '${contentType.slice(0, 64)}' must be a base64 string.`);
+        }
+        body = Buffer.from(part.body.value, 'base64');
+    } else {
+        try {
+            body = part.body === undefined ? undefined : JSON.stringify(part.body.value);
+        } catch {
+            // JSON.parse takes any depth; JSON.stringify recurses, and a body nested a million deep overflows it.
+            throw badRequest('The body is nested too deeply.');
+        }
     }
     return new Request(url, {
         method: part.method,
-        headers: innerHeaders(part, authorization),
+        headers,
         ...(body === undefined ? {} : { body }),
     });
 }
@@ -279,10 +292,13 @@ function errorResponse(request: BatchRequest, error: GraphError, now: Date): Bat
     };
 }
 
-/** A part's answer as Graph writes it: a JSON body as JSON, anything else (the CSDL) base64-encoded. */
+/** A part's answer as Graph writes it: a JSON body as JSON, anything else (the CSDL, a payload) base64-encoded. */
 function toBatchResponse(id: string, init: HttpResponseInit): BatchResponse {
     const headers = { ...(init.headers as Record<string, string> | undefined) };
     const status = init.status ?? 200;
+    if (init.body instanceof Uint8Array) {
+        return { id, status, headers, body: Buffer.from(init.body).toString('base64') };
+    }
     if (typeof init.body !== 'string') {
         return { id, status, headers };
     }

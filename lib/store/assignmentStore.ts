@@ -547,8 +547,12 @@ export class AssignmentStore {
                     this.setPatch(configurationId, delta),
                 ]);
             } catch (error) {
-                if (!(error instanceof BatchRefused) || error.index !== setIndex || attempt >= 2) {
+                if (!(error instanceof BatchRefused) || error.index !== setIndex) {
                     throw error;
+                }
+                if (attempt >= 2) {
+                    // Lost to concurrent writes of the set every time: the client's request was fine, retry it.
+                    throw new StoreError('conflict', 'Cosmos DB batch: the set document kept changing concurrently');
                 }
                 const set = await this.read<SetDocument>(container, meter, configurationId, SET_VERSION_ID);
                 if (!set) {

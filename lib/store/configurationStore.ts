@@ -19,7 +19,7 @@ import {
     type OperationInput,
 } from '@azure/cosmos';
 
-import { CONFIGURATION_TYPES, type PayloadProperty } from '../graph/schema.js';
+import { CONFIGURATION_TYPES, PAYLOAD_PROPERTIES, type PayloadProperty } from '../graph/schema.js';
 import {
     type AssignmentStore,
     BatchRefused,
@@ -254,12 +254,48 @@ export class ConfigurationStore {
                 throw raceLost();
             });
         } catch (error) {
-            await this.discard(
-                id,
-                payloads.map((p) => p.property),
-            ).catch(() => undefined);
+            // Cleaned up outside the request's budget: a create that ran out of time must not leave its parts behind.
+            const cleanup = this.unbudgeted();
+            if (error instanceof StoreError && error.kind === 'unavailable') {
+                // A batch that timed out may have landed all the same: then the configuration is whole, and stays.
+                const landed = await cleanup.get(id).then(
+                    (found) => found !== undefined,
+                    () => true, // cannot tell: leave everything rather than break a configuration that exists
+                );
+                if (landed) {
+                    throw error;
+                }
+            }
+            await cleanup
+                .discard(
+                    id,
+                    payloads.map((p) => p.property),
+                )
+                .catch(() => undefined);
             throw error;
         }
+    }
+
+    /** The same store with no request budget: for clean-ups that must finish even after the request's time ran out. */
+    private unbudgeted(): ConfigurationStore {
+        return new ConfigurationStore(this.assignments.forRequest({}));
+    }
+
+    /** Deletes the payload documents of a configuration that is gone, whichever exist: idempotent. */
+    private async sweepPayloads(id: string): Promise<void> {
+        await this.run('delete', async (container, meter) => {
+            for (const property of PAYLOAD_PROPERTIES) {
+                await container
+                    .item(payloadDocumentId(id, property), TENANT_PARTITION)
+                    .delete()
+                    .then(meter, (error: unknown) => {
+                        meter.failed(error);
+                        if ((error as { code?: unknown }).code !== 404) {
+                            throw error; // not swept: the client's retry of the DELETE sweeps again
+                        }
+                    });
+            }
+        });
     }
 
     /** Best effort, after a failed create: the parent and the payloads it wrote. */
@@ -407,6 +443,8 @@ export class ConfigurationStore {
             async (container, meter) => await this.readDocument(container, meter, id),
         );
         if (!current) {
+            // A DELETE cut short after its tenant batch leaves payload documents: a retry sweeps them.
+            await this.sweepPayloads(id);
             throw new StoreError('notFound', 'Cosmos DB read: the configuration does not exist');
         }
         if (ifMatch !== undefined && !ifMatchHolds(ifMatch, { etag: httpEtag(current._etag) })) {
@@ -423,15 +461,10 @@ export class ConfigurationStore {
                 if (!document) {
                     return; // another DELETE finished first
                 }
-                const payloads = Object.keys(document.payloads) as PayloadProperty[];
+                // The payload documents go after the batch (sweepPayloads): one the document names but that is
+                // missing (a create whose clean-up ran) would fail the batch with a 404 on every attempt.
                 const operations: OperationInput[] = [
                     tenantOperation({ operationType: BulkOperationType.Delete, id, ifMatch: String(document._etag) }),
-                    ...payloads.map((property) =>
-                        tenantOperation({
-                            operationType: BulkOperationType.Delete,
-                            id: payloadDocumentId(id, property),
-                        }),
-                    ),
                     ...(order.ids.includes(id)
                         ? [
                               orderWrite(
@@ -453,6 +486,8 @@ export class ConfigurationStore {
             }
             throw raceLost();
         });
+        // Once the configuration is gone no payload PUT can land (its batch replaces the configuration's document).
+        await this.sweepPayloads(id);
     }
 
     /** A payload's bytes and media type; undefined when the configuration has none (or does not exist). */
