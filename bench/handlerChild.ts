@@ -47,7 +47,7 @@ async function createHandler(appRoot: string): Promise<HttpHandler> {
     const { createHttpHandler } = await load<Http>('dist/lib/http/pipeline.js');
     const { routes } = await load<Routes>('dist/functions/routes.js');
     const { AssignmentStore } = await load<Store>('dist/lib/store/assignmentStore.js');
-    // A create is one transactional batch: the assignment and the set document's patch (lib/store).
+    // A create is one transactional batch: the assignment and the set document's patch (lib/store/assignmentStore).
     const container = {
         items: {
             batch: (operations: { operationType: string; resourceBody?: Record<string, unknown> }[]) =>

@@ -67,7 +67,7 @@ param principalType string = 'User'
 @description('Grant principalId Cosmos DB Built-in Data Contributor and Storage Blob Data Owner. Default: on for a User (azd up from a developer machine), off for a ServicePrincipal or Group (a CI pipeline deploys; it never needs to read the data).')
 param deployerDataAccess bool = principalType == 'User'
 
-@description('Audience the API accepts in bearer tokens: the API app registration\'s App ID URI (api://...) and/or its client id, comma-separated. Becomes the AUTH_AUDIENCE app setting; checked here as lib/config.ts checks it.')
+@description('Audience the API accepts in bearer tokens: the API app registration\'s App ID URI (api://...) and/or its client id, comma-separated. Becomes the AUTH_AUDIENCE app setting; checked here as lib/platform/config.ts checks it.')
 @minLength(1)
 param authAudience string
 
@@ -80,12 +80,12 @@ param authTenantId string = tenant().tenantId
 @minLength(32)
 param skipTokenKey string = '${newGuid()}${newGuid()}'
 
-@description('Cosmos DB database name (COSMOS_DATABASE). Must match DEFAULT_COSMOS_DATABASE in lib/config.ts unless the setting is changed with it.')
+@description('Cosmos DB database name (COSMOS_DATABASE). Must match DEFAULT_COSMOS_DATABASE in lib/platform/config.ts unless the setting is changed with it.')
 @minLength(1)
 @maxLength(255)
 param cosmosDatabaseName string = 'officeConfiguration'
 
-@description('Cosmos DB container name (COSMOS_CONTAINER). Must match DEFAULT_COSMOS_CONTAINER in lib/config.ts unless the setting is changed with it.')
+@description('Cosmos DB container name (COSMOS_CONTAINER). Must match DEFAULT_COSMOS_CONTAINER in lib/platform/config.ts unless the setting is changed with it.')
 @minLength(1)
 @maxLength(255)
 param cosmosContainerName string = 'clientConfigurationAssignments'
@@ -138,7 +138,7 @@ param alertThrottledRequestsPer5Minutes int = 10
 @minValue(1)
 param alertRequestUnitsPerHour int = 500000
 
-// AUTH_AUDIENCE as lib/config.ts reads it: a comma-separated list in which every entry, trimmed, is a client id (a
+// AUTH_AUDIENCE as lib/platform/config.ts reads it: a comma-separated list in which every entry, trimmed, is a client id (a
 // GUID) or an absolute URI (what URL.canParse accepts: a scheme, then ':'; http(s)/ws(s)/ftp also need a host). A bad
 // value fails the deployment when ARM validates it, before any resource is created, instead of stopping the app at
 // its first start. (Stricter than URL.canParse only for URIs with spaces, which no App ID URI has.)

@@ -45,7 +45,7 @@ param deployerPrincipalId string
 @description('true: reachable only through the private endpoint of the virtual network (public network access off).')
 param privateNetworkOnly bool
 
-// The partition key is part of the API contract (lib/store.ts PARTITION_KEY_PATH): every route stays
+// The partition key is part of the API contract (lib/store/assignmentStore.ts PARTITION_KEY_PATH): every route stays
 // inside one configuration's logical partition. It cannot change once the container exists.
 var partitionKeyPath = '/configurationId'
 
@@ -106,7 +106,7 @@ resource container 'Microsoft.DocumentDB/databaseAccounts/sqlDatabases/container
         kind: 'Hash'
         version: 2
       }
-      // -1: no document expires unless it says so; the idempotency-key records set their own `ttl` (lib/idempotency.ts).
+      // -1: no document expires unless it says so; the idempotency-key records set their own `ttl` (lib/store/idempotency.ts).
       defaultTtl: -1
       // Index only what the code filters or sorts on. The default policy indexes every path of every
       // document (`/*`), and each create, replace or delete pays request units to maintain those index

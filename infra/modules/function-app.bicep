@@ -148,7 +148,7 @@ resource functionApp 'Microsoft.Web/sites@2025-03-01' = {
     }
   }
 
-  // The names the app reads (lib/config.ts AZURE_APP_SETTINGS) plus the host's own settings.
+  // The names the app reads (lib/platform/config.ts AZURE_APP_SETTINGS) plus the host's own settings.
   // No key to any service: each is reached with the identity (AZURE_CLIENT_ID). The one secret is the app's own
   // paging-token signing key, generated at deployment and never output.
   resource appSettings 'config' = {

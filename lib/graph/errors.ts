@@ -1,6 +1,6 @@
 /**
  * Graph errors: the one place that knows the status, code and body of every error the service returns. Handlers
- * throw a GraphError; lib/http turns it (or anything else thrown) into the Graph error body.
+ * throw a GraphError; lib/http/pipeline turns it (or anything else thrown) into the Graph error body.
  */
 
 export interface GraphErrorDetail {

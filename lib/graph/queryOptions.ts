@@ -118,7 +118,7 @@ function parseCount(value: string | undefined): boolean {
 
 /**
  * The skiptoken wraps Cosmos' continuation token with an HMAC bound to the configuration, under the deployment's key
- * (lib/config SKIPTOKEN_KEY): a garbled, truncated, transplanted or forged token is refused as a bad request before
+ * (lib/platform/config SKIPTOKEN_KEY): a garbled, truncated, transplanted or forged token is refused as a bad request before
  * it reaches Cosmos.
  */
 /** The key of services built without one (tests, benchmarks): valid for this process only. */

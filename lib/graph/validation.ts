@@ -1,5 +1,5 @@
 /**
- * Request-body validation: the validators are ajv's standalone code, generated from the schemas of lib/schema at build
+ * Request-body validation: the validators are ajv's standalone code, generated from the schemas of lib/graph/schema at build
  * time (scripts/build-validators.ts), so nothing compiles at start-up. Each violation becomes one Graph error detail
  * whose `target` is the property's dotted path (`target.groupId`).
  */

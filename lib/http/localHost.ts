@@ -23,7 +23,7 @@ import { MAX_BODY_BYTES } from './body.js';
 import { createHttpHandler, type Route, type RouteHandler } from './pipeline.js';
 import { compileTemplate, isCatchAll, matchTemplate, pathSegments } from './routing.js';
 
-/** How long a client may take over each part of a request (lib/config: HEADERS_TIMEOUT_SECONDS, ...). */
+/** How long a client may take over each part of a request (lib/platform/config: HEADERS_TIMEOUT_SECONDS, ...). */
 export interface HostTimeouts {
     /** From the first byte of a request to the end of its headers. */
     headersMs: number;
@@ -389,7 +389,7 @@ export async function startLocalHost(options: LocalHostOptions): Promise<LocalHo
         // The streaming form the Functions host itself uses (createStreamRequest): the body is read only on demand.
         const httpRequest = new HttpRequest({
             nativeRequest,
-            // Informative only: the functions read their parameters from the URL (lib/routing), or from `routed`.
+            // Informative only: the functions read their parameters from the URL (lib/http/routing), or from `routed`.
             params,
         } as HttpRequestInit);
         const context = new InvocationContext({

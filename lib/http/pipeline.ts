@@ -120,7 +120,7 @@ function toGraphError(error: unknown): GraphError | undefined {
 
 /**
  * Races an operation against the request's time budget. When the budget runs out the client gets a 503, and the
- * budget, a plain value the operation's view of the store reads before each Cosmos call (lib/store `forRequest`), is
+ * budget, a plain value the operation's view of the store reads before each Cosmos call (lib/store/assignmentStore `forRequest`), is
  * marked expired: the operation may start no further call. A call already in flight is not cancelled, so a write may
  * still land: its client may retry, safely with an Idempotency-Key.
  */

@@ -396,12 +396,12 @@ function rejectionOf(error: unknown): Rejection | undefined {
 
 /**
  * 401 for a bad token, 503 when Entra ID is out of reach (the token may be fine: the client should retry, not sign in
- * again); anything else is a bug, passed on as is for lib/http to answer 500 and log.
+ * again); anything else is a bug, passed on as is for lib/http/pipeline to answer 500 and log.
  */
 function toGraphError(error: unknown, realm: string, logger: Logger): unknown {
     if (error instanceof IdentityProviderUnavailable) {
         const unavailable = serviceUnavailable(error.retryAfterSeconds);
-        // lib/http logs every 5xx with its request-id. The attempt that failed was logged once, with its cause; each
+        // lib/http/pipeline logs every 5xx with its request-id. The attempt that failed was logged once, with its cause; each
         // request it turns away is one line, not a stack.
         unavailable.stack = `${unavailable.name}: Entra ID signing keys unavailable: ${error.message}`;
         return unavailable;

@@ -1,6 +1,6 @@
 /**
- * Which API request a Cosmos DB call was made for. The pipeline (lib/http) makes the request-id before anything else
- * and hands the scope down as a plain value, in the request's view of the store (lib/store `forRequest`), which
+ * Which API request a Cosmos DB call was made for. The pipeline (lib/http/pipeline) makes the request-id before anything else
+ * and hands the scope down as a plain value, in the request's view of the store (lib/store/assignmentStore `forRequest`), which
  * gives it to the observer with each call. Telemetry puts the request-id on the dependency record (what a client
  * quotes in a support case) and the invocation's trace id (the operation id of the Functions host's own request
  * telemetry, which joins the two in Application Insights). No AsyncLocalStorage: one would put a hook on every

@@ -17,16 +17,16 @@ export type { Access, Authenticator, Caller } from './auth.js';
 export { consoleLogger, type Logger } from './logger.js';
 
 export interface Services {
-    /** Absent when auth is off (local use only: lib/config refuses that in Azure). */
+    /** Absent when auth is off (local use only: lib/platform/config refuses that in Azure). */
     authenticator?: Authenticator;
     store: AssignmentStore;
     clock: () => Date;
     logger: Logger;
     /** Time a request may take in all before it is answered 503; none when absent. */
     requestBudgetMs?: number;
-    /** The origin clients use, when it is not the request's own (lib/config PUBLIC_ORIGIN). */
+    /** The origin clients use, when it is not the request's own (lib/platform/config PUBLIC_ORIGIN). */
     publicOrigin?: string;
-    /** Signs `$skiptoken`s (lib/config SKIPTOKEN_KEY); absent in tests, which then use a key of their process. */
+    /** Signs `$skiptoken`s (lib/platform/config SKIPTOKEN_KEY); absent in tests, which then use a key of their process. */
     skipTokenKey?: Buffer;
 }
 

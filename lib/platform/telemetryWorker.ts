@@ -1,5 +1,5 @@
 /**
- * The telemetry worker thread that lib/telemetry starts: loads the Application Insights SDK away from the main thread
+ * The telemetry worker thread that lib/platform/telemetry starts: loads the Application Insights SDK away from the main thread
  * and turns each record it is posted into a dependency record, plus the request-charge metric for creates.
  *
  * The client is isolated (`useGlobalProviders: false`): it registers no OpenTelemetry globals and patches no module,
@@ -16,7 +16,7 @@ export const CREATE_CHARGE_METRIC = 'cosmos.requestCharge.create';
 
 const port = parentPort;
 if (port === null) {
-    throw new Error('lib/telemetryWorker runs on a worker thread that lib/telemetry starts');
+    throw new Error('lib/platform/telemetryWorker runs on a worker thread that lib/platform/telemetry starts');
 }
 const settings = workerData as WorkerSettings;
 const post = (message: FromWorker) => port.postMessage(message);

@@ -5,10 +5,10 @@
  * one entity schema for request and response bodies, the action's parameters as an inline request body, Graph's
  * `microsoft.graph.ODataErrors.ODataError`, and one path for each action.
  *
- * The types are derived from the JSON Schemas of lib/schema (names, properties, descriptions, what is required),
+ * The types are derived from the JSON Schemas of lib/graph/schema (names, properties, descriptions, what is required),
  * and limits come from the constants the code enforces, so the contract cannot drift from what the service accepts.
  * The keywords differ on purpose: ajv validates a `oneOf` of closed schemas, generators want class hierarchies.
- * scripts/build-openapi writes `openApiJson()` to dist/openapi.json; lib/metadata serves the same text.
+ * scripts/build-openapi writes `openApiJson()` to dist/openapi.json; lib/resources/metadata serves the same text.
  */
 import { ODATA_JSON } from '../graph/odata.js';
 import { CONFIGURATION_SELECTABLE, DEFAULT_TOP, MAX_TOP, SELECTABLE } from '../graph/queryOptions.js';
@@ -39,7 +39,7 @@ import { MAX_CREATE_CONFIGURATION_BODY_BYTES, MAX_PAYLOAD_BYTES } from './config
 
 type Json = Record<string, unknown>;
 
-/** The subset of JSON Schema that lib/schema uses. */
+/** The subset of JSON Schema that lib/graph/schema uses. */
 interface SourceSchema {
     title?: string;
     description?: string;
@@ -96,7 +96,7 @@ interface GraphType {
 }
 
 /**
- * The navigation properties of the CSDL (`ContainsTarget`): no request body carries them, so lib/schema does not
+ * The navigation properties of the CSDL (`ContainsTarget`): no request body carries them, so lib/graph/schema does not
  * list them, but Graph's OpenAPI describes them on the type (for `$expand`), marked `x-ms-navigationProperty`.
  */
 const NAVIGATION: Readonly<Record<string, Readonly<Record<string, string>>>> = {
@@ -112,7 +112,7 @@ const navigationProperties = (type: string): Record<string, Json> =>
         ]),
     );
 
-/** A JSON Schema `type`, which lib/schema may write as `['string', 'null']`: the one type that is not null. */
+/** A JSON Schema `type`, which lib/graph/schema may write as `['string', 'null']`: the one type that is not null. */
 const typeOf = (schema: SourceSchema): string | undefined =>
     typeof schema.type === 'string' ? schema.type : schema.type?.find((t) => t !== 'null');
 
@@ -133,7 +133,7 @@ function property(schema: SourceSchema, defs: Defs): Json {
     if (schema.$ref?.startsWith(DEFS)) {
         const target = defs[schema.$ref.slice(DEFS.length)]?.title;
         if (target === undefined) {
-            throw new Error(`lib/schema: ${schema.$ref} names no titled definition`);
+            throw new Error(`lib/graph/schema: ${schema.$ref} names no titled definition`);
         }
         return { ...schemaRef(target), ...extra };
     }
@@ -199,7 +199,7 @@ const concreteTypes = (entity: SourceSchema): string[] => [
 ];
 
 /**
- * The OData types lib/schema describes. An entity type (one with `id`) derives from microsoft.graph.entity, which
+ * The OData types lib/graph/schema describes. An entity type (one with `id`) derives from microsoft.graph.entity, which
  * takes `id`; one whose `@odata.type` names other types is their abstract base. A polymorphic definition (`oneOf`
  * under a `discriminator`) is its base type, titled like the definition, and the other branches derive from it with
  * only the properties they add. The singleton's type has no body to validate: it is made of the complex types the
@@ -247,7 +247,7 @@ function graphTypes(): GraphType[] {
         const branches = definition.discriminator ? (definition.oneOf ?? []) : [definition];
         const base = branches.find((branch) => branch.title === definition.title);
         if (!base) {
-            throw new Error(`lib/schema: ${definition.title} has no branch of its own type`);
+            throw new Error(`lib/graph/schema: ${definition.title} has no branch of its own type`);
         }
         const baseProperties = Object.keys(base.properties ?? {});
         for (const branch of branches) {
@@ -268,7 +268,7 @@ function graphTypes(): GraphType[] {
 
 /**
  * A type as Graph's OpenAPI writes it. Graph marks `@odata.type` required on every type; here it is required where
- * lib/schema requires it (the targets) and where a discriminator needs it (the bases), not on the assignment, whose
+ * lib/graph/schema requires it (the targets) and where a discriminator needs it (the bases), not on the assignment, whose
  * create and update bodies may leave it out. A concrete derived type's `@odata.type` defaults to its own name.
  */
 function typeSchema(type: GraphType, derived: GraphType[]): Json {

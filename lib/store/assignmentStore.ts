@@ -15,7 +15,7 @@
  *   creates never conflict with each other; the increment's filter (`total < limit`) enforces the limit on
  *   assignments per configuration inside the batch, so no race can exceed it.
  * - *idempotency-key records* (`kind: idempotencyKey`): the first response to a keyed create, written in the
- *   create's batch (lib/idempotency.ts has the rules).
+ *   create's batch (lib/store/idempotency.ts has the rules).
  */
 import {
     BulkOperationType,
@@ -53,7 +53,7 @@ export const MAX_ASSIGNMENTS_PER_CONFIGURATION = 10_000;
 const OWNER_RESOURCE_MISSING = 1003;
 
 export interface StoredAssignment extends Assignment {
-    /** Absent only on a replayed create whose assignment has changed since (lib/idempotency.ts). */
+    /** Absent only on a replayed create whose assignment has changed since (lib/store/idempotency.ts). */
     etag?: string;
 }
 
@@ -186,7 +186,7 @@ export function ifMatchHolds(ifMatch: string, current: { etag?: string } | undef
 }
 
 /**
- * What ended the last failing Cosmos request of a batch, as the SDK saw it (lib/cosmosClient records it). The SDK
+ * What ended the last failing Cosmos request of a batch, as the SDK saw it (lib/store/cosmosClient records it). The SDK
  * rethrows a failed batch request as a plain Error that keeps only the message; the status comes from here. The
  * key is the batch's options object, which the SDK hands its request plugins as it was given (`context.options`):
  * a plain lookup, where an AsyncLocalStorage would put a hook on every promise of the process.
@@ -307,7 +307,7 @@ export class BatchRefused extends Error {
 }
 
 export interface KeyedCreate {
-    /** The idempotency key record's id (lib/idempotency.ts). */
+    /** The idempotency key record's id (lib/store/idempotency.ts). */
     recordId: string;
     requestHash: string;
     /** Milliseconds since the epoch, from the service's clock. */

@@ -270,7 +270,7 @@ describe.skipIf(!bicep.cli)('infra/main.bicep', () => {
         });
 
         it('indexes the paths the store queries filter on, and those only; no unique key', () => {
-            // Every query string of lib/store (a literal that starts with SELECT, or a filter that starts with `c.`):
+            // Every query string of lib/store/assignmentStore (a literal that starts with SELECT, or a filter that starts with `c.`):
             // the paths it names must be indexed, and nothing else is.
             const folder = path.join(repoRoot, 'lib', 'store');
             const queried = new Set<string>();

@@ -1,6 +1,6 @@
 /**
  * The contract of validators.js, which scripts/build-validators.ts generates at build time (git ignores it): one ajv
- * standalone validate function per body kind of lib/schema's `bodySchemas`.
+ * standalone validate function per body kind of lib/graph/schema's `bodySchemas`.
  */
 import type { ErrorObject } from 'ajv';
 

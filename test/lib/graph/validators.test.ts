@@ -1,7 +1,7 @@
 /**
  * The validators generated at build time (scripts/build-validators.ts → lib/generated/validators.js): current with
- * lib/schema, self-contained, and judging every body exactly as ajv compiling the same schemas at run time does,
- * errors included (lib/validation turns those into Graph error details).
+ * lib/graph/schema, self-contained, and judging every body exactly as ajv compiling the same schemas at run time does,
+ * errors included (lib/graph/validation turns those into Graph error details).
  */
 import { readFile } from 'node:fs/promises';
 
@@ -33,7 +33,7 @@ const compiled: Record<BodyKind, ValidateFunction> = (() => {
     };
 })();
 
-/** What lib/validation reads of an error. */
+/** What lib/graph/validation reads of an error. */
 const comparable = (errors: ErrorObject[] | null | undefined) =>
     (errors ?? []).map((e) => ({
         keyword: e.keyword,

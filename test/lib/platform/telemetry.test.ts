@@ -234,7 +234,7 @@ function recordingLogger(): Logger & { lines: string[] } {
     };
 }
 
-/** A stand-in for lib/telemetryWorker: ready (or failing) after a while, answering flushes. */
+/** A stand-in for lib/platform/telemetryWorker: ready (or failing) after a while, answering flushes. */
 function fakeWorker(body: string): URL {
     const source = `import { parentPort } from 'node:worker_threads';\n${body}`;
     return new URL(`data:text/javascript,${encodeURIComponent(source)}`);

@@ -106,7 +106,7 @@ function walk(value: unknown, visit: (key: string, child: unknown) => void): voi
     }
 }
 
-/** The JSON Schema titles lib/schema gives the target types: the oneOf branches of the one definition. */
+/** The JSON Schema titles lib/graph/schema gives the target types: the oneOf branches of the one definition. */
 const targetBranches = (
     createAssignmentSchema.$defs.officeConfigurationAssignmentTarget.oneOf as readonly {
         title: string;
@@ -147,7 +147,7 @@ describe('OpenAPI description', () => {
         expect(component('microsoft.graph.entity').properties?.id).toMatchObject({ type: 'string' });
     });
 
-    it('derives every type from lib/schema with allOf inheritance and a discriminator mapping on each base', () => {
+    it('derives every type from lib/graph/schema with allOf inheritance and a discriminator mapping on each base', () => {
         const entity = component('microsoft.graph.entity');
         expect(entity.required).toEqual(['@odata.type']);
         expect(entity.discriminator).toEqual({
