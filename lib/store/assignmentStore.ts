@@ -8,8 +8,7 @@
  *   configuration is created and deleted first when it is deleted (lib/store/configurationStore.ts). Every write of
  *   an assignment carries it in its batch, so a write under a configuration that does not exist fails whole
  *   (`configurationNotFound`), however it races the delete. It holds the number of assignments (`total`) and a
- *   revision. Every write of the
- *   set (create, PATCH, DELETE, assign) changes it in the same transactional batch as the write itself. An assign
+ *   revision. Every write of the set (create, PATCH, DELETE, assign) changes it in the same transactional batch as the write itself. An assign
  *   replaces it only if it is still the version read before the set, so any write that lands in between makes the
  *   assign fail whole. Single writes patch it without a condition on its version (an increment), so concurrent
  *   creates never conflict with each other; the increment's filter (`total < limit`) enforces the limit on
@@ -474,9 +473,10 @@ export class AssignmentStore {
     }
 
     /**
-     * The set document's patch that every single write carries: the count moves by `delta`, the revision by one (so
-     * a concurrent assign's conditional replace fails). Its filter holds the limit for a create, and for any write
-     * refuses a set document that has no count yet.
+     * The set document's patch that every single write carries: the count moves by `delta`, the revision by one. Any
+     * write gives the document a new `_etag`, on which a concurrent assign's replace is conditional, so that assign
+     * fails; the revision only makes each write visible in the document itself, a PATCH (delta 0) included. Its
+     * filter holds the limit for a create, and for any write refuses a set document that has no count yet.
      */
     private setPatch(configurationId: string, delta: number): OperationInput {
         return {
