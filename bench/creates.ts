@@ -1,18 +1,22 @@
 /**
- * Part 2, the headline: CPU time per create, per process, for four servers against the same embedded Cosmos DB (in
+ * Part 2, the headline: CPU time per create, per process, for five servers against the same embedded Cosmos DB (in
  * this process), each started once and kept warm for the whole run:
  * - app: the app as `npm start` runs it (the local host), telemetry off;
- * - appTelemetry: the same with APPLICATIONINSIGHTS_CONNECTION_STRING pointing at a local ingestion sink;
+ * - appTelemetry: the same with APPLICATIONINSIGHTS_CONNECTION_STRING pointing at a local ingestion sink, with the
+ *   default sampling of dependencies (lib/platform/sampling);
+ * - appTelemetryAll: the same recording every Cosmos DB call (TELEMETRY_MAX_DEPENDENCIES_PER_SECOND at its maximum),
+ *   to a sink of its own: context;
  * - floor: the library floor (bench/libraryFloor), the same work with the libraries alone;
- * - raw: a bare `@azure/cosmos` create loop (bench/rawCreates), no HTTP in front.
- * The three HTTP servers are driven by one load generator process (bench/loadGenerator), whose CPU is counted apart.
+ * - raw: a bare `@azure/cosmos` loop sending the store's batch (bench/rawCreates), no HTTP in front.
+ * Every side creates into a configuration made through the app (the batch patches its set document), a new one per run.
+ * The four HTTP servers are driven by one load generator process (bench/loadGenerator), whose CPU is counted apart.
  * Every side gets the same warm-up; then each trial runs every side once, in an order that rotates from trial to
  * trial. CPU comes from /proc for the servers, process.cpuUsage for the store (this process) and the load generator.
  * Ratios are paired: taken within each trial, then the median and spread over trials.
  */
-import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
 
+import { MAX_DEPENDENCIES_PER_SECOND } from '../lib/platform/config.js';
 import { startEmbeddedCosmos } from '../lib/store/embeddedCosmos.js';
 import { newConfiguration, startAppProcess } from '../scripts/appProcess.js';
 import type { LoadRequest, LoadResult } from './loadGenerator.js';
@@ -20,9 +24,9 @@ import { PAYLOAD } from './payload.js';
 import { cpuMsOf, forkWorker, processCpuMs, startServerProcess, stopChild } from './processes.js';
 import type { RawRequest, RawResult } from './rawCreates.js';
 import { cleanEnv, runNode, type Spread, spread } from './stats.js';
-import { SINK_LISTENING } from './telemetrySink.js';
+import { SINK_LISTENING, type SinkCounts } from './telemetrySink.js';
 
-export const SIDES = ['app', 'floor', 'appTelemetry', 'raw'] as const;
+export const SIDES = ['app', 'floor', 'appTelemetry', 'appTelemetryAll', 'raw'] as const;
 export type Side = (typeof SIDES)[number];
 
 export interface CreatesOptions {
@@ -57,6 +61,8 @@ export interface Creates {
         appToFloorCpu: Spread;
         /** App with telemetry on ÷ app with telemetry off, CPU per create (server processes). */
         telemetryToAppCpu: Spread;
+        /** The same with every Cosmos DB call recorded: context. */
+        telemetryAllToAppCpu: Spread;
         /**
          * App rate ÷ raw SDK rate with the load generator counted apart: creates per CPU-second of the serving
          * processes, (raw + store) ÷ (app + store) CPU per create.
@@ -65,8 +71,11 @@ export interface Creates {
         /** The same from wall-clock rates, where the load generator competes for the cores: context. */
         appToRawWallRate: Spread;
     };
-    /** What the ingestion sink received from the app with telemetry on: proof that it exported. */
-    telemetry: { posts: number; items: number };
+    /**
+     * What the ingestion sinks received from the app with telemetry on (sampled) and with every call recorded: proof
+     * that each exported, and that the sampled records still stand for every call.
+     */
+    telemetry: { sampled: SinkCounts; all: SinkCounts };
     /**
      * CPU µs per dependency record of the Application Insights SDK alone (bench/telemetryFloor: every thread, export
      * included), over rounds: the least telemetry can add to a create, whatever the app does.
@@ -116,24 +125,37 @@ export async function measureCreates(
     const cosmosEnv = { COSMOS_ENDPOINT: cosmos.endpoint, COSMOS_KEY: cosmos.key };
     const stops: (() => Promise<void>)[] = [() => cosmos.close()];
     try {
-        const sink = await startServerProcess(join(benchDir, 'telemetrySink.js'), [], cleanEnv());
-        stops.unshift(sink.stop);
-        const [, ingestion, caFile] = SINK_LISTENING.exec(sink.output) ?? [];
+        const startSink = async () => {
+            const sink = await startServerProcess(join(benchDir, 'telemetrySink.js'), [], cleanEnv());
+            stops.unshift(sink.stop);
+            const [, ingestion = '', caFile = ''] = SINK_LISTENING.exec(sink.output) ?? [];
+            return {
+                origin: sink.origin,
+                connectionString: `InstrumentationKey=00000000-0000-0000-0000-000000000000;IngestionEndpoint=${ingestion}`,
+                env: cleanEnv({
+                    NODE_EXTRA_CA_CERTS: caFile,
+                    // The SDK's own usage statistics go to Microsoft's endpoint: not from a benchmark on loopback.
+                    APPLICATION_INSIGHTS_NO_STATSBEAT: 'true',
+                }),
+            };
+        };
+        const [sampledSink, allSink] = [await startSink(), await startSink()];
         const app = await startAppProcess(appRoot, cleanEnv(cosmosEnv));
         stops.unshift(() => stopChild(app.child));
-        const connectionString = `InstrumentationKey=00000000-0000-0000-0000-000000000000;IngestionEndpoint=${ingestion}`;
-        const telemetryEnv = cleanEnv({
-            NODE_EXTRA_CA_CERTS: caFile ?? '',
-            // The SDK's own usage statistics go to Microsoft's endpoint: not from a benchmark on loopback.
-            APPLICATION_INSIGHTS_NO_STATSBEAT: 'true',
+        const startTelemetryApp = async (sink: typeof sampledSink, extra: Record<string, string> = {}) => {
+            const started = await startAppProcess(appRoot, {
+                ...sink.env,
+                ...cosmosEnv,
+                ...extra,
+                APPLICATIONINSIGHTS_CONNECTION_STRING: sink.connectionString,
+            });
+            stops.unshift(() => stopChild(started.child));
+            return { started, ready: telemetryReady(started.child) };
+        };
+        const appTelemetry = await startTelemetryApp(sampledSink);
+        const appTelemetryAll = await startTelemetryApp(allSink, {
+            TELEMETRY_MAX_DEPENDENCIES_PER_SECOND: String(MAX_DEPENDENCIES_PER_SECOND),
         });
-        const appTelemetry = await startAppProcess(appRoot, {
-            ...telemetryEnv,
-            ...cosmosEnv,
-            APPLICATIONINSIGHTS_CONNECTION_STRING: connectionString,
-        });
-        stops.unshift(() => stopChild(appTelemetry.child));
-        const ready = telemetryReady(appTelemetry.child);
         const floor = await startServerProcess(
             join(benchDir, 'libraryFloor.js'),
             [cosmos.endpoint, cosmos.key],
@@ -148,23 +170,22 @@ export async function measureCreates(
         stops.unshift(raw.stop);
         const load = await forkWorker<LoadRequest, LoadResult>(join(benchDir, 'loadGenerator.js'), [], cleanEnv());
         stops.unshift(load.stop);
-        await ready;
+        await Promise.all([appTelemetry.ready, appTelemetryAll.ready]);
 
         const servers: Record<Side, { pid: number | undefined; origin?: string }> = {
             app: { pid: app.child.pid, origin: app.origin },
             floor: { pid: floor.child.pid, origin: floor.origin },
-            appTelemetry: { pid: appTelemetry.child.pid, origin: appTelemetry.origin },
+            appTelemetry: { pid: appTelemetry.started.child.pid, origin: appTelemetry.started.origin },
+            appTelemetryAll: { pid: appTelemetryAll.started.child.pid, origin: appTelemetryAll.started.origin },
             raw: { pid: raw.child.pid },
         };
         const failures: Creates['failures'] = {};
         let measuring = false;
         const runSide = async (side: Side, amount: number): Promise<Sample> => {
             const { pid, origin } = servers[side];
-            // The app's assignments belong to a configuration that exists; the floor and raw sides take any id.
-            const configurationId =
-                origin !== undefined && side !== 'floor'
-                    ? await newConfiguration(origin, 'bench')
-                    : `bench-${side}-${randomUUID()}`;
+            // Every side's batch patches the set document of a configuration that exists: made through the app (all
+            // sides share the store), a new one per run, so that no run nears the limit of assignments.
+            const configurationId = await newConfiguration(app.origin, `bench ${side}`);
             const serverBefore = await processCpuMs(pid);
             const store = process.cpuUsage();
             const result =
@@ -234,13 +255,13 @@ export async function measureCreates(
             server(side, t) + perCreate(samples[side][t]!.storeMs, samples[side][t]!.created);
         const wall = (side: Side, t: number) => samples[side][t]!.created / samples[side][t]!.seconds;
 
-        const telemetry = (await (await fetch(`${sink.origin}/count`)).json()) as Creates['telemetry'];
         progress('the telemetry SDK alone, per dependency record');
+        const floorSink = await startSink(); // apart: what the apps sent is counted below
         const sdk = JSON.parse(
             (
-                await runNode([join(benchDir, 'telemetryFloor.js'), connectionString], {
+                await runNode([join(benchDir, 'telemetryFloor.js'), floorSink.connectionString], {
                     cwd: benchDir,
-                    env: telemetryEnv,
+                    env: floorSink.env,
                     timeoutMs: 180_000,
                 })
             )
@@ -248,6 +269,11 @@ export async function measureCreates(
                 .split('\n')
                 .at(-1) ?? '{}',
         ) as { microsPerRecord: number[] };
+        // The telemetry apps are stopped first: on SIGTERM each flushes what its exporter still holds.
+        await Promise.all([stopChild(appTelemetry.started.child), stopChild(appTelemetryAll.started.child)]);
+        const countsOf = async (sink: { origin: string }) =>
+            (await (await fetch(`${sink.origin}/count`)).json()) as SinkCounts;
+        const telemetry = { sampled: await countsOf(sampledSink), all: await countsOf(allSink) };
         return {
             concurrency,
             createsPerTrial: creates,
@@ -257,6 +283,7 @@ export async function measureCreates(
             ratios: {
                 appToFloorCpu: paired((t) => server('app', t) / server('floor', t)),
                 telemetryToAppCpu: paired((t) => server('appTelemetry', t) / server('app', t)),
+                telemetryAllToAppCpu: paired((t) => server('appTelemetryAll', t) / server('app', t)),
                 appToRawRate: paired((t) => serving('raw', t) / serving('app', t)),
                 appToRawWallRate: paired((t) => wall('app', t) / wall('raw', t)),
             },

@@ -2,8 +2,10 @@
  * The library floor of a create: the same work as the app's create, done with the libraries alone and nothing of the
  * project's own code between them. node:http reads the request; `@azure/functions`' HttpRequest carries it and gives
  * the body (`arrayBuffer()`, decoded as strict UTF-8, as the app reads it); ajv checks it against the same schema;
- * a GUID names it; `@azure/cosmos` creates the same document with the app's client options; the answer has the
- * app's status, headers and body. Whatever the app spends above this is the project's own code.
+ * a GUID names it; `@azure/cosmos` sends the same transactional batch as the app's store (the document, and the
+ * patch of its configuration's set document: lib/store/assignmentStore `createBatchOperations`) with the app's
+ * client options; the answer has the app's status, headers and body. Whatever the app spends above this is the
+ * project's own code. The configuration must exist (its set document is patched): bench/creates makes one.
  *
  *   node dist/bench/libraryFloor.js <cosmos endpoint> <cosmos key>     (prints "listening at http://127.0.0.1:port")
  */
@@ -15,8 +17,9 @@ import { pathToFileURL } from 'node:url';
 
 import functions from '@azure/functions';
 
-import { bodySchemas } from '../lib/graph/schema.js';
+import { type AssignmentTarget, bodySchemas } from '../lib/graph/schema.js';
 import { DEFAULT_COSMOS_CONTAINER, DEFAULT_COSMOS_DATABASE } from '../lib/platform/config.js';
+import { createBatchOperations } from '../lib/store/assignmentStore.js';
 import { openContainer } from '../lib/store/cosmosClient.js';
 import { createAjv } from '../scripts/build-validators.js';
 
@@ -71,7 +74,16 @@ export async function startLibraryFloor(endpoint: string, key: string): Promise<
             return;
         }
         const id = randomUUID();
-        const { resource } = await opened.container.items.create({ id, configurationId, target: body.target });
+        const { result } = await opened.container.items.batch(
+            createBatchOperations(configurationId, { id, target: body.target as AssignmentTarget }),
+            configurationId,
+        );
+        const failed = result?.find((r) => r.statusCode >= 400);
+        if (failed || !result) {
+            answer(response, 500, { error: { code: 'InternalServerError', message: `batch: ${failed?.statusCode}` } });
+            return;
+        }
+        const resource = result[0]?.resourceBody as { target?: unknown; _etag?: string } | undefined;
         const root = `http://${host}/beta`;
         const path = `officeConfiguration/clientConfigurations('${configurationId}')/assignments`;
         answer(
@@ -81,7 +93,7 @@ export async function startLibraryFloor(endpoint: string, key: string): Promise<
                 '@odata.context': `${root}/$metadata#${path}/$entity`,
                 '@odata.type': '#microsoft.graph.officeClientConfigurationAssignment',
                 id,
-                target: resource?.target as unknown,
+                target: resource?.target,
             },
             {
                 ETag: resource?._etag ?? '',

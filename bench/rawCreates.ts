@@ -1,14 +1,17 @@
 /**
  * Worker process of the create measurements: creates documents straight through `@azure/cosmos`, with the app's own
  * client options (lib/store/cosmosClient), at a fixed concurrency. Like the app, it is one process kept for the whole run
- * and warmed with as many creates as the app, so both sides are measured equally warm. Each create stores the
- * document the app's store writes, with a fresh GUID.
+ * and warmed with as many creates as the app, so both sides are measured equally warm. Each create is the
+ * transactional batch the app's store sends (the document with a fresh GUID, and the patch of its configuration's set
+ * document: lib/store/assignmentStore `createBatchOperations`), into a configuration bench/creates made.
  *
  *   forked by bench/creates.ts with <endpoint> <key>; messages: { amount, concurrency, configurationId } → RawResult
  */
 import { randomUUID } from 'node:crypto';
 
+import type { AssignmentTarget } from '../lib/graph/schema.js';
 import { DEFAULT_COSMOS_CONTAINER, DEFAULT_COSMOS_DATABASE } from '../lib/platform/config.js';
+import { createBatchOperations } from '../lib/store/assignmentStore.js';
 import { openContainer } from '../lib/store/cosmosClient.js';
 import { PAYLOAD_TARGET } from './payload.js';
 import { cpuMsOf, serveWorker } from './processes.js';
@@ -45,7 +48,17 @@ serveWorker<RawRequest, RawResult>(async ({ amount, concurrency, configurationId
         while (started < amount) {
             started += 1;
             try {
-                await opened.container.items.create({ id: randomUUID(), configurationId, target: PAYLOAD_TARGET });
+                const { result } = await opened.container.items.batch(
+                    createBatchOperations(configurationId, {
+                        id: randomUUID(),
+                        target: PAYLOAD_TARGET as AssignmentTarget,
+                    }),
+                    configurationId,
+                );
+                const failed = result?.find((r) => r.statusCode >= 400);
+                if (failed || !result) {
+                    throw Object.assign(new Error('batch failed'), { code: failed?.statusCode ?? 'no result' });
+                }
                 created += 1;
             } catch (error) {
                 other += 1;

@@ -9,6 +9,7 @@
  */
 import { randomUUID } from 'node:crypto';
 
+import { MAX_DEPENDENCIES_PER_SECOND } from '../lib/platform/config.js';
 import type { Logger } from '../lib/platform/logger.js';
 import { startTelemetry } from '../lib/platform/telemetry.js';
 import type { StoreCall } from '../lib/store/assignmentStore.js';
@@ -16,7 +17,12 @@ import { cpuMsOf } from './processes.js';
 
 const [connectionString = ''] = process.argv.slice(2);
 const quiet: Logger = { info: () => {}, warn: () => {}, error: (m) => console.error(m) };
-const telemetry = startTelemetry({ connectionString, roleName: 'bench' }, { database: 'd', container: 'c' }, quiet);
+// Every record is sent (no sampling): this is the cost of one recorded dependency.
+const telemetry = startTelemetry(
+    { connectionString, roleName: 'bench', maxDependenciesPerSecond: MAX_DEPENDENCIES_PER_SECOND },
+    { database: 'd', container: 'c' },
+    quiet,
+);
 while (telemetry.state() === 'starting') {
     await new Promise((resolve) => setTimeout(resolve, 50));
 }

@@ -3,7 +3,8 @@
  * really exports. The exporter only sends over HTTPS: the sink serves HTTPS with a self-signed certificate, written
  * to a file for the app's NODE_EXTRA_CA_CERTS. It accepts every POST (the exporter's track calls, gzipped JSON
  * arrays), answers as the service does, and counts what it received; `GET /count` on a second, plain HTTP port
- * answers `{ posts, items }`.
+ * answers `{ posts, items, dependencies, dependenciesRepresented }`: the dependency envelopes, and the calls they stand
+ * for once each is weighted by its sample rate (Application Insights' `itemCount`).
  *
  *   node dist/bench/telemetrySink.js
  *   prints "listening at http://127.0.0.1:port (ingestion https://127.0.0.1:port/, ca /tmp/…/ca.pem)"
@@ -27,29 +28,42 @@ export interface TelemetrySink {
     ingestion: string;
     /** The certificate of the ingestion endpoint, for NODE_EXTRA_CA_CERTS. */
     caFile: string;
-    counts(): { posts: number; items: number };
+    counts(): SinkCounts;
     close(): Promise<void>;
 }
 
 /** What the sink prints once it serves; bench/creates reads it. */
 export const SINK_LISTENING = /ingestion (https:\/\/[^\s,]+), ca ([^)]+)\)/;
 
+export interface SinkCounts {
+    posts: number;
+    items: number;
+    /** RemoteDependency envelopes received. */
+    dependencies: number;
+    /** Σ 100 ÷ sampleRate over them: the Cosmos DB calls they stand for. */
+    dependenciesRepresented: number;
+}
+
+interface Envelope {
+    name?: string;
+    sampleRate?: number;
+}
+
 /** Envelopes in a track call: a JSON array, or one JSON object per line. */
-function itemsIn(body: Buffer, encoding: string | undefined): number {
+function envelopesIn(body: Buffer, encoding: string | undefined): Envelope[] {
     try {
         const text = (encoding === 'gzip' ? gunzipSync(body) : body).toString('utf8').trim();
         if (text.startsWith('[')) {
-            return (JSON.parse(text) as unknown[]).length;
+            return JSON.parse(text) as Envelope[];
         }
-        return text === '' ? 0 : text.split('\n').length;
+        return text === '' ? [] : text.split('\n').map((line) => JSON.parse(line) as Envelope);
     } catch {
-        return 0;
+        return [];
     }
 }
 
 export async function startTelemetrySink(): Promise<TelemetrySink> {
-    let posts = 0;
-    let items = 0;
+    const counts: SinkCounts = { posts: 0, items: 0, dependencies: 0, dependenciesRepresented: 0 };
     const pems = await generate([{ name: 'commonName', value: '127.0.0.1' }], {
         keySize: 2048,
         notAfterDate: new Date(Date.now() + 24 * 3600 * 1000),
@@ -64,12 +78,19 @@ export async function startTelemetrySink(): Promise<TelemetrySink> {
         request.on('end', () => {
             response.setHeader('Content-Type', 'application/json');
             if (request.method !== 'POST') {
-                response.end(JSON.stringify({ posts, items }));
+                response.end(JSON.stringify(counts));
                 return;
             }
-            const received = itemsIn(Buffer.concat(chunks), request.headers['content-encoding']);
-            posts += 1;
-            items += received;
+            const envelopes = envelopesIn(Buffer.concat(chunks), request.headers['content-encoding']);
+            counts.posts += 1;
+            counts.items += envelopes.length;
+            for (const envelope of envelopes) {
+                if (envelope.name?.endsWith('.RemoteDependency')) {
+                    counts.dependencies += 1;
+                    counts.dependenciesRepresented += 100 / (envelope.sampleRate ?? 100);
+                }
+            }
+            const received = envelopes.length;
             response.end(JSON.stringify({ itemsReceived: received, itemsAccepted: received, errors: [] }));
         });
     };
@@ -85,7 +106,7 @@ export async function startTelemetrySink(): Promise<TelemetrySink> {
         origin: `http://127.0.0.1:${plain}`,
         ingestion: `https://127.0.0.1:${secure}/`,
         caFile,
-        counts: () => ({ posts, items }),
+        counts: () => ({ ...counts }),
         close: async () => {
             for (const server of servers) {
                 server.closeAllConnections();

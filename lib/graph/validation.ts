@@ -50,15 +50,27 @@ function readOnlyDetails(kind: BodyKind, body: unknown): GraphErrorDetail[] {
     if (typeof body !== 'object' || body === null || Array.isArray(body)) {
         return [];
     }
-    const schema = bodySchemas[kind] as { title?: string; properties?: Record<string, { readOnly?: boolean }> };
-    return Object.entries(schema.properties ?? {})
-        .filter(([name, property]) => property.readOnly === true && Object.hasOwn(body, name))
-        .map(([name]) => ({
+    return readOnlyProperties[kind]
+        .filter((name) => Object.hasOwn(body, name))
+        .map((name) => ({
             code: 'ReadOnlyProperty',
-            message: `The property '${name}' of type '${schema.title ?? ''}' is read-only: the service computes it.`,
+            message: `The property '${name}' of type '${titleOf(kind)}' is read-only: the service computes it.`,
             target: name,
         }));
 }
+
+type DescribedSchema = { title?: string; properties?: Record<string, { readOnly?: boolean }> };
+const titleOf = (kind: BodyKind) => (bodySchemas[kind] as DescribedSchema).title ?? '';
+
+/** Each kind's read-only property names, listed once rather than on every request. */
+const readOnlyProperties = Object.fromEntries(
+    BODY_KINDS.map((kind) => [
+        kind,
+        Object.entries((bodySchemas[kind] as DescribedSchema).properties ?? {})
+            .filter(([, property]) => property.readOnly === true)
+            .map(([name]) => name),
+    ]),
+) as Record<BodyKind, string[]>;
 
 /** The patterns that stand for lengths and encodings (lib/graph/schema.ts), as words. */
 function patternViolation(error: ErrorObject, where: string, path: string): GraphErrorDetail {

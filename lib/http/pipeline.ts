@@ -185,6 +185,16 @@ export type RouteHandler = (
 export function createHttpHandler(route: Route, services: () => Services): RouteHandler {
     const compiled = compileTemplate(route.template);
     const allowed = HTTP_METHODS.filter((m) => route.operations[m]);
+    // The configured public origin is parsed once, not on every request (it changes only with the settings).
+    let publicOrigin: string | undefined;
+    let publicRoot = '';
+    const rootOf = (origin: string) => {
+        if (origin !== publicOrigin) {
+            publicRoot = serviceRoot(origin);
+            publicOrigin = origin;
+        }
+        return publicRoot;
+    };
     return async (request, context, routed) => {
         const requestId = randomUUID();
         const ids = { requestId, clientRequestId: clientRequestIdOf(request, requestId) };
@@ -216,7 +226,7 @@ export function createHttpHandler(route: Route, services: () => Services): Route
                         request,
                         params,
                         query: url.searchParams,
-                        root: serviceRoot(current.publicOrigin ?? url.origin),
+                        root: current.publicOrigin !== undefined ? rootOf(current.publicOrigin) : `${url.origin}/beta`,
                         services: {
                             ...current,
                             store: current.store.forRequest({ scope, ...(budget ? { budget } : {}) }),
@@ -244,13 +254,14 @@ export function createHttpHandler(route: Route, services: () => Services): Route
                 : result.body !== undefined
                   ? [ODATA_JSON, JSON.stringify(result.body)]
                   : [undefined, undefined];
-        const headers: Record<string, string> = {
-            ...result.headers,
-            'request-id': ids.requestId,
-            'client-request-id': ids.clientRequestId,
-            'OData-Version': '4.0',
-            ...(type !== undefined ? { 'Content-Type': type } : {}),
-        };
+        // Plain assignments, not spreads of conditional objects: this runs for every response.
+        const headers: Record<string, string> = Object.assign({}, result.headers);
+        headers['request-id'] = ids.requestId;
+        headers['client-request-id'] = ids.clientRequestId;
+        headers['OData-Version'] = '4.0';
+        if (type !== undefined) {
+            headers['Content-Type'] = type;
+        }
         // HEAD: the headers GET would send, without its body.
         return text === undefined || request.method === 'HEAD'
             ? { status: result.status, headers }

@@ -51,7 +51,12 @@ function decode(segment: string): string {
 
 /** Percent-decodes route parameters once; a malformed escape is the client's error. */
 export function decodeParams(raw: Record<string, string>): Record<string, string> {
-    return Object.fromEntries(Object.entries(raw).map(([name, value]) => [name, decode(value)]));
+    const decoded: Record<string, string> = {};
+    for (const name in raw) {
+        const value = raw[name] as string;
+        decoded[name] = value.includes('%') ? decode(value) : value;
+    }
+    return decoded;
 }
 
 /**

@@ -5,6 +5,8 @@
 
 import { randomBytes } from 'node:crypto';
 
+import { DEFAULT_MAX_DEPENDENCIES_PER_SECOND } from './sampling.js';
+
 export const DEFAULT_COSMOS_DATABASE = 'officeConfiguration';
 export const DEFAULT_COSMOS_CONTAINER = 'clientConfigurationAssignments';
 
@@ -64,6 +66,11 @@ export interface TelemetrySettings {
     authenticationString?: string;
     /** `cloud_RoleName` of the records: the Function app's name in Azure, as the host's own records carry. */
     roleName: string;
+    /**
+     * The most successful Cosmos DB calls recorded a second (lib/platform/sampling); past it they are sampled, each
+     * record carrying its sample rate. Unset in the settings: host.json's default, 20.
+     */
+    maxDependenciesPerSecond?: number;
 }
 
 export const DEFAULT_TELEMETRY_ROLE_NAME = 'office-client-configuration-assignments';
@@ -377,8 +384,17 @@ function telemetrySettings(env: Env): TelemetrySettings | undefined {
         connectionString,
         ...(authenticationString !== undefined ? { authenticationString } : {}),
         roleName: text(env, 'WEBSITE_SITE_NAME') ?? DEFAULT_TELEMETRY_ROLE_NAME,
+        maxDependenciesPerSecond: positiveInteger(
+            env,
+            'TELEMETRY_MAX_DEPENDENCIES_PER_SECOND',
+            DEFAULT_MAX_DEPENDENCIES_PER_SECOND,
+            MAX_DEPENDENCIES_PER_SECOND,
+        ),
     };
 }
+
+/** Enough to record every call of one instance (a create costs about 0.3 ms of CPU): sampling off, in effect. */
+export const MAX_DEPENDENCIES_PER_SECOND = 100_000;
 
 /** A slow client holds a connection and a request slot: seconds, not node's default minutes. */
 function hostTimeouts(env: Env): HostTimeoutSettings {

@@ -1,6 +1,8 @@
 /**
- * The app's own Application Insights telemetry: one dependency record per Cosmos DB call and a metric of the request
- * units each create costs. Requests are not recorded here: the Functions host already sends them.
+ * The app's own Application Insights telemetry: a dependency record per Cosmos DB call, sampled under load
+ * (lib/platform/sampling: every failure, and at most `maxDependenciesPerSecond` successes a second, each with its
+ * sample rate), and a metric of the request units each create costs, fed by every create. Requests are not recorded
+ * here: the Functions host already sends them.
  *
  * The SDK (`applicationinsights`, about 1.2 s to load here) runs on a worker thread that starts after the app has
  * registered its functions. Its code is CommonJS, so loading it on the main thread would block the event loop for the
@@ -13,6 +15,7 @@ import type { StoreCall, StoreObserver } from '../store/assignmentStore.js';
 import type { TelemetrySettings } from './config.js';
 import type { Logger } from './logger.js';
 import { traceIdOf } from './requestScope.js';
+import { DEFAULT_MAX_DEPENDENCIES_PER_SECOND, DependencySampler } from './sampling.js';
 
 /** One Cosmos DB call, as the worker turns it into a dependency record. */
 export interface DependencyRecord {
@@ -25,14 +28,21 @@ export interface DependencyRecord {
     success: boolean;
     /** The Cosmos DB status, or the kind of failure when there was no response. */
     resultCode: string;
+    /** Percent of the calls like it that were recorded (100: all); Application Insights counts 100 ÷ it. */
+    sampleRate: number;
     activityId?: string;
     requestId?: string;
     invocationId?: string;
     traceId?: string;
 }
 
-/** Records go in batches: one message per batch, not per record, so the worker wakes once for many. */
-export type ToWorker = { kind: 'records'; records: DependencyRecord[] } | { kind: 'flush'; id: number };
+/**
+ * Records go in batches: one message per batch, not per record, so the worker wakes once for many. `createCharges`
+ * holds the request charge of every create of the batch, recorded or sampled out: the metric is exact.
+ */
+export type ToWorker =
+    | { kind: 'records'; records: DependencyRecord[]; createCharges: number[] }
+    | { kind: 'flush'; id: number };
 export type FromWorker =
     | { kind: 'ready'; loadMs: number }
     | { kind: 'failed'; message: string }
@@ -65,6 +75,8 @@ export interface TelemetryOptions {
     workerUrl?: URL;
     /** How long a record may wait for others to share its message to the worker. */
     batchMs?: number;
+    /** The sampler's clock, in ms; tests hand in their own. */
+    clock?: () => number;
 }
 
 export const DEFAULT_MAX_BUFFERED = 1000;
@@ -73,7 +85,7 @@ export const DEFAULT_BATCH_MS = 100;
 /** A batch is posted at once when it reaches this size, whatever the time. */
 const MAX_BATCH = 500;
 
-function toRecord(call: StoreCall, endedAt: number): DependencyRecord {
+function toRecord(call: StoreCall, endedAt: number, sampleRate: number): DependencyRecord {
     const { scope } = call;
     const traceId = traceIdOf(scope?.traceParent);
     return {
@@ -84,6 +96,7 @@ function toRecord(call: StoreCall, endedAt: number): DependencyRecord {
         requestCharge: call.requestCharge,
         success: call.failure === undefined,
         resultCode: call.statusCode !== undefined ? String(call.statusCode) : (call.failure ?? ''),
+        sampleRate,
         ...(call.activityId ? { activityId: call.activityId } : {}),
         ...(scope?.requestId ? { requestId: scope.requestId } : {}),
         ...(scope ? { invocationId: scope.invocationId } : {}),
@@ -103,7 +116,12 @@ export function startTelemetry(
     let state: TelemetryState = 'starting';
     let worker: Worker | undefined;
     let buffered: DependencyRecord[] = [];
+    let bufferedCharges: number[] = [];
     let dropped = 0;
+    const sampler = new DependencySampler(
+        settings.maxDependenciesPerSecond ?? DEFAULT_MAX_DEPENDENCIES_PER_SECOND,
+        options.clock,
+    );
     let nextFlushId = 0;
     const flushes = new Map<number, () => void>();
     // Flushes under way: the worker keeps the process alive while any is, whichever ends first.
@@ -122,14 +140,16 @@ export function startTelemetry(
 
     // Records of the ready worker wait here for a batch: a postMessage per record costs both threads a wake-up.
     let batch: DependencyRecord[] = [];
+    let charges: number[] = [];
     let batchTimer: NodeJS.Timeout | undefined;
     const postBatch = () => {
         clearTimeout(batchTimer);
         batchTimer = undefined;
-        if (batch.length > 0) {
-            const records = batch;
+        if (batch.length > 0 || charges.length > 0) {
+            const message: ToWorker = { kind: 'records', records: batch, createCharges: charges };
             batch = [];
-            worker?.postMessage({ kind: 'records', records } satisfies ToWorker);
+            charges = [];
+            worker?.postMessage(message);
         }
     };
 
@@ -143,7 +163,9 @@ export function startTelemetry(
         }
         logger.error(`Application Insights is off: ${message}`);
         buffered = [];
+        bufferedCharges = [];
         batch = [];
+        charges = [];
         clearTimeout(batchTimer);
         settle('failed');
         flushes.forEach((done) => done());
@@ -172,11 +194,12 @@ export function startTelemetry(
         worker.on('message', (message: FromWorker) => {
             switch (message.kind) {
                 case 'ready': {
-                    const waiting = buffered;
+                    const waiting: ToWorker = { kind: 'records', records: buffered, createCharges: bufferedCharges };
                     buffered = [];
+                    bufferedCharges = [];
                     settle('ready');
-                    if (waiting.length > 0) {
-                        worker?.postMessage({ kind: 'records', records: waiting } satisfies ToWorker);
+                    if (waiting.records.length > 0 || waiting.createCharges.length > 0) {
+                        worker?.postMessage(waiting);
                     }
                     logger.info(
                         `Application Insights: Cosmos DB dependencies are recorded (SDK loaded on a worker thread in ${message.loadMs} ms).`,
@@ -201,25 +224,37 @@ export function startTelemetry(
     // After the current turn: functions/index.ts registers the app synchronously, so the worker starts after that.
     const starting = setImmediate(() => void spawn());
 
-    const send = (record: DependencyRecord) => {
+    const send = (call: StoreCall) => {
+        const sampleRate = call.failure !== undefined ? 100 : sampler.next();
+        const record = sampleRate > 0 ? toRecord(call, Date.now(), sampleRate) : undefined;
+        const charge = call.operation === 'create' ? call.requestCharge : undefined;
         if (state === 'ready') {
-            batch.push(record);
-            if (batch.length >= MAX_BATCH) {
+            if (record !== undefined) {
+                batch.push(record);
+            }
+            if (charge !== undefined) {
+                charges.push(charge);
+            }
+            if (batch.length >= MAX_BATCH || charges.length >= MAX_BATCH) {
                 postBatch();
             } else if (batchTimer === undefined) {
                 batchTimer = setTimeout(postBatch, batchMs);
                 batchTimer.unref(); // flush() and dispose() post what waits; nothing else should keep a process up
             }
         } else if (state === 'starting') {
-            if (buffered.length < maxBuffered) {
+            if (record !== undefined && buffered.length < maxBuffered) {
                 buffered.push(record);
-            } else {
+            } else if (record !== undefined) {
                 dropped += 1;
+            }
+            // A sampled-out create still feeds the metric: its charge waits, within the same bound.
+            if (charge !== undefined && bufferedCharges.length < maxBuffered) {
+                bufferedCharges.push(charge);
             }
         }
     };
 
-    const observer: StoreObserver = (call) => send(toRecord(call, Date.now()));
+    const observer: StoreObserver = send;
 
     const flush = async (timeoutMs = 10_000): Promise<void> => {
         let timer: NodeJS.Timeout | undefined;

@@ -96,9 +96,13 @@ function assignmentIdOf(call: OperationCall): string {
 
 /** The target as stored and returned: its type and properties as sent, annotations other than the type dropped. */
 function storedTarget(target: AssignmentTarget): AssignmentTarget {
-    return Object.fromEntries(
-        Object.entries(target).filter(([name]) => name === '@odata.type' || !name.includes('@')),
-    ) as AssignmentTarget;
+    const stored: Record<string, unknown> = {};
+    for (const [name, value] of Object.entries(target)) {
+        if (name === '@odata.type' || !name.includes('@')) {
+            stored[name] = value;
+        }
+    }
+    return stored as AssignmentTarget;
 }
 
 function entityHeaders(stored: StoredAssignment): Record<string, string> {

@@ -23,6 +23,7 @@ import {
     type JSONObject,
     type OperationInput,
     type OperationResponse,
+    type RequestOptions,
 } from '@azure/cosmos';
 
 import { GraphError } from '../graph/errors.js';
@@ -187,14 +188,16 @@ export function ifMatchHolds(ifMatch: string, current: { etag?: string } | undef
 /**
  * What ended the last failing Cosmos request of a batch, as the SDK saw it (lib/store/cosmosClient records it). The SDK
  * rethrows a failed batch request as a plain Error that keeps only the message; the status comes from here. The
- * key is the batch's options object, which the SDK hands its request plugins as it was given (`context.options`):
- * a plain lookup, where an AsyncLocalStorage would put a hook on every promise of the process.
+ * slot travels on the batch's options object, which the SDK hands its request plugins (`context.options`), under a
+ * symbol the SDK neither reads nor sends: a plain property, where an AsyncLocalStorage would put a hook on every
+ * promise of the process and a WeakMap an entry for the collector to trace on every batch.
  */
-const lastFailures = new WeakMap<object, { error?: unknown }>();
+const FAILURE_SLOT = Symbol('lastCosmosFailure');
+type FailureSlot = { error?: unknown };
 
 /** Called by the client's request hook with every failed Cosmos request, and the options it was made with. */
 export function noteCosmosFailure(error: unknown, options: object | undefined): void {
-    const slot = options === undefined ? undefined : lastFailures.get(options);
+    const slot = (options as { [FAILURE_SLOT]?: FailureSlot } | undefined)?.[FAILURE_SLOT];
     if (slot) {
         slot.error = error;
     }
@@ -441,9 +444,8 @@ export class AssignmentStore {
     ): Promise<OperationResponse[]> {
         this.checkDeadline('batch');
         let response: Awaited<ReturnType<Container['items']['batch']>>;
-        const options = {};
-        const seen: { error?: unknown } = {};
-        lastFailures.set(options, seen);
+        const seen: FailureSlot = {};
+        const options: RequestOptions & { [FAILURE_SLOT]: FailureSlot } = { [FAILURE_SLOT]: seen };
         try {
             response = await container.items.batch(operations, configurationId, options);
         } catch (error) {
@@ -472,25 +474,8 @@ export class AssignmentStore {
         return result;
     }
 
-    /**
-     * The set document's patch that every single write carries: the count moves by `delta`, the revision by one. Any
-     * write gives the document a new `_etag`, on which a concurrent assign's replace is conditional, so that assign
-     * fails; the revision only makes each write visible in the document itself, a PATCH (delta 0) included. Its
-     * filter holds the limit for a create, and for any write refuses a set document that has no count yet.
-     */
     private setPatch(configurationId: string, delta: number): OperationInput {
-        return {
-            operationType: BulkOperationType.Patch,
-            id: SET_VERSION_ID,
-            partitionKey: configurationId,
-            resourceBody: {
-                operations: [
-                    { op: 'incr', path: '/total', value: delta },
-                    { op: 'incr', path: '/revision', value: 1 },
-                ],
-                condition: delta > 0 ? `FROM c WHERE c.total < ${this.maxAssignments}` : 'FROM c WHERE c.total >= 0',
-            },
-        };
+        return setPatchOperation(configurationId, delta, this.maxAssignments);
     }
 
     /**
@@ -929,6 +914,39 @@ export class AssignmentStore {
 
 export function configurationNotFound(configurationId: string): StoreError {
     return new StoreError('configurationNotFound', `Cosmos DB: the configuration '${configurationId}' does not exist`);
+}
+
+/**
+ * The set document's patch that every single write carries: the count moves by `delta`, the revision by one. Any
+ * write gives the document a new `_etag`, on which a concurrent assign's replace is conditional, so that assign
+ * fails; the revision only makes each write visible in the document itself, a PATCH (delta 0) included. Its
+ * filter holds the limit for a create, and for any write refuses a set document that has no count yet.
+ */
+function setPatchOperation(configurationId: string, delta: number, maxAssignments: number): OperationInput {
+    return {
+        operationType: BulkOperationType.Patch,
+        id: SET_VERSION_ID,
+        partitionKey: configurationId,
+        resourceBody: {
+            operations: [
+                { op: 'incr', path: '/total', value: delta },
+                { op: 'incr', path: '/revision', value: 1 },
+            ],
+            condition: delta > 0 ? `FROM c WHERE c.total < ${maxAssignments}` : 'FROM c WHERE c.total >= 0',
+        },
+    };
+}
+
+/**
+ * The transactional batch of a create, as `create` sends it the first time: the assignment, then the set document's
+ * patch. bench/libraryFloor and bench/rawCreates send the same, so that they do the store's work.
+ */
+export function createBatchOperations(
+    configurationId: string,
+    assignment: Assignment,
+    maxAssignments = MAX_ASSIGNMENTS_PER_CONFIGURATION,
+): OperationInput[] {
+    return [createOperation(configurationId, assignment), setPatchOperation(configurationId, 1, maxAssignments)];
 }
 
 function createOperation(configurationId: string, assignment: Assignment): OperationInput {

@@ -119,17 +119,28 @@ describe('the cold import baseline', () => {
 });
 
 describe('the telemetry sink', () => {
-    it("accepts the exporter's gzipped track calls and counts their envelopes", async () => {
+    it("accepts the exporter's gzipped track calls, counts their envelopes and weighs dependencies by sample rate", async () => {
         const sink = await startTelemetrySink();
         try {
-            const envelopes = [{ name: 'a' }, { name: 'b' }, { name: 'c' }];
+            const dependency = 'Microsoft.ApplicationInsights.RemoteDependency';
+            const envelopes = [
+                { name: 'Microsoft.ApplicationInsights.Metric' },
+                { name: dependency, sampleRate: 100 },
+                { name: dependency, sampleRate: 0.5 },
+                { name: dependency },
+            ];
             const response = await fetch(`${sink.origin}/v2.1/track`, {
                 method: 'POST',
                 headers: { 'content-type': 'application/json', 'content-encoding': 'gzip' },
                 body: gzipSync(JSON.stringify(envelopes)),
             });
-            expect(await response.json()).toEqual({ itemsReceived: 3, itemsAccepted: 3, errors: [] });
-            expect(await (await fetch(`${sink.origin}/count`)).json()).toEqual({ posts: 1, items: 3 });
+            expect(await response.json()).toEqual({ itemsReceived: 4, itemsAccepted: 4, errors: [] });
+            expect(await (await fetch(`${sink.origin}/count`)).json()).toEqual({
+                posts: 1,
+                items: 4,
+                dependencies: 3,
+                dependenciesRepresented: 202,
+            });
             expect(sink.ingestion).toMatch(/^https:\/\/127\.0\.0\.1:\d+\/$/);
         } finally {
             await sink.close();

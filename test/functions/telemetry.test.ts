@@ -33,6 +33,7 @@ const functionsLibrary = pathToFileURL(join(repo, 'node_modules', '@azure', 'fun
 interface Envelope {
     name: string;
     iKey: string;
+    sampleRate?: number;
     tags: Record<string, string>;
     data: { baseType: string; baseData: Record<string, unknown> & { properties?: Record<string, string> } };
 }
@@ -225,5 +226,58 @@ describe.each(['dist', 'bundle'] as const)('the app from %s', (target) => {
             .flatMap((e) => e.data.baseData.metrics as { name: string; value: number; count: number }[]);
         expect(metrics.find((m) => m.name === 'cosmos.requestCharge.create')).toMatchObject({ count: 1 });
         expect(mine.filter((e) => e.data.baseType === 'RequestData')).toEqual([]);
+    });
+});
+
+describe('sampled dependencies', () => {
+    it('reach Application Insights with their sample rate, so that the records kept stand for every call', async () => {
+        const instrumentationKey = '33333333-3333-4333-8333-333333333333';
+        const telemetryModule = pathToFileURL(join(repo, 'dist', 'lib', 'platform', 'telemetry.js')).href;
+        // The app's telemetry module and worker on a clock of the script's own: 10 calls in the first second, then
+        // 10 in the next against a limit of 1 a second.
+        const script = `
+            const { startTelemetry } = await import(${JSON.stringify(telemetryModule)});
+            let now = 0;
+            const logger = { info() {}, warn() {}, error: (m) => console.error(m) };
+            const telemetry = startTelemetry(
+                { connectionString: process.env.CONNECTION, roleName: 'sampling', maxDependenciesPerSecond: 1 },
+                { database: 'd', container: 'c' }, logger, { clock: () => now });
+            for (let i = 0; i < 20; i += 1) {
+                telemetry.observer({ operation: 'read', requestCharge: 1, durationMs: 1, statusCode: 200 });
+                now += 100;
+            }
+            await telemetry.flush(30000);
+            await telemetry.dispose();
+        `;
+        // A file, not `-e`: the worker thread inherits the process's flags, and `--input-type` is refused there.
+        const scriptFile = join(work, 'sampling.mjs');
+        await writeFile(scriptFile, script);
+        const child = spawn(process.execPath, [scriptFile], {
+            cwd: work,
+            env: {
+                PATH: process.env.PATH,
+                CONNECTION: `InstrumentationKey=${instrumentationKey};IngestionEndpoint=${ingestionUrl}`,
+                NODE_EXTRA_CA_CERTS: caFile,
+                APPLICATION_INSIGHTS_NO_STATSBEAT: 'true',
+            },
+            stdio: ['ignore', 'ignore', 'pipe'],
+        });
+        let errors = '';
+        child.stderr.on('data', (chunk: Buffer) => (errors += chunk.toString()));
+        const [code] = (await once(child, 'close')) as [number | null];
+        expect({ code, errors }).toEqual({ code: 0, errors: '' });
+
+        const dependencies = received.filter(
+            (e) => e.iKey === instrumentationKey && e.data.baseType === 'RemoteDependencyData',
+        );
+        // The first second's 10 at 100%; of the next second's 10, one at 10%, standing for all 10.
+        expect(dependencies).toHaveLength(11);
+        expect(dependencies.map((e) => e.sampleRate ?? 100).sort((a, b) => a - b)).toEqual([
+            10,
+            ...Array(10).fill(100),
+        ]);
+        expect(dependencies.reduce((sum, e) => sum + 100 / (e.sampleRate ?? 100), 0)).toBe(20);
+        // The rate travels in the envelope, not as a custom dimension.
+        expect(dependencies.some((e) => 'microsoft.sample_rate' in (e.data.baseData.properties ?? {}))).toBe(false);
     });
 });

@@ -716,6 +716,11 @@ describe.skipIf(!bicep.cli)('infra/main.bicep', () => {
                 find(new RegExp(`^customMetrics[\\s\\S]*name == "${createMetric?.replace(/\./g, '\\.')}"`)),
             ).toHaveLength(1);
             expect(find(new RegExp(`^dependencies[\\s\\S]*type == "${dependencyType}"`))).toHaveLength(1);
+            // Dependencies are sampled under load (lib/platform/sampling): a record stands for `itemCount` calls.
+            const dependencyQueries = find(/^dependencies\b/);
+            expect(dependencyQueries.every((q) => /Calls = sum\(itemCount\)/.test(q) && !/count\(\)/.test(q))).toBe(
+                true,
+            );
         });
     });
 

@@ -20,7 +20,9 @@ import {
     DEFAULT_TELEMETRY_ROLE_NAME,
     entraIdIngestion,
     loadConfig,
+    MAX_DEPENDENCIES_PER_SECOND,
 } from '../../../lib/platform/config.js';
+import { DEFAULT_MAX_DEPENDENCIES_PER_SECOND } from '../../../lib/platform/sampling.js';
 import { traceIdOf } from '../../../lib/platform/requestScope.js';
 import type { Logger } from '../../../lib/platform/services.js';
 import { startTelemetry } from '../../../lib/platform/telemetry.js';
@@ -43,6 +45,7 @@ describe('the telemetry settings', () => {
         expect(loadConfig({ APPLICATIONINSIGHTS_CONNECTION_STRING: CONNECTION }).telemetry).toEqual({
             connectionString: CONNECTION,
             roleName: DEFAULT_TELEMETRY_ROLE_NAME,
+            maxDependenciesPerSecond: DEFAULT_MAX_DEPENDENCIES_PER_SECOND,
         });
         const inAzure = loadConfig({
             APPLICATIONINSIGHTS_CONNECTION_STRING: CONNECTION,
@@ -57,7 +60,21 @@ describe('the telemetry settings', () => {
             connectionString: CONNECTION,
             authenticationString: `ClientId=${CLIENT_ID};Authorization=AAD`,
             roleName: 'func-assignments',
+            maxDependenciesPerSecond: 20,
         });
+    });
+
+    it('take the sampling limit from TELEMETRY_MAX_DEPENDENCIES_PER_SECOND, a whole number up to the maximum', () => {
+        const limit = (value: string) =>
+            loadConfig({
+                APPLICATIONINSIGHTS_CONNECTION_STRING: CONNECTION,
+                TELEMETRY_MAX_DEPENDENCIES_PER_SECOND: value,
+            }).telemetry?.maxDependenciesPerSecond;
+        expect(limit('5')).toBe(5);
+        expect(limit(String(MAX_DEPENDENCIES_PER_SECOND))).toBe(MAX_DEPENDENCIES_PER_SECOND);
+        for (const bad of ['0', '-1', '2.5', 'all', String(MAX_DEPENDENCIES_PER_SECOND + 1)]) {
+            expect(() => limit(bad)).toThrow(/TELEMETRY_MAX_DEPENDENCIES_PER_SECOND/);
+        }
     });
 
     it('refuse a connection string without an instrumentation key, naming the setting', () => {
@@ -299,6 +316,61 @@ describe('the telemetry worker, seen from the app', () => {
         await vi.waitFor(() => expect(received).toHaveLength(2));
         expect(received[1]).toMatchObject({ messages: 1, records: 300 });
         expect(received[1]?.requestIds).toEqual(Array.from({ length: 300 }, (_, i) => `r${i}`));
+        channel.close();
+        await telemetry.dispose();
+    });
+
+    it('samples successful calls past the limit with their rate, never a failure, and posts every create charge', async () => {
+        const channel = new BroadcastChannel('telemetry-test-sampling');
+        let seen: { records: { success: boolean; sampleRate: number }[]; createCharges: number[] } | undefined;
+        channel.onmessage = (event: unknown) => (seen = (event as { data: typeof seen }).data);
+        let now = 0;
+        const telemetry = startTelemetry({ ...settings, maxDependenciesPerSecond: 5 }, cosmosNames, recordingLogger(), {
+            clock: () => now,
+            workerUrl: fakeWorker(`
+                import { BroadcastChannel } from 'node:worker_threads';
+                const channel = new BroadcastChannel('telemetry-test-sampling');
+                const records = [];
+                const createCharges = [];
+                parentPort.postMessage({ kind: 'ready', loadMs: 1 });
+                parentPort.on('message', (m) => {
+                    if (m.kind === 'records') {
+                        records.push(...m.records);
+                        createCharges.push(...m.createCharges);
+                    } else {
+                        channel.postMessage({ records, createCharges });
+                        parentPort.postMessage({ kind: 'flushed', id: m.id });
+                    }
+                });
+            `),
+        });
+        await telemetry.flush();
+        // The first second's calls set the rate: 100 a second against a limit of 5, so every 20th of the next
+        // second's is kept, standing for 20 calls (a sample rate of 5%).
+        const second = (calls: number) => {
+            for (let i = 0; i < calls; i += 1) {
+                telemetry.observer({ ...call, requestCharge: i });
+                now += 1000 / calls;
+            }
+        };
+        second(100);
+        second(100);
+        telemetry.observer({ ...call, failure: 'throttled', statusCode: 429 });
+        telemetry.observer({ ...call, operation: 'read', failure: 'unavailable' });
+        await telemetry.flush();
+        await vi.waitFor(() => expect(seen).toBeDefined());
+        const records = seen!.records;
+        const first = records.slice(0, 100);
+        const sampled = records.slice(100, -2);
+        expect(first.every((r) => r.success && r.sampleRate === 100)).toBe(true);
+        expect(sampled).toHaveLength(5);
+        expect(sampled.every((r) => r.sampleRate === 5)).toBe(true);
+        expect(records.slice(-2).map((r) => [r.success, r.sampleRate])).toEqual([
+            [false, 100],
+            [false, 100],
+        ]);
+        // The metric is fed by every create, kept or sampled out (the failed create's included).
+        expect(seen!.createCharges).toHaveLength(201);
         channel.close();
         await telemetry.dispose();
     });

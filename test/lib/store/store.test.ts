@@ -5,7 +5,13 @@
 import { BulkOperationType, type Container } from '@azure/cosmos';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
-import { AssignmentStore, noteCosmosFailure, type StoreCall, StoreError } from '../../../lib/store/assignmentStore.js';
+import {
+    AssignmentStore,
+    createBatchOperations,
+    noteCosmosFailure,
+    type StoreCall,
+    StoreError,
+} from '../../../lib/store/assignmentStore.js';
 import { checkContainer } from '../../../lib/store/cosmosClient.js';
 import { startTestCosmos, type TestCosmos, testSettings } from '../../helpers/cosmos.js';
 
@@ -40,6 +46,28 @@ describe('AssignmentStore', () => {
         expect(await store.get('p1', 'a')).toEqual(created);
         expect(await store.get('p2', 'a')).toBeUndefined();
         expect(await store.count('p1')).toBe(1);
+    });
+
+    it('sends a create as the batch createBatchOperations describes (what the bench floor sends too)', async () => {
+        const sent: unknown[] = [];
+        const recording = new AssignmentStore(() =>
+            Promise.resolve({
+                items: {
+                    batch: (operations: { operationType: string; resourceBody?: object }[]) => {
+                        sent.push(operations);
+                        return Promise.resolve({
+                            code: 200,
+                            result: operations.map((o) => ({
+                                statusCode: o.operationType === 'Create' ? 201 : 200,
+                                resourceBody: { ...o.resourceBody, _etag: 'e' },
+                            })),
+                        });
+                    },
+                },
+            } as unknown as Container),
+        );
+        await recording.create('p7', { id: 'a', target });
+        expect(sent).toEqual([createBatchOperations('p7', { id: 'a', target })]);
     });
 
     it('reports a duplicate id as a conflict, and a missing item as not found', async () => {

@@ -1,0 +1,52 @@
+/**
+ * Adaptive sampling of the successful Cosmos DB calls that telemetry records, as the Functions host samples its own
+ * telemetry (host.json `samplingSettings`, at most 20 items a second by default): under load, a fixed share of the
+ * calls is recorded, each record carrying its sample rate, so Application Insights counts every call
+ * (`itemCount` = 100 ÷ sample rate) while the process pays for a few dozen records a second, not thousands. Failed
+ * calls are never sampled out: they are what an investigation looks for, and they are rare.
+ *
+ * The share is set once a second from the rate of the second before: at most `maxPerSecond` records when the rate
+ * holds, every call when it is lower. Within a second, every n-th call is kept, from a random start.
+ */
+
+/** Host.json's own default, `maxTelemetryItemsPerSecond`. */
+export const DEFAULT_MAX_DEPENDENCIES_PER_SECOND = 20;
+
+const WINDOW_MS = 1000;
+
+export class DependencySampler {
+    private windowStart: number;
+    private seen = 0;
+    /** Every `interval`-th call of the window is kept, from `offset`. */
+    private interval = 1;
+    private offset = 0;
+
+    constructor(
+        private readonly maxPerSecond: number,
+        private readonly now: () => number = () => performance.now(),
+    ) {
+        if (!Number.isInteger(maxPerSecond) || maxPerSecond < 1) {
+            throw new RangeError(`maxPerSecond must be a positive integer, not ${maxPerSecond}`);
+        }
+        this.windowStart = now();
+    }
+
+    /** The sample rate, in percent, to record the next successful call with; 0 when it is left out. */
+    next(): number {
+        const now = this.now();
+        const elapsed = now - this.windowStart;
+        if (elapsed >= WINDOW_MS) {
+            // Past two windows, the last whole second had no call at all: record every call again.
+            const perSecond = elapsed >= 2 * WINDOW_MS ? 0 : (this.seen * WINDOW_MS) / elapsed;
+            this.interval = Math.max(1, Math.ceil(perSecond / this.maxPerSecond));
+            // A random start, so that a window's records stand for its calls on average (always starting with the
+            // first would count up to `interval - 1` calls too many a window).
+            this.offset = Math.floor(Math.random() * this.interval);
+            this.windowStart = now;
+            this.seen = 0;
+        }
+        const index = this.seen;
+        this.seen += 1;
+        return (index + this.offset) % this.interval === 0 ? 100 / this.interval : 0;
+    }
+}
