@@ -55,9 +55,23 @@ const timed = (body: string) =>
     `process.stdout.write(JSON.stringify({ ms: performance.now() - t0, cpuMs: (c.user + c.system) / 1000 })); ` +
     `process.exit(0);`;
 
-/** The baseline bundle: `entry` (bench/baselineEntry) bundled exactly as the app is, into `outdir`/index.js. */
-export async function buildBaselineBundle(entry: string, outdir: string): Promise<void> {
-    await build({ ...BUNDLE_OPTIONS, entryPoints: [{ in: entry, out: 'index' }], outdir });
+/**
+ * The baseline bundle: `entry` (bench/baselineEntry, or bench/registrationEntry with the app's `routes`) bundled
+ * exactly as the app is, into `outdir`/index.js.
+ */
+export async function buildBaselineBundle(
+    entry: string,
+    outdir: string,
+    routes?: readonly { name: string; template: string }[],
+): Promise<void> {
+    await build({
+        ...BUNDLE_OPTIONS,
+        entryPoints: [{ in: entry, out: 'index' }],
+        outdir,
+        ...(routes
+            ? { define: { BENCH_ROUTES: JSON.stringify(routes.map(({ name, template }) => ({ name, template }))) } }
+            : {}),
+    });
 }
 
 export async function measureColdImport(
@@ -77,16 +91,23 @@ export async function measureColdImport(
     try {
         await mkdir(join(isolated, 'baseline'));
         await buildBaselineBundle(join(benchDir, 'baselineEntry.js'), join(isolated, 'baseline'));
+        const { routes } = (await import(
+            pathToFileURL(join(appRoot, 'dist', 'functions', 'routes.js')).href
+        )) as typeof import('../functions/routes.js');
+        await mkdir(join(isolated, 'registration'));
+        await buildBaselineBundle(join(benchDir, 'registrationEntry.js'), join(isolated, 'registration'), routes);
     } catch (error) {
         await rm(isolated, { recursive: true, force: true });
         throw error;
     }
     const baselineBundle = pathToFileURL(join(isolated, 'baseline', 'index.js')).href;
+    const registrationBundle = pathToFileURL(join(isolated, 'registration', 'index.js')).href;
     const app = pathToFileURL(join(appRoot, 'dist', 'functions', 'index.js')).href;
     const withTelemetry = { APPLICATIONINSIGHTS_CONNECTION_STRING: DUMMY_CONNECTION_STRING };
     const targets: Record<string, { code: string; env: NodeJS.ProcessEnv }> = {
         baseline: { code: timed("await import('@azure/functions'); await import('@azure/cosmos')"), env: cleanEnv() },
         baselineBundle: { code: timed(`await import('${baselineBundle}')`), env: cleanEnv() },
+        registrationBundle: { code: timed(`await import('${registrationBundle}')`), env: cleanEnv() },
         app: { code: timed(`await import('${app}')`), env: cleanEnv() },
         appTelemetry: { code: timed(`await import('${app}')`), env: cleanEnv(withTelemetry) },
     };
@@ -131,6 +152,10 @@ export async function measureColdImport(
         );
     const ratioSpread = paired(samples);
     const ratioCpuSpread = paired(cpuSamples);
+    // Context: the bundle against the SDKs that also set up streaming and register the same routes.
+    if (samples.bundle !== undefined) {
+        ratioSpread.bundleToRegistration = spread(samples.bundle.map((v, i) => v / samples.registrationBundle![i]!));
+    }
     const medianOf = (of: Record<string, Spread>) =>
         Object.fromEntries(Object.entries(of).map(([k, v]) => [k, v.median]));
     return {

@@ -5,14 +5,16 @@
  * (`itemCount` = 100 ÷ sample rate) while the process pays for a few dozen records a second, not thousands. Failed
  * calls are never sampled out: they are what an investigation looks for, and they are rare.
  *
- * The share is set once a second from the rate of the second before: at most `maxPerSecond` records when the rate
- * holds, every call when it is lower. Within a second, every n-th call is kept, from a random start.
+ * The share is set every tenth of a second from the rate of the tenth before: at most `maxPerSecond` records a second
+ * while the rate holds, every call when it is lower. Within a tenth, every n-th call is kept, from a random start.
+ * Short windows keep a burst after a quiet spell cheap: only its first tenth of a second is recorded whole, before
+ * its rate is known.
  */
 
 /** Host.json's own default, `maxTelemetryItemsPerSecond`. */
 export const DEFAULT_MAX_DEPENDENCIES_PER_SECOND = 20;
 
-const WINDOW_MS = 1000;
+const WINDOW_MS = 100;
 
 export class DependencySampler {
     private windowStart: number;
@@ -20,14 +22,17 @@ export class DependencySampler {
     /** Every `interval`-th call of the window is kept, from `offset`. */
     private interval = 1;
     private offset = 0;
+    /** Records a window may keep: the limit a second, shared by its windows. */
+    private readonly perWindow: number;
 
     constructor(
-        private readonly maxPerSecond: number,
+        maxPerSecond: number,
         private readonly now: () => number = () => performance.now(),
     ) {
         if (!Number.isInteger(maxPerSecond) || maxPerSecond < 1) {
             throw new RangeError(`maxPerSecond must be a positive integer, not ${maxPerSecond}`);
         }
+        this.perWindow = (maxPerSecond * WINDOW_MS) / 1000;
         this.windowStart = now();
     }
 
@@ -36,9 +41,9 @@ export class DependencySampler {
         const now = this.now();
         const elapsed = now - this.windowStart;
         if (elapsed >= WINDOW_MS) {
-            // Past two windows, the last whole second had no call at all: record every call again.
-            const perSecond = elapsed >= 2 * WINDOW_MS ? 0 : (this.seen * WINDOW_MS) / elapsed;
-            this.interval = Math.max(1, Math.ceil(perSecond / this.maxPerSecond));
+            // Past two windows, the last whole window had no call at all: record every call again.
+            const perWindow = elapsed >= 2 * WINDOW_MS ? 0 : (this.seen * WINDOW_MS) / elapsed;
+            this.interval = Math.max(1, Math.ceil(perWindow / this.perWindow));
             // A random start, so that a window's records stand for its calls on average (always starting with the
             // first would count up to `interval - 1` calls too many a window).
             this.offset = Math.floor(Math.random() * this.interval);

@@ -233,18 +233,18 @@ describe('sampled dependencies', () => {
     it('reach Application Insights with their sample rate, so that the records kept stand for every call', async () => {
         const instrumentationKey = '33333333-3333-4333-8333-333333333333';
         const telemetryModule = pathToFileURL(join(repo, 'dist', 'lib', 'platform', 'telemetry.js')).href;
-        // The app's telemetry module and worker on a clock of the script's own: 10 calls in the first second, then
-        // 10 in the next against a limit of 1 a second.
+        // The app's telemetry module and worker on a clock of the script's own: a call every 10 ms, 100 a second,
+        // against a limit of 10 a second.
         const script = `
             const { startTelemetry } = await import(${JSON.stringify(telemetryModule)});
             let now = 0;
             const logger = { info() {}, warn() {}, error: (m) => console.error(m) };
             const telemetry = startTelemetry(
-                { connectionString: process.env.CONNECTION, roleName: 'sampling', maxDependenciesPerSecond: 1 },
+                { connectionString: process.env.CONNECTION, roleName: 'sampling', maxDependenciesPerSecond: 10 },
                 { database: 'd', container: 'c' }, logger, { clock: () => now });
-            for (let i = 0; i < 20; i += 1) {
+            for (let i = 0; i < 40; i += 1) {
                 telemetry.observer({ operation: 'read', requestCharge: 1, durationMs: 1, statusCode: 200 });
-                now += 100;
+                now += 10;
             }
             await telemetry.flush(30000);
             await telemetry.dispose();
@@ -270,13 +270,16 @@ describe('sampled dependencies', () => {
         const dependencies = received.filter(
             (e) => e.iKey === instrumentationKey && e.data.baseType === 'RemoteDependencyData',
         );
-        // The first second's 10 at 100%; of the next second's 10, one at 10%, standing for all 10.
-        expect(dependencies).toHaveLength(11);
+        // The first tenth of a second's 10 calls at 100%, while the rate is measured; then one call of each later
+        // tenth's 10, at 10%, standing for all 10.
+        expect(dependencies).toHaveLength(13);
         expect(dependencies.map((e) => e.sampleRate ?? 100).sort((a, b) => a - b)).toEqual([
             10,
-            ...Array(10).fill(100),
+            10,
+            10,
+            ...Array<number>(10).fill(100),
         ]);
-        expect(dependencies.reduce((sum, e) => sum + 100 / (e.sampleRate ?? 100), 0)).toBe(20);
+        expect(dependencies.reduce((sum, e) => sum + 100 / (e.sampleRate ?? 100), 0)).toBe(40);
         // The rate travels in the envelope, not as a custom dimension.
         expect(dependencies.some((e) => 'microsoft.sample_rate' in (e.data.baseData.properties ?? {}))).toBe(false);
     });

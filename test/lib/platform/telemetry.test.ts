@@ -325,9 +325,13 @@ describe('the telemetry worker, seen from the app', () => {
         let seen: { records: { success: boolean; sampleRate: number }[]; createCharges: number[] } | undefined;
         channel.onmessage = (event: unknown) => (seen = (event as { data: typeof seen }).data);
         let now = 0;
-        const telemetry = startTelemetry({ ...settings, maxDependenciesPerSecond: 5 }, cosmosNames, recordingLogger(), {
-            clock: () => now,
-            workerUrl: fakeWorker(`
+        const telemetry = startTelemetry(
+            { ...settings, maxDependenciesPerSecond: 50 },
+            cosmosNames,
+            recordingLogger(),
+            {
+                clock: () => now,
+                workerUrl: fakeWorker(`
                 import { BroadcastChannel } from 'node:worker_threads';
                 const channel = new BroadcastChannel('telemetry-test-sampling');
                 const records = [];
@@ -343,34 +347,32 @@ describe('the telemetry worker, seen from the app', () => {
                     }
                 });
             `),
-        });
+            },
+        );
         await telemetry.flush();
-        // The first second's calls set the rate: 100 a second against a limit of 5, so every 20th of the next
-        // second's is kept, standing for 20 calls (a sample rate of 5%).
-        const second = (calls: number) => {
-            for (let i = 0; i < calls; i += 1) {
-                telemetry.observer({ ...call, requestCharge: i });
-                now += 1000 / calls;
-            }
-        };
-        second(100);
-        second(100);
+        // A call every 10 ms: the first tenth of a second's 10 calls set the rate, 100 a second against a limit of 50,
+        // so every second call of each tenth after it is kept, standing for 2 (a sample rate of 50%).
+        for (let i = 0; i < 200; i += 1) {
+            telemetry.observer({ ...call, requestCharge: i });
+            now += 10;
+        }
         telemetry.observer({ ...call, failure: 'throttled', statusCode: 429 });
         telemetry.observer({ ...call, operation: 'read', failure: 'unavailable' });
         await telemetry.flush();
         await vi.waitFor(() => expect(seen).toBeDefined());
         const records = seen!.records;
-        const first = records.slice(0, 100);
-        const sampled = records.slice(100, -2);
+        const first = records.slice(0, 10);
+        const sampled = records.slice(10, -2);
         expect(first.every((r) => r.success && r.sampleRate === 100)).toBe(true);
-        expect(sampled).toHaveLength(5);
-        expect(sampled.every((r) => r.sampleRate === 5)).toBe(true);
+        expect(sampled).toHaveLength(95);
+        expect(sampled.every((r) => r.sampleRate === 50)).toBe(true);
         expect(records.slice(-2).map((r) => [r.success, r.sampleRate])).toEqual([
             [false, 100],
             [false, 100],
         ]);
         // The metric is fed by every create, kept or sampled out (the failed create's included).
         expect(seen!.createCharges).toHaveLength(201);
+        expect(seen!.createCharges.slice(0, 200)).toEqual(Array.from({ length: 200 }, (_, i) => i));
         channel.close();
         await telemetry.dispose();
     });
