@@ -119,7 +119,7 @@ async function telemetryReady(child: import('node:child_process').ChildProcess):
 export async function measureCreates(
     appRoot: string,
     benchDir: string,
-    { concurrency = 32, creates = 3000, trials = 7, warmup = 4000, progress = () => {} }: CreatesOptions = {},
+    { concurrency = 32, creates = 3000, trials = 9, warmup = 4000, progress = () => {} }: CreatesOptions = {},
 ): Promise<Creates> {
     const cosmos = await startEmbeddedCosmos({ protocol: 'http' });
     const cosmosEnv = { COSMOS_ENDPOINT: cosmos.endpoint, COSMOS_KEY: cosmos.key };

@@ -245,13 +245,13 @@ async function main(): Promise<void> {
 
     step('1/4 create handler against the body-read floor, each in clean processes');
     const handler = await measureHandlerOverhead(appRoot, benchDir, {
-        pairs: number(values['handler-pairs'], 5, 2),
+        pairs: number(values['handler-pairs'], 9, 2),
         progress,
     });
     step('2/4 CPU per create: app, app with telemetry (sampled, every call), library floor, raw SDK (paired trials)');
     const creates = await measureCreates(appRoot, benchDir, {
         concurrency: Number(values.concurrency),
-        trials: number(values.trials, 7, 2),
+        trials: number(values.trials, 9, 2),
         // Long enough that a trial spans seconds of CPU, not a few of the 10 ms ticks /proc counts in.
         creates: number(values.creates, 8000, 300),
         warmup: number(values.warmup, 4000, 300),

@@ -12,6 +12,8 @@ type Segment = { literal: string } | { param: string } | { rest: string };
 export interface CompiledTemplate {
     template: string;
     segments: Segment[];
+    /** Whether a `{*rest}` segment takes any number of segments; otherwise a path matches only with as many. */
+    catchAll: boolean;
 }
 
 export function compileTemplate(template: string): CompiledTemplate {
@@ -26,7 +28,7 @@ export function compileTemplate(template: string): CompiledTemplate {
             const param = /^\{(\w+)\}$/.exec(s);
             return param ? { param: param[1] as string } : { literal: s.toLowerCase() };
         });
-    return { template, segments };
+    return { template, segments, catchAll: segments.some((s) => 'rest' in s) };
 }
 
 /** Splits the path after `/beta/` into raw segments, or undefined for a path outside the service root. */
@@ -68,6 +70,9 @@ export function matchTemplate(
     compiled: CompiledTemplate,
     segments: readonly string[],
 ): Record<string, string> | undefined {
+    if (!compiled.catchAll && segments.length !== compiled.segments.length) {
+        return undefined; // the common refusal, before a segment is looked at: the local host tries every route
+    }
     const params: Record<string, string> = {};
     for (const [index, segment] of compiled.segments.entries()) {
         if ('rest' in segment) {
@@ -103,5 +108,5 @@ function decodeLiteral(segment: string): string {
 
 /** Catch-all templates rank last, as in the ASP.NET routing the Functions host uses. */
 export function isCatchAll(compiled: CompiledTemplate): boolean {
-    return compiled.segments.some((s) => 'rest' in s);
+    return compiled.catchAll;
 }
