@@ -16,6 +16,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 
+import { MAX_ASSIGNMENTS_PER_CONFIGURATION } from '../lib/store/assignmentStore.js';
 import { describeBatch, measureBatch } from './batch.js';
 import { type ColdImport, measureColdImport } from './coldImport.js';
 import { type Creates, measureCreates } from './creates.js';
@@ -253,8 +254,9 @@ async function main(): Promise<void> {
         concurrency: Number(values.concurrency),
         trials: number(values.trials, 9, 2),
         // Long enough that a trial spans seconds of CPU, not a few of the 10 ms ticks /proc counts in.
-        creates: number(values.creates, 8000, 300),
-        warmup: number(values.warmup, 4000, 300),
+        // Each run of a side creates into a configuration of its own, which holds at most 10,000 assignments.
+        creates: Math.min(number(values.creates, 8000, 300), MAX_ASSIGNMENTS_PER_CONFIGURATION),
+        warmup: Math.min(number(values.warmup, 4000, 300), MAX_ASSIGNMENTS_PER_CONFIGURATION),
         progress,
     });
     step('3/4 cold import');

@@ -5,10 +5,11 @@
  * (`itemCount` = 100 ÷ sample rate) while the process pays for a few dozen records a second, not thousands. Failed
  * calls are never sampled out: they are what an investigation looks for, and they are rare.
  *
- * The share is set every tenth of a second from the rate of the tenth before: at most `maxPerSecond` records a second
- * while the rate holds, every call when it is lower. Within a tenth, every n-th call is kept, from a random start.
- * Short windows keep a burst after a quiet spell cheap: only its first tenth of a second is recorded whole, before
- * its rate is known.
+ * The share is set at the first call after each tenth of a second, from the rate since the share was last set (the
+ * calls of that window over the time it spanned, a quiet spell after it included): at most `maxPerSecond` records a
+ * second while the rate holds, every call when it is lower. Within a window, every n-th call is kept, from a random
+ * start. Short windows keep a burst cheap: only the first window after start-up is recorded whole, and a burst after
+ * a quiet spell is sampled from its first call at the rate before the spell, spread over the spell.
  */
 
 /** Host.json's own default, `maxTelemetryItemsPerSecond`. */
@@ -41,8 +42,9 @@ export class DependencySampler {
         const now = this.now();
         const elapsed = now - this.windowStart;
         if (elapsed >= WINDOW_MS) {
-            // Past two windows, the last whole window had no call at all: record every call again.
-            const perWindow = elapsed >= 2 * WINDOW_MS ? 0 : (this.seen * WINDOW_MS) / elapsed;
+            // Calls per window since the share was last set: a quiet spell lowers it by itself, and a burst that ended
+            // early in its window does not reset it (repeated bursts stay sampled).
+            const perWindow = (this.seen * WINDOW_MS) / elapsed;
             this.interval = Math.max(1, Math.ceil(perWindow / this.perWindow));
             // A random start, so that a window's records stand for its calls on average (always starting with the
             // first would count up to `interval - 1` calls too many a window).

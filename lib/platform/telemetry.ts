@@ -1,8 +1,8 @@
 /**
  * The app's own Application Insights telemetry: a dependency record per Cosmos DB call, sampled under load
- * (lib/platform/sampling: every failure, and at most `maxDependenciesPerSecond` successes a second, each with its
- * sample rate), and a metric of the request units each create costs, fed by every create. Requests are not recorded
- * here: the Functions host already sends them.
+ * (lib/platform/sampling: every failure of the service's side, and at most `maxDependenciesPerSecond` other calls a
+ * second, each with its sample rate), and a metric of the request units each create costs, fed by every create.
+ * Requests are not recorded here: the Functions host already sends them.
  *
  * The SDK (`applicationinsights`, about 1.2 s to load here) runs on a worker thread that starts after the app has
  * registered its functions. Its code is CommonJS, so loading it on the main thread would block the event loop for the
@@ -56,7 +56,7 @@ export interface WorkerSettings extends TelemetrySettings {
 export type TelemetryState = 'starting' | 'ready' | 'failed' | 'closed';
 
 export interface Telemetry {
-    /** For the AssignmentStore: records each Cosmos DB call. */
+    /** For the AssignmentStore: told of each Cosmos DB call, it records the call or samples it out. */
     observer: StoreObserver;
     state(): TelemetryState;
     /** Resolves once the SDK has sent what it holds (or after `timeoutMs`). */
@@ -80,6 +80,14 @@ export interface TelemetryOptions {
 }
 
 export const DEFAULT_MAX_BUFFERED = 1000;
+/** Charges are plain numbers: many more of them wait while the SDK loads than records. */
+const CHARGES_PER_RECORD_BUFFERED = 100;
+/**
+ * Failures on the service's side are recorded whatever the rate: what an investigation looks for. Failures a client
+ * causes (a missing assignment, a stale If-Match, a duplicate, a full configuration) are sampled with the successes,
+ * so that no client can drive records at its own rate.
+ */
+const ALWAYS_RECORDED: ReadonlySet<StoreCall['failure']> = new Set(['throttled', 'unavailable', 'unexpected']);
 /** Well under the SDK's own export interval (seconds): batching here delays nothing that is sent. */
 export const DEFAULT_BATCH_MS = 100;
 /** A batch is posted at once when it reaches this size, whatever the time. */
@@ -118,6 +126,7 @@ export function startTelemetry(
     let buffered: DependencyRecord[] = [];
     let bufferedCharges: number[] = [];
     let dropped = 0;
+    let droppedCharges = 0;
     const sampler = new DependencySampler(
         settings.maxDependenciesPerSecond ?? DEFAULT_MAX_DEPENDENCIES_PER_SECOND,
         options.clock,
@@ -204,8 +213,13 @@ export function startTelemetry(
                     logger.info(
                         `Application Insights: Cosmos DB dependencies are recorded (SDK loaded on a worker thread in ${message.loadMs} ms).`,
                     );
-                    if (dropped > 0) {
-                        logger.warn(`Application Insights: ${dropped} records were dropped while the SDK loaded.`);
+                    if (dropped > 0 || droppedCharges > 0) {
+                        logger.warn(
+                            `Application Insights: ${dropped} records were dropped while the SDK loaded` +
+                                (droppedCharges > 0
+                                    ? `, and ${droppedCharges} creates' charges from the metric.`
+                                    : '.'),
+                        );
                     }
                     break;
                 }
@@ -225,7 +239,7 @@ export function startTelemetry(
     const starting = setImmediate(() => void spawn());
 
     const send = (call: StoreCall) => {
-        const sampleRate = call.failure !== undefined ? 100 : sampler.next();
+        const sampleRate = ALWAYS_RECORDED.has(call.failure) ? 100 : sampler.next();
         const record = sampleRate > 0 ? toRecord(call, Date.now(), sampleRate) : undefined;
         const charge = call.operation === 'create' ? call.requestCharge : undefined;
         if (state === 'ready') {
@@ -247,9 +261,11 @@ export function startTelemetry(
             } else if (record !== undefined) {
                 dropped += 1;
             }
-            // A sampled-out create still feeds the metric: its charge waits, within the same bound.
-            if (charge !== undefined && bufferedCharges.length < maxBuffered) {
+            // A sampled-out create still feeds the metric: its charge waits, within a bound of its own.
+            if (charge !== undefined && bufferedCharges.length < maxBuffered * CHARGES_PER_RECORD_BUFFERED) {
                 bufferedCharges.push(charge);
+            } else if (charge !== undefined) {
+                droppedCharges += 1;
             }
         }
     };

@@ -1,6 +1,7 @@
 /**
  * The telemetry worker thread that lib/platform/telemetry starts: loads the Application Insights SDK away from the main thread
- * and turns each record it is posted into a dependency record, plus the request-charge metric for creates.
+ * and turns each record it is posted into a dependency record (with its sample rate), and each create's charge it is
+ * posted into the request-charge metric.
  *
  * The client is isolated (`useGlobalProviders: false`): it registers no OpenTelemetry globals and patches no module,
  * so it collects nothing by itself (no requests, no outgoing HTTP) and sends only what is tracked here.

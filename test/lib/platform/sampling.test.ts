@@ -44,20 +44,39 @@ describe('the dependency sampler', () => {
         expect(represented(kept)).toBe(40_000);
     });
 
-    it('records a burst after a quiet spell whole only until its rate is known (a tenth of a second)', () => {
+    it('samples a burst after a quiet spell from its first call, at the rate before it spread over the spell', () => {
         const { run, pause } = sampler(10);
-        run(4000); // a second at 4,000 a second
+        expect(run(4000)).toHaveLength(400 + 9); // start-up: the first tenth whole, then one a tenth
         pause(5000);
         const burst = run(4000); // the same again after a quiet spell
-        expect(burst.filter((rate) => rate === 100)).toHaveLength(400); // its first tenth
-        expect(burst.length).toBeLessThan(400 + 10);
-        expect(represented(burst)).toBeCloseTo(4000, -2);
+        // The first tenth at 400 calls over 5.1 s, 7.8 a tenth against 1: every 8th; then one a tenth again.
+        expect(burst.filter((rate) => rate === 12.5)).toHaveLength(50);
+        expect(burst.length).toBe(50 + 9);
+        expect(Math.abs(represented(burst) - 4000)).toBeLessThan(400);
+    });
+
+    it('keeps bursts that end early in their window sampled: the quiet part counts into the rate', () => {
+        const { run, pause } = sampler(20);
+        const cycle = () => {
+            const kept = run(1000, 100); // 100 ms at 10,000 a second
+            pause(150);
+            return kept;
+        };
+        cycle(); // start-up's first tenth is recorded whole
+        let kept: number[] = [];
+        for (let i = 0; i < 40; i += 1) {
+            kept = kept.concat(cycle()); // 10 s
+        }
+        // About the limit a second (each burst, one window, keeps 5), not the 4,000 a second it was.
+        expect(kept.length / 10).toBeLessThanOrEqual(2 * 20);
+        expect(Math.abs(represented(kept) - 40_000) / 40_000).toBeLessThan(0.05);
     });
 
     it('records every call again once the rate falls under the limit', () => {
         const { run, pause } = sampler(10);
         run(4000);
         pause(5000);
+        run(4, 1000); // the first of them may still be sampled, at the rate spread over the quiet spell
         expect(run(4, 1000)).toEqual([100, 100, 100, 100]);
     });
 

@@ -320,10 +320,12 @@ describe('the telemetry worker, seen from the app', () => {
         await telemetry.dispose();
     });
 
-    it('samples successful calls past the limit with their rate, never a failure, and posts every create charge', async () => {
+    it("samples calls past the limit with their rate, never a failure of the service's side, and posts every create charge", async () => {
         const channel = new BroadcastChannel('telemetry-test-sampling');
-        let seen: { records: { success: boolean; sampleRate: number }[]; createCharges: number[] } | undefined;
-        channel.onmessage = (event: unknown) => (seen = (event as { data: typeof seen }).data);
+        type Seen = { records: { success: boolean; sampleRate: number }[]; createCharges: number[] };
+        // One message per flush: the first (before any call) and the one after the calls, which may arrive late.
+        const messages: Seen[] = [];
+        channel.onmessage = (event: unknown) => messages.push((event as { data: Seen }).data);
         let now = 0;
         const telemetry = startTelemetry(
             { ...settings, maxDependenciesPerSecond: 50 },
@@ -356,23 +358,31 @@ describe('the telemetry worker, seen from the app', () => {
             telemetry.observer({ ...call, requestCharge: i });
             now += 10;
         }
+        // Failures a client causes are sampled like successes: the next tenth's 10 conflicts keep 5.
+        for (let i = 0; i < 10; i += 1) {
+            telemetry.observer({ ...call, failure: 'conflict', statusCode: 409 });
+            now += 10;
+        }
         telemetry.observer({ ...call, failure: 'throttled', statusCode: 429 });
         telemetry.observer({ ...call, operation: 'read', failure: 'unavailable' });
         await telemetry.flush();
-        await vi.waitFor(() => expect(seen).toBeDefined());
-        const records = seen!.records;
+        await vi.waitFor(() => expect(messages).toHaveLength(2));
+        const seen = messages[1]!;
+        const records = seen.records;
         const first = records.slice(0, 10);
-        const sampled = records.slice(10, -2);
+        const sampled = records.slice(10, -7);
+        const conflicts = records.slice(-7, -2);
         expect(first.every((r) => r.success && r.sampleRate === 100)).toBe(true);
         expect(sampled).toHaveLength(95);
-        expect(sampled.every((r) => r.sampleRate === 50)).toBe(true);
+        expect(sampled.every((r) => r.success && r.sampleRate === 50)).toBe(true);
+        expect(conflicts.map((r) => [r.success, r.sampleRate])).toEqual(Array(5).fill([false, 50]));
         expect(records.slice(-2).map((r) => [r.success, r.sampleRate])).toEqual([
             [false, 100],
             [false, 100],
         ]);
         // The metric is fed by every create, kept or sampled out (the failed create's included).
-        expect(seen!.createCharges).toHaveLength(201);
-        expect(seen!.createCharges.slice(0, 200)).toEqual(Array.from({ length: 200 }, (_, i) => i));
+        expect(seen.createCharges).toHaveLength(211);
+        expect(seen.createCharges.slice(0, 200)).toEqual(Array.from({ length: 200 }, (_, i) => i));
         channel.close();
         await telemetry.dispose();
     });
