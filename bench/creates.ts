@@ -21,7 +21,7 @@ import { startEmbeddedCosmos } from '../lib/store/embeddedCosmos.js';
 import { newConfiguration, startAppProcess } from '../scripts/appProcess.js';
 import type { LoadRequest, LoadResult } from './loadGenerator.js';
 import { PAYLOAD } from './payload.js';
-import { cpuMsOf, forkWorker, processCpuMs, startServerProcess, stopChild } from './processes.js';
+import { cpuMsOf, failureLines, forkWorker, processCpuMs, startServerProcess, stopChild } from './processes.js';
 import type { RawRequest, RawResult } from './rawCreates.js';
 import { cleanEnv, runNode, type Spread, spread } from './stats.js';
 import { SINK_LISTENING, type SinkCounts } from './telemetrySink.js';
@@ -83,6 +83,8 @@ export interface Creates {
     telemetrySdkMicros: Spread;
     /** Answers other than 2xx (or failed raw creates) in the trials, by side and kind: should be empty. */
     failures: Partial<Record<Side, Record<string, number>>>;
+    /** What the servers logged of failed requests (the first few lines each, warm-up included). */
+    failureLog: Partial<Record<Side, string[]>>;
 }
 
 interface Sample {
@@ -172,6 +174,12 @@ export async function measureCreates(
         stops.unshift(load.stop);
         await Promise.all([appTelemetry.ready, appTelemetryAll.ready]);
 
+        const failureLog: Creates['failureLog'] = {
+            app: failureLines(app.child),
+            floor: failureLines(floor.child),
+            appTelemetry: failureLines(appTelemetry.started.child),
+            appTelemetryAll: failureLines(appTelemetryAll.started.child),
+        };
         const servers: Record<Side, { pid: number | undefined; origin?: string }> = {
             app: { pid: app.child.pid, origin: app.origin },
             floor: { pid: floor.child.pid, origin: floor.origin },
@@ -290,6 +298,7 @@ export async function measureCreates(
             telemetry,
             telemetrySdkMicros: spread(sdk.microsPerRecord, 1),
             failures,
+            failureLog: Object.fromEntries(Object.entries(failureLog).filter(([, lines]) => lines.length > 0)),
         };
     } finally {
         for (const stop of stops) {

@@ -80,6 +80,7 @@ export async function startLibraryFloor(endpoint: string, key: string): Promise<
         );
         const failed = result?.find((r) => r.statusCode >= 400);
         if (failed || !result) {
+            console.error(`a create failed: the batch answered ${failed?.statusCode ?? 'no result'}`);
             answer(response, 500, { error: { code: 'InternalServerError', message: `batch: ${failed?.statusCode}` } });
             return;
         }
@@ -107,6 +108,8 @@ export async function startLibraryFloor(endpoint: string, key: string): Promise<
         incoming.on('data', (chunk: Buffer) => chunks.push(chunk));
         incoming.on('end', () => {
             create(incoming, Buffer.concat(chunks), response).catch((error: unknown) => {
+                const { code } = error as { code?: string | number };
+                console.error(`a create failed: ${String(error)}${code === undefined ? '' : ` (code ${code})`}`);
                 answer(response, 500, { error: { code: 'InternalServerError', message: String(error) } });
             });
         });

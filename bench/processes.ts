@@ -61,6 +61,28 @@ export async function startServerProcess(
     return { origin, output, child, stop: () => stopChild(child) };
 }
 
+/**
+ * Keeps the first `max` lines a server writes that say why a request failed (the app logs each 5xx with its
+ * request-id and cause; the library floor logs its own): a bench that counts failures can also say what they were.
+ */
+export function failureLines(child: ChildProcess, max = 5): string[] {
+    const lines: string[] = [];
+    let pending = '';
+    const onData = (chunk: Buffer) => {
+        pending += chunk.toString();
+        const complete = pending.split('\n');
+        pending = complete.pop() ?? '';
+        for (const line of complete) {
+            if (lines.length < max && /failed|error/i.test(line)) {
+                lines.push(line.slice(0, 400));
+            }
+        }
+    };
+    child.stdout?.on('data', onData);
+    child.stderr?.on('data', onData);
+    return lines;
+}
+
 export async function stopChild(child: ChildProcess): Promise<void> {
     if (child.exitCode !== null || child.signalCode !== null) {
         return;

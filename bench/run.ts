@@ -294,7 +294,9 @@ async function main(): Promise<void> {
     const { machine } = results;
     const warnings = [
         ...Object.entries(creates.failures).map(
-            ([side, kinds]) => `${side}: creates failed during the trials (${JSON.stringify(kinds)}).`,
+            ([side, kinds]) =>
+                `${side}: creates failed during the trials (${JSON.stringify(kinds)}).` +
+                (creates.failureLog[side as keyof typeof creates.failureLog] ?? []).map((l) => `\n  ${l}`).join(''),
         ),
         ...Object.entries(creates.telemetry)
             .filter(([, counts]) => counts.dependencies === 0)
