@@ -14,6 +14,7 @@
  * trial. CPU comes from /proc for the servers, process.cpuUsage for the store (this process) and the load generator.
  * Ratios are paired: taken within each trial, then the median and spread over trials.
  */
+import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
 
 import { MAX_DEPENDENCIES_PER_SECOND } from '../lib/platform/config.js';
@@ -133,7 +134,9 @@ export async function measureCreates(
             const [, ingestion = '', caFile = ''] = SINK_LISTENING.exec(sink.output) ?? [];
             return {
                 origin: sink.origin,
-                connectionString: `InstrumentationKey=00000000-0000-0000-0000-000000000000;IngestionEndpoint=${ingestion}`,
+                // A key of its own for each app and run: the exporter keeps what it could not send on disk, under the
+                // key, and another process with the same key sends it later (to its own sink).
+                connectionString: `InstrumentationKey=${randomUUID()};IngestionEndpoint=${ingestion}`,
                 env: cleanEnv({
                     NODE_EXTRA_CA_CERTS: caFile,
                     // The SDK's own usage statistics go to Microsoft's endpoint: not from a benchmark on loopback.
