@@ -7,8 +7,8 @@
  *
  * The share is set at the first call after each tenth of a second, from the rate since the share was last set (the
  * calls of that window over the time it spanned, a quiet spell after it included): at most `maxPerSecond` records a
- * second while the rate holds, every call when it is lower. Within a window, every n-th call is kept, from a random
- * start. Short windows keep a burst cheap: only the first window after start-up is recorded whole, and a burst after
+ * second while the rate holds, every call when it is lower. Within a window, one call in n is kept: by the hash of
+ * its request's trace id (a request's calls together), or every n-th, from a random start. Short windows keep a burst cheap: only the first window after start-up is recorded whole, and a burst after
  * a quiet spell is sampled from its first call at the rate before the spell, spread over the spell.
  */
 
@@ -37,8 +37,12 @@ export class DependencySampler {
         this.windowStart = now();
     }
 
-    /** The sample rate, in percent, to record the next successful call with; 0 when it is left out. */
-    next(): number {
+    /**
+     * The sample rate, in percent, to record the next call with; 0 when it is left out. Calls that name the same
+     * `operation` (their request's trace id) are kept or left out together within a window, so that a request's
+     * end-to-end view has all of its calls or none; without one, every n-th call is kept.
+     */
+    next(operation?: string): number {
         const now = this.now();
         const elapsed = now - this.windowStart;
         if (elapsed >= WINDOW_MS) {
@@ -52,8 +56,19 @@ export class DependencySampler {
             this.windowStart = now;
             this.seen = 0;
         }
-        const index = this.seen;
+        const position = operation === undefined ? this.seen : hashOf(operation);
         this.seen += 1;
-        return (index + this.offset) % this.interval === 0 ? 100 / this.interval : 0;
+        // With a random offset a call is kept with a chance of 1 in `interval`, whatever its hash.
+        return (position + this.offset) % this.interval === 0 ? 100 / this.interval : 0;
     }
+}
+
+/** FNV-1a, 32 bits: a request's id or trace id spread over the integers, in one pass over its characters. */
+function hashOf(text: string): number {
+    let hash = 0x811c9dc5;
+    for (let i = 0; i < text.length; i += 1) {
+        hash ^= text.charCodeAt(i);
+        hash = Math.imul(hash, 0x01000193);
+    }
+    return hash >>> 0;
 }

@@ -93,9 +93,8 @@ export const DEFAULT_BATCH_MS = 100;
 /** A batch is posted at once when it reaches this size, whatever the time. */
 const MAX_BATCH = 500;
 
-function toRecord(call: StoreCall, endedAt: number, sampleRate: number): DependencyRecord {
+function toRecord(call: StoreCall, endedAt: number, sampleRate: number, traceId: string | undefined): DependencyRecord {
     const { scope } = call;
-    const traceId = traceIdOf(scope?.traceParent);
     return {
         kind: 'dependency',
         operation: call.operation,
@@ -239,8 +238,11 @@ export function startTelemetry(
     const starting = setImmediate(() => void spawn());
 
     const send = (call: StoreCall) => {
-        const sampleRate = ALWAYS_RECORDED.has(call.failure) ? 100 : sampler.next();
-        const record = sampleRate > 0 ? toRecord(call, Date.now(), sampleRate) : undefined;
+        // By the request's trace id (or its request-id): the calls of one request are kept or left out together.
+        const traceId = traceIdOf(call.scope?.traceParent);
+        const operation = traceId ?? call.scope?.requestId;
+        const sampleRate = ALWAYS_RECORDED.has(call.failure) ? 100 : sampler.next(operation);
+        const record = sampleRate > 0 ? toRecord(call, Date.now(), sampleRate, traceId) : undefined;
         const charge = call.operation === 'create' ? call.requestCharge : undefined;
         if (state === 'ready') {
             if (record !== undefined) {

@@ -105,6 +105,39 @@ describe('the dependency sampler', () => {
         }
     });
 
+    it("keeps or leaves out a request's calls together, by its trace id, one request in n", () => {
+        let now = 0;
+        const instance = new DependencySampler(20, () => now);
+        for (let i = 0; i < 400; i += 1) {
+            instance.next(`warm-${i}`); // the first tenth: 4,000 calls a second from here on
+            now += 0.25;
+        }
+        let requests = 0;
+        let kept = 0;
+        let standsFor = 0;
+        for (let tenth = 0; tenth < 100; tenth += 1) {
+            // 100 requests a tenth, 4 calls each, one after another.
+            for (let r = 0; r < 100; r += 1) {
+                const operation = `trace-${tenth}-${r}`;
+                const rates = [0, 1, 2, 3].map(() => {
+                    const rate = instance.next(operation);
+                    now += 0.25;
+                    return rate;
+                });
+                expect(new Set(rates).size).toBe(1); // all four kept, or none
+                requests += 1;
+                if (rates[0]! > 0) {
+                    kept += 1;
+                    standsFor += 100 / rates[0]!;
+                }
+            }
+        }
+        // 4,000 calls a second against 20 a second: one request in 200 (800 calls), 50 in 10 s.
+        expect(kept).toBeGreaterThan(20);
+        expect(kept).toBeLessThan(90);
+        expect(Math.abs(standsFor - requests) / requests).toBeLessThan(0.5);
+    });
+
     it('refuses a limit that is not a positive whole number', () => {
         for (const bad of [0, -1, 1.5, Number.NaN]) {
             expect(() => new DependencySampler(bad)).toThrow(RangeError);
