@@ -7,8 +7,8 @@
  *
  * The share is set at the first call after each tenth of a second, from the rate since the share was last set (the
  * calls of that window over the time it spanned, a quiet spell after it included): at most `maxPerSecond` records a
- * second while the rate holds, every call when it is lower. Within a window, one call in n is kept: by the hash of
- * its request's trace id (a request's calls together), or every n-th, from a random start. Short windows keep a burst cheap: only the first window after start-up is recorded whole, and a burst after
+ * second while the rate holds, every call when it is lower. Within a window, one in n is kept, from a random start:
+ * every n-th request (its calls together, known by their trace id), or every n-th call. Short windows keep a burst cheap: only the first window after start-up is recorded whole, and a burst after
  * a quiet spell is sampled from its first call at the rate before the spell, spread over the spell.
  */
 
@@ -20,9 +20,11 @@ const WINDOW_MS = 100;
 export class DependencySampler {
     private windowStart: number;
     private seen = 0;
-    /** Every `interval`-th call of the window is kept, from `offset`. */
+    /** Every `interval`-th call (or request) of the window is kept, from `offset`. */
     private interval = 1;
     private offset = 0;
+    /** The window's requests, in the order of their first call, with whether they are kept. */
+    private readonly requests = new Map<string, boolean>();
     /** Records a window may keep: the limit a second, shared by its windows. */
     private readonly perWindow: number;
 
@@ -40,7 +42,7 @@ export class DependencySampler {
     /**
      * The sample rate, in percent, to record the next call with; 0 when it is left out. Calls that name the same
      * `operation` (their request's trace id) are kept or left out together within a window, so that a request's
-     * end-to-end view has all of its calls or none; without one, every n-th call is kept.
+     * end-to-end view has all of its calls or none: every n-th request is kept. Without one, every n-th call.
      */
     next(operation?: string): number {
         const now = this.now();
@@ -55,20 +57,20 @@ export class DependencySampler {
             this.offset = Math.floor(Math.random() * this.interval);
             this.windowStart = now;
             this.seen = 0;
+            this.requests.clear();
         }
-        const position = operation === undefined ? this.seen : hashOf(operation);
+        let kept: boolean;
+        if (operation === undefined) {
+            kept = (this.seen + this.offset) % this.interval === 0;
+        } else {
+            const decided = this.requests.get(operation);
+            // Requests are counted as calls are: the same share of them is kept, standing for the same share.
+            kept = decided ?? (this.requests.size + this.offset) % this.interval === 0;
+            if (decided === undefined) {
+                this.requests.set(operation, kept);
+            }
+        }
         this.seen += 1;
-        // With a random offset a call is kept with a chance of 1 in `interval`, whatever its hash.
-        return (position + this.offset) % this.interval === 0 ? 100 / this.interval : 0;
+        return kept ? 100 / this.interval : 0;
     }
-}
-
-/** FNV-1a, 32 bits: a request's id or trace id spread over the integers, in one pass over its characters. */
-function hashOf(text: string): number {
-    let hash = 0x811c9dc5;
-    for (let i = 0; i < text.length; i += 1) {
-        hash ^= text.charCodeAt(i);
-        hash = Math.imul(hash, 0x01000193);
-    }
-    return hash >>> 0;
 }
