@@ -25,8 +25,8 @@ export interface ColdImport {
     runs: number;
     medianMs: Record<string, number>;
     /**
-     * Each target against its like (bundles against `baselineBundle`, the unbundled app against `baseline`): the
-     * median of the ratios taken within each round, and their spread.
+     * Each of RATIOS (bundles against `baselineBundle`, the unbundled app against `baseline`, and the bundle against
+     * `registrationBundle`): the median of the ratios taken within each round, and their spread.
      */
     ratio: Record<string, number>;
     ratioSpread: Record<string, Spread>;
@@ -41,12 +41,16 @@ export interface ColdImport {
     ratioCpuSpread: Record<string, Spread>;
 }
 
-/** Which baseline each target is compared with. */
-export const BASELINE_OF: Record<string, string> = {
-    app: 'baseline',
-    appTelemetry: 'baseline',
-    bundle: 'baselineBundle',
-    bundleTelemetry: 'baselineBundle',
+/**
+ * The paired ratios: each named by its target, or by what it compares, and taken as [target, baseline]. The last is
+ * context: the bundle against the SDKs that also set up streaming and register the same routes.
+ */
+export const RATIOS: Record<string, [string, string]> = {
+    app: ['app', 'baseline'],
+    appTelemetry: ['appTelemetry', 'baseline'],
+    bundle: ['bundle', 'baselineBundle'],
+    bundleTelemetry: ['bundleTelemetry', 'baselineBundle'],
+    bundleToRegistration: ['bundle', 'registrationBundle'],
 };
 
 const timed = (body: string) =>
@@ -146,16 +150,12 @@ export async function measureColdImport(
     // Paired: each round imports every target once, close in time; the ratio is taken within the round.
     const paired = (of: Record<string, number[]>) =>
         Object.fromEntries(
-            Object.entries(BASELINE_OF)
-                .filter(([k]) => of[k] !== undefined)
-                .map(([k, base]) => [k, spread(of[k]!.map((v, i) => v / of[base]![i]!))]),
+            Object.entries(RATIOS)
+                .filter(([, [target]]) => of[target] !== undefined)
+                .map(([name, [target, base]]) => [name, spread(of[target]!.map((v, i) => v / of[base]![i]!))]),
         );
     const ratioSpread = paired(samples);
     const ratioCpuSpread = paired(cpuSamples);
-    // Context: the bundle against the SDKs that also set up streaming and register the same routes.
-    if (samples.bundle !== undefined) {
-        ratioSpread.bundleToRegistration = spread(samples.bundle.map((v, i) => v / samples.registrationBundle![i]!));
-    }
     const medianOf = (of: Record<string, Spread>) =>
         Object.fromEntries(Object.entries(of).map(([k, v]) => [k, v.median]));
     return {

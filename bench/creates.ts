@@ -17,7 +17,7 @@
 import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
 
-import { MAX_DEPENDENCIES_PER_SECOND } from '../lib/platform/config.js';
+import { MAX_DEPENDENCIES_PER_SECOND } from '../lib/platform/sampling.js';
 import { startEmbeddedCosmos } from '../lib/store/embeddedCosmos.js';
 import { newConfiguration, startAppProcess } from '../scripts/appProcess.js';
 import type { LoadRequest, LoadResult } from './loadGenerator.js';

@@ -9,8 +9,8 @@
  */
 import { randomUUID } from 'node:crypto';
 
-import { MAX_DEPENDENCIES_PER_SECOND } from '../lib/platform/config.js';
 import type { Logger } from '../lib/platform/logger.js';
+import { MAX_DEPENDENCIES_PER_SECOND } from '../lib/platform/sampling.js';
 import { startTelemetry } from '../lib/platform/telemetry.js';
 import type { StoreCall } from '../lib/store/assignmentStore.js';
 import { cpuMsOf } from './processes.js';

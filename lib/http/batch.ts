@@ -14,7 +14,7 @@ import { ODATA_JSON } from '../graph/odata.js';
 import type { Services } from '../platform/services.js';
 import { isJsonMediaType, readJsonBody } from './body.js';
 import { createHttpHandler, type Operation, type Route, UNAVAILABLE_RETRY_AFTER_SECONDS } from './pipeline.js';
-import { compileTemplate, isCatchAll, matchTemplate, pathSegments, ROUTE_PREFIX } from './routing.js';
+import { firstMatch, pathSegments, type RankedRoute, rankRoutes, ROUTE_PREFIX } from './routing.js';
 
 // The package is CommonJS built by a bundler: Node's ESM loader cannot see these two as named exports.
 const { HttpRequest, InvocationContext } = functions;
@@ -177,17 +177,7 @@ export function parseBatch(json: unknown): BatchRequest[] {
     return requests;
 }
 
-interface Entry {
-    route: Route;
-    compiled: ReturnType<typeof compileTemplate>;
-}
-
-/** The route table in the order both hosts match it: catch-all last. */
-function entriesOf(routes: readonly Route[]): Entry[] {
-    return routes
-        .map((route) => ({ route, compiled: compileTemplate(route.template) }))
-        .sort((a, b) => Number(isCatchAll(a.compiled)) - Number(isCatchAll(b.compiled)));
-}
+type Entry = RankedRoute<Route>;
 
 const isNestedBatch = (entry: Entry) => entry.route.template.toLowerCase() === BATCH_TEMPLATE;
 
@@ -325,7 +315,7 @@ export function batchOperation(routes: () => readonly Route[]): Operation {
         // The batch keeps to one request's budget, from its first byte: each part has what is left of it when it
         // starts, so the batch answers in time, however slow its parts.
         const deadline = services.requestBudgetMs === undefined ? undefined : Date.now() + services.requestBudgetMs;
-        entries ??= entriesOf(routes());
+        entries ??= rankRoutes(routes());
         const requests = parseBatch(await readJsonBody(request, MAX_BATCH_BODY_BYTES));
         const origin = new URL(request.url).origin;
         const targets = new Map<string, { entry: Entry; url: URL } | GraphError>();
@@ -336,7 +326,7 @@ export function batchOperation(routes: () => readonly Route[]): Operation {
                 continue;
             }
             const segments = pathSegments(url.pathname) ?? [];
-            const entry = entries.find((e) => matchTemplate(e.compiled, segments) !== undefined);
+            const entry = firstMatch(entries, segments)?.entry;
             if (entry === undefined) {
                 throw new Error(`no route, not even the catch-all, serves ${url.pathname}`);
             }

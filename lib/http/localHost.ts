@@ -21,7 +21,7 @@ import { ODATA_JSON } from '../graph/odata.js';
 import type { Logger, Services } from '../platform/services.js';
 import { MAX_BODY_BYTES } from './body.js';
 import { createHttpHandler, type Route, type RouteHandler } from './pipeline.js';
-import { compileTemplate, isCatchAll, matchTemplate, pathSegments } from './routing.js';
+import { firstMatch, pathSegments, type RankedRoute, rankRoutes } from './routing.js';
 
 /** How long a client may take over each part of a request (lib/platform/config: HEADERS_TIMEOUT_SECONDS, ...). */
 export interface HostTimeouts {
@@ -68,9 +68,7 @@ const { HttpRequest, InvocationContext } = functions;
 const LINGER_MS = 2000;
 const LINGER_BYTES = 4 * MAX_BODY_BYTES;
 
-interface Entry {
-    route: Route;
-    compiled: ReturnType<typeof compileTemplate>;
+interface Entry extends RankedRoute<Route> {
     handler: RouteHandler;
 }
 
@@ -310,13 +308,10 @@ function parserError(error: NodeJS.ErrnoException): GraphError {
 export async function startLocalHost(options: LocalHostOptions): Promise<LocalHost> {
     const logger = options.logger ?? options.services.logger;
     const timeouts = { ...DEFAULT_HOST_TIMEOUTS, ...options.timeouts };
-    const entries: Entry[] = options.routes
-        .map((route) => ({
-            route,
-            compiled: compileTemplate(route.template),
-            handler: createHttpHandler(route, () => options.services),
-        }))
-        .sort((a, b) => Number(isCatchAll(a.compiled)) - Number(isCatchAll(b.compiled)));
+    const entries: Entry[] = rankRoutes(options.routes).map((ranked) => ({
+        ...ranked,
+        handler: createHttpHandler(ranked.route, () => options.services),
+    }));
     const scheme = options.tls ? 'https' : 'http';
     let inFlight = 0;
     let drained: (() => void) | undefined;
@@ -345,16 +340,8 @@ export async function startLocalHost(options: LocalHostOptions): Promise<LocalHo
             return;
         }
         const segments = pathSegments(url.pathname);
-        let entry: Entry | undefined;
-        let params: Record<string, string> | undefined;
-        for (const candidate of segments ? entries : []) {
-            params = matchTemplate(candidate.compiled, segments ?? []);
-            if (params !== undefined) {
-                entry = candidate;
-                break;
-            }
-        }
-        if (!entry || !params) {
+        const matched = segments ? firstMatch(entries, segments) : undefined;
+        if (!matched) {
             // Outside the route prefix the Functions host has nothing either; answer in Graph's shape all the same.
             const error = new GraphError(
                 'ResourceNotFound',
@@ -363,6 +350,7 @@ export async function startLocalHost(options: LocalHostOptions): Promise<LocalHo
             writeGraphError(response, error, !request.complete);
             return;
         }
+        const { entry, params } = matched;
         const method = request.method ?? 'GET';
         let nativeRequest: Request;
         try {

@@ -110,3 +110,29 @@ function decodeLiteral(segment: string): string {
 export function isCatchAll(compiled: CompiledTemplate): boolean {
     return compiled.catchAll;
 }
+
+export interface RankedRoute<T> {
+    route: T;
+    compiled: CompiledTemplate;
+}
+
+/** A route table compiled once, in the order the Functions host matches it: catch-all templates last. */
+export function rankRoutes<T extends { template: string }>(routes: readonly T[]): RankedRoute<T>[] {
+    return routes
+        .map((route) => ({ route, compiled: compileTemplate(route.template) }))
+        .sort((a, b) => Number(isCatchAll(a.compiled)) - Number(isCatchAll(b.compiled)));
+}
+
+/** The first of `ranked` whose template the raw segments match, with its parameters (still encoded). */
+export function firstMatch<E extends { compiled: CompiledTemplate }>(
+    ranked: readonly E[],
+    segments: readonly string[],
+): { entry: E; params: Record<string, string> } | undefined {
+    for (const entry of ranked) {
+        const params = matchTemplate(entry.compiled, segments);
+        if (params !== undefined) {
+            return { entry, params };
+        }
+    }
+    return undefined;
+}

@@ -5,7 +5,7 @@
 
 import { randomBytes } from 'node:crypto';
 
-import { DEFAULT_MAX_DEPENDENCIES_PER_SECOND } from './sampling.js';
+import { DEFAULT_MAX_DEPENDENCIES_PER_SECOND, MAX_DEPENDENCIES_PER_SECOND } from './sampling.js';
 
 export const DEFAULT_COSMOS_DATABASE = 'officeConfiguration';
 export const DEFAULT_COSMOS_CONTAINER = 'clientConfigurationAssignments';
@@ -392,9 +392,6 @@ function telemetrySettings(env: Env): TelemetrySettings | undefined {
         ),
     };
 }
-
-/** Enough to record every call of one instance (a create costs about 0.3 ms of CPU): sampling off, in effect. */
-export const MAX_DEPENDENCIES_PER_SECOND = 100_000;
 
 /** A slow client holds a connection and a request slot: seconds, not node's default minutes. */
 function hostTimeouts(env: Env): HostTimeoutSettings {

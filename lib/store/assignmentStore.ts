@@ -474,10 +474,6 @@ export class AssignmentStore {
         return result;
     }
 
-    private setPatch(configurationId: string, delta: number): OperationInput {
-        return setPatchOperation(configurationId, delta, this.maxAssignments);
-    }
-
     /**
      * Writes the set document's count from the assignments themselves: for a configuration written before the set
      * document counted them. No write can land meanwhile, as each needs the count, and two first writes settle by
@@ -527,10 +523,12 @@ export class AssignmentStore {
         const setIndex = operations.length;
         for (let attempt = 0; ; attempt++) {
             try {
-                return await this.batch(container, meter, configurationId, [
-                    ...operations,
-                    this.setPatch(configurationId, delta),
-                ]);
+                return await this.batch(
+                    container,
+                    meter,
+                    configurationId,
+                    withSetPatch(configurationId, operations, delta, this.maxAssignments),
+                );
             } catch (error) {
                 if (!(error instanceof BatchRefused) || error.index !== setIndex) {
                     throw error;
@@ -937,16 +935,26 @@ function setPatchOperation(configurationId: string, delta: number, maxAssignment
     };
 }
 
+/** A single write's operations with the set document's patch after them: the batch every single write sends. */
+function withSetPatch(
+    configurationId: string,
+    operations: OperationInput[],
+    delta: number,
+    maxAssignments: number,
+): OperationInput[] {
+    return [...operations, setPatchOperation(configurationId, delta, maxAssignments)];
+}
+
 /**
- * The transactional batch of a create, as `create` sends it the first time: the assignment, then the set document's
- * patch. bench/libraryFloor and bench/rawCreates send the same, so that they do the store's work.
+ * The transactional batch of a create, as `create` sends it: the assignment, then the set document's patch.
+ * bench/libraryFloor and bench/rawCreates send the same, so that they do the store's work.
  */
 export function createBatchOperations(
     configurationId: string,
     assignment: Assignment,
     maxAssignments = MAX_ASSIGNMENTS_PER_CONFIGURATION,
 ): OperationInput[] {
-    return [createOperation(configurationId, assignment), setPatchOperation(configurationId, 1, maxAssignments)];
+    return withSetPatch(configurationId, [createOperation(configurationId, assignment)], 1, maxAssignments);
 }
 
 function createOperation(configurationId: string, assignment: Assignment): OperationInput {

@@ -20,10 +20,9 @@ import {
     DEFAULT_TELEMETRY_ROLE_NAME,
     entraIdIngestion,
     loadConfig,
-    MAX_DEPENDENCIES_PER_SECOND,
 } from '../../../lib/platform/config.js';
 import { traceIdOf } from '../../../lib/platform/requestScope.js';
-import { DEFAULT_MAX_DEPENDENCIES_PER_SECOND } from '../../../lib/platform/sampling.js';
+import { DEFAULT_MAX_DEPENDENCIES_PER_SECOND, MAX_DEPENDENCIES_PER_SECOND } from '../../../lib/platform/sampling.js';
 import type { Logger } from '../../../lib/platform/services.js';
 import { startTelemetry } from '../../../lib/platform/telemetry.js';
 import { AssignmentStore, type StoreCall } from '../../../lib/store/assignmentStore.js';
