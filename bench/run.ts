@@ -23,6 +23,7 @@ import { type Creates, measureCreates } from './creates.js';
 import { type HandlerOverhead, measureHandlerOverhead } from './handlerOverhead.js';
 import { measurePackageSize, type PackageSize } from './packageSize.js';
 import { round, showRatio, type Spread } from './stats.js';
+import { describeStoreCosts, measureStoreCosts } from './storeCosts.js';
 
 const benchDir = dirname(fileURLToPath(import.meta.url));
 const repoRoot = resolve(benchDir, '..', '..');
@@ -317,6 +318,15 @@ async function main(): Promise<void> {
     });
     await writeFile(out, `${JSON.stringify({ ...results, batch }, null, 2)}\n`);
     console.info(`\n${describeBatch(batch)}`);
+    // Scale-out (issue 22): request units per operation and create latency, 3 instances on Azure-like Cosmos DB.
+    step('store costs per operation, and create latency at 3 instances, on simulated Azure Cosmos DB');
+    const storeCosts = await measureStoreCosts(appRoot, {
+        samples: number(undefined, 15, 3),
+        creates: number(undefined, 2000, 200),
+        progress,
+    });
+    await writeFile(out, `${JSON.stringify({ ...results, batch, storeCosts }, null, 2)}\n`);
+    console.info(`\n${describeStoreCosts(storeCosts)}`);
 }
 
 main().catch((error: unknown) => {

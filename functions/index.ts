@@ -10,9 +10,11 @@
 import { app } from '@azure/functions';
 
 import { createHttpHandler, HTTP_METHODS } from '../lib/http/pipeline.js';
+import { startScheduler } from '../lib/jobs/scheduler.js';
 import { describeAuth, loadConfig } from '../lib/platform/config.js';
 import { consoleLogger, createAppServices } from '../lib/platform/services.js';
 import { routes } from './routes.js';
+import { triggers } from './triggers.js';
 
 // The host hands each request over as a stream, so the pipeline decides on the headers (token, method, type, declared
 // length) before a byte of the body is read, and stops reading past its limit, as the local host does.
@@ -35,6 +37,37 @@ for (const route of routes) {
         // The pipeline hands each request's scope to the store: Cosmos DB dependencies carry its request-id.
         handler: createHttpHandler(route, () => services),
     });
+}
+
+if (config.hostStorage) {
+    for (const trigger of triggers) {
+        app.timer(trigger.name, {
+            schedule: trigger.schedule,
+            handler: async (_timer, context) => {
+                const logger = {
+                    info: (message: string) => context.log(message),
+                    warn: (message: string) => context.warn(message),
+                    error: (message: string) => context.error(message),
+                };
+                await trigger.run({ store: services.store, logger });
+            },
+        });
+    }
+} else {
+    // `func start` without AzureWebJobsStorage cannot run timer triggers (the host keeps their locks in storage):
+    // the jobs run in this worker instead, as under the local host. Never in Azure, where storage is always set.
+    consoleLogger.warn(
+        'AzureWebJobsStorage is not set: the timer jobs (the sweeper) run inside this worker. Set it (Azurite: ' +
+            'UseDevelopmentStorage=true) to run them as timer triggers.',
+    );
+    startScheduler(
+        triggers.map((t) => ({
+            name: t.name,
+            everyMs: config.sweepIntervalMs,
+            run: () => t.run({ store: services.store, logger: consoleLogger }),
+        })),
+        consoleLogger,
+    );
 }
 
 if (services.telemetry) {

@@ -8,10 +8,16 @@
  * With
  * `--outage`, Cosmos stops listening for a few seconds mid-run and then comes back with its data: every 201 must
  * be stored, every failure must be a 503 or 429 with Retry-After, and creates must succeed again afterwards.
+ * With `--instances N` (N > 1), the app runs scaled out as Azure runs it: N processes, each with its own Cosmos DB
+ * client, behind a round-robin front that runs in this process too (scripts/cluster.ts).
  *
- *   npm run load -- --requests 10000 --concurrency 64 [--warmup 500] [--outage] [--outage-ms 3000]
+ * With `--store azure-serverless` (or `azure-autoscale`), the embedded server stands behind the Azure-like simulation
+ * of Cosmos DB (lib/store/simulator): milliseconds a call, request charges within the account's RU/s, session
+ * consistency.
+ *
+ *   npm run load -- --requests 10000 --concurrency 64 [--warmup 500] [--outage] [--outage-ms 3000] [--instances 1]
+ *                   [--store embedded|azure-serverless|azure-autoscale]
  */
-import { once } from 'node:events';
 import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -22,7 +28,10 @@ import autocannon from 'autocannon';
 import { type CosmosSettings, DEFAULT_COSMOS_CONTAINER, DEFAULT_COSMOS_DATABASE } from '../lib/platform/config.js';
 import { openEmbeddedContainer } from '../lib/store/cosmosClient.js';
 import { startEmbeddedCosmos } from '../lib/store/embeddedCosmos.js';
+import type { PresetName } from '../lib/store/simulator/profile.js';
+import { startSimulatedCosmos } from '../lib/store/simulator/simulatedCosmos.js';
 import { newConfiguration, startAppProcess } from './appProcess.js';
+import { startCluster } from './cluster.js';
 import { timedAutocannon } from './timedAutocannon.js';
 
 export interface LoadOptions {
@@ -34,14 +43,38 @@ export interface LoadOptions {
     warmup?: number;
     /** Print autocannon's progress bar and the table. */
     progress?: boolean;
+    /** App processes; more than one run behind a round-robin front (scripts/cluster.ts). Default 1. */
+    instances?: number;
+    /**
+     * What the app stores in: the embedded Cosmos DB as it is (default), or that server behind the Azure-like
+     * simulation (lib/store/simulator): latency, request charges and their RU/s budget, session consistency.
+     */
+    store?: LoadStore;
 }
+
+export const LOAD_STORES = ['embedded', 'azure-serverless', 'azure-autoscale'] as const;
+export type LoadStore = (typeof LOAD_STORES)[number];
+
+const PRESET_OF: Record<Exclude<LoadStore, 'embedded'>, PresetName> = {
+    'azure-serverless': 'azureServerless',
+    'azure-autoscale': 'azureAutoscaleFloor',
+};
 
 /** Where the load generator runs: printed with every run, since it shares a process (and cores) with the store. */
 export const LOAD_GENERATOR_NOTE =
     'load generator: autocannon in this process, which also runs the embedded Cosmos DB; the app runs in its own ' +
     'process. On a small machine the three compete for cores: the rate is a floor of what the app can do.';
 
+/** Printed besides LOAD_GENERATOR_NOTE when the app runs scaled out: the front is one more tenant of this process. */
+export const CLUSTER_NOTE =
+    'scaled out: the app instances are processes of their own; the round-robin front before them runs in this ' +
+    'process, with the load generator and the store.';
+
 export interface LoadReport {
+    /** App processes that served the run (behind a round-robin front when more than one). */
+    instances: number;
+    /** With more than one instance: the requests the front handed to each, the warm-up and set-up included. */
+    requestsPerInstance?: number[];
     requests: number;
     concurrency: number;
     /** Warm-up creates sent before the run, not counted anywhere below. */
@@ -93,6 +126,10 @@ const root = projectRoot();
 
 export async function runLoad(options: LoadOptions): Promise<LoadReport> {
     const cosmos = await startEmbeddedCosmos({ protocol: 'http' });
+    const store = options.store ?? 'embedded';
+    // What the app talks to (and what an outage stops): the simulation in front of the server, or the server.
+    const front =
+        store === 'embedded' ? cosmos : await startSimulatedCosmos({ profile: PRESET_OF[store], backend: cosmos });
     const settings: CosmosSettings = {
         connection: { kind: 'key', endpoint: cosmos.endpoint, key: cosmos.key },
         database: DEFAULT_COSMOS_DATABASE,
@@ -100,8 +137,8 @@ export async function runLoad(options: LoadOptions): Promise<LoadReport> {
         requestTimeoutMs: 5000,
     };
     const opened = await openEmbeddedContainer(settings, cosmos);
-    const env: NodeJS.ProcessEnv = { PATH: process.env.PATH, COSMOS_ENDPOINT: cosmos.endpoint, COSMOS_KEY: cosmos.key };
-    const app = await startAppProcess(root, env);
+    const env: NodeJS.ProcessEnv = { PATH: process.env.PATH, COSMOS_ENDPOINT: front.endpoint, COSMOS_KEY: front.key };
+    const app = await startApp(env, options.instances ?? 1);
     let configurationId = '';
     const acknowledged = new Set<string>();
     const statusCounts: Record<string, number> = {};
@@ -173,9 +210,9 @@ export async function runLoad(options: LoadOptions): Promise<LoadReport> {
                     await new Promise((resolve) => setTimeout(resolve, 5));
                 }
                 const startedAtMs = Date.now() - started;
-                await cosmos.stop();
+                await front.stop();
                 await new Promise((resolve) => setTimeout(resolve, outageMs));
-                await cosmos.resume();
+                await front.resume();
                 recoveredAt = Date.now();
                 outage = {
                     startedAtMs,
@@ -203,7 +240,10 @@ export async function runLoad(options: LoadOptions): Promise<LoadReport> {
         const storedIds = new Set(stored);
         const lost = [...acknowledged].filter((id) => !storedIds.has(id)).length;
         const total = Object.values(statusCounts).reduce((a, b) => a + b, 0);
+        const perInstance = app.requestsPerInstance();
         return {
+            instances: options.instances ?? 1,
+            ...(perInstance ? { requestsPerInstance: perInstance } : {}),
             requests: total,
             concurrency: options.concurrency,
             warmup,
@@ -220,11 +260,40 @@ export async function runLoad(options: LoadOptions): Promise<LoadReport> {
             ...(outage ? { outage: { ...outage, createdAfterRecovery } } : {}),
         };
     } finally {
-        app.child.kill('SIGTERM');
-        await once(app.child, 'exit');
+        await app.close();
         await opened.dispose();
+        if (front !== cosmos) {
+            await front.close();
+        }
         await cosmos.close();
     }
+}
+
+/** The app, as one process or as a cluster of them; either way, one origin to drive. */
+async function startApp(
+    env: NodeJS.ProcessEnv,
+    instances: number,
+): Promise<{ origin: string; requestsPerInstance(): number[] | undefined; close(): Promise<void> }> {
+    if (instances > 1) {
+        const cluster = await startCluster({ instances, env, appRoot: root });
+        return {
+            origin: cluster.origin,
+            requestsPerInstance: () => {
+                const counts = cluster.front.counts();
+                return cluster.instances.map((instance) => counts[instance.origin] ?? 0);
+            },
+            close: () => cluster.close(),
+        };
+    }
+    const app = await startAppProcess(root, env);
+    return {
+        origin: app.origin,
+        requestsPerInstance: () => undefined,
+        close: async () => {
+            app.child.kill('SIGTERM');
+            await app.exited;
+        },
+    };
 }
 
 /** Sends a create every 50 ms until one is answered 201 (at most 30 s): the service recovering on its own. */
@@ -270,26 +339,41 @@ async function main(): Promise<void> {
             warmup: { type: 'string', default: '500' },
             outage: { type: 'boolean', default: false },
             'outage-ms': { type: 'string', default: '3000' },
+            instances: { type: 'string', default: '1' },
+            store: { type: 'string', default: 'embedded' },
         },
     });
+    const store = values.store as LoadStore;
+    if (!LOAD_STORES.includes(store)) {
+        throw new Error(`--store takes ${LOAD_STORES.join(', ')}, not ${values.store}`);
+    }
+    const instances = Number(values.instances);
+    if (!Number.isInteger(instances) || instances < 1) {
+        throw new Error(`--instances takes a whole number of at least 1, not ${values.instances}`);
+    }
     const options: LoadOptions = {
         requests: Number(values.requests),
         concurrency: Number(values.concurrency),
         warmup: Number(values.warmup),
         progress: true,
+        instances,
+        store,
         ...(values.outage ? { outageMs: Number(values['outage-ms']) } : {}),
     };
     console.info(
         `Load: ${options.requests} creates at concurrency ${options.concurrency} after ${options.warmup} warm-up ` +
             `creates` +
             (options.outageMs ? `, Cosmos DB stopped for ${options.outageMs} ms a third of the way in` : '') +
-            `\n${LOAD_GENERATOR_NOTE}`,
+            `, ${instances} app instance${instances === 1 ? '' : 's'}, store: ${store}` +
+            `\n${LOAD_GENERATOR_NOTE}` +
+            (instances > 1 ? `\n${CLUSTER_NOTE}` : ''),
     );
     const report = await runLoad(options);
     console.info(JSON.stringify(report, null, 2));
     const ok = report.lost === 0 && report.badFailures === 0 && report.stored >= report.acknowledged;
     console.info(
-        `${report.requestsPerSecond} requests/s, p50 ${report.latencyMs.p50} ms, p99 ${report.latencyMs.p99} ms, ` +
+        `${report.instances} instance${report.instances === 1 ? '' : 's'}: ` +
+            `${report.requestsPerSecond} requests/s, p50 ${report.latencyMs.p50} ms, p99 ${report.latencyMs.p99} ms, ` +
             `non-201 ${report.non201}, acknowledged ${report.acknowledged}, stored ${report.stored}, lost ${report.lost}: ` +
             (ok ? 'nothing acknowledged was lost' : 'FAILED'),
     );

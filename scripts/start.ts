@@ -13,9 +13,11 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 
 import { routes } from '../functions/routes.js';
+import { triggers } from '../functions/triggers.js';
 import { startLocalHost } from '../lib/http/localHost.js';
+import { startScheduler } from '../lib/jobs/scheduler.js';
 import { ConfigurationError, describeAuth, loadConfig } from '../lib/platform/config.js';
-import { createAppServices } from '../lib/platform/services.js';
+import { consoleLogger, createAppServices } from '../lib/platform/services.js';
 
 const DEFAULT_PORT = 7071;
 const LOOPBACK = '127.0.0.1';
@@ -194,6 +196,19 @@ async function runLocal(port: number, listen: string): Promise<void> {
     for (const route of routes) {
         console.info(`  ${Object.keys(route.operations).join(',').padEnd(36)} ${origin}/beta/${route.template}`);
     }
+    // The timer jobs the Functions host would run (functions/triggers.ts), every SWEEP_INTERVAL_SECONDS.
+    const scheduler = startScheduler(
+        triggers.map((trigger) => ({
+            name: trigger.name,
+            everyMs: config.sweepIntervalMs,
+            run: () => trigger.run({ store: services.store, logger: consoleLogger }),
+        })),
+        consoleLogger,
+    );
+    console.info(
+        `  timer jobs: ${triggers.map((t) => t.name).join(', ')}, every ${config.sweepIntervalMs / 1000} s ` +
+            '(SWEEP_INTERVAL_SECONDS)',
+    );
     let stopping = false;
     const stop = (why: string) => {
         if (stopping) {
@@ -201,8 +216,7 @@ async function runLocal(port: number, listen: string): Promise<void> {
         }
         stopping = true;
         console.info(`${why}: finishing requests in flight, then stopping.`);
-        void host
-            .close()
+        void Promise.all([host.close(), scheduler.stop()])
             .then(() => services.dispose())
             .then(() => process.exit(0));
     };

@@ -70,9 +70,16 @@ resource account 'Microsoft.DocumentDB/databaseAccounts@2026-03-15' = {
         isZoneRedundant: false
       }
     ]
+    // Strong: a read on any instance of the app sees every write acknowledged on any other (each instance has its
+    // own client, and Session would give read-your-writes within one client only). One region, so writes cost no
+    // more; reads cost twice a Session read's request units (docs/design.md, "Consistency").
     consistencyPolicy: {
-      defaultConsistencyLevel: 'Session'
+      defaultConsistencyLevel: 'Strong'
     }
+    // The sweeper's calls (lib/jobs/sweeper.ts) ask for low priority: when the container is short of request units,
+    // they are throttled before the API's own calls.
+    enablePriorityBasedExecution: true
+    defaultPriorityLevel: 'High'
     capabilities: throughputMode == 'serverless' ? [{ name: 'EnableServerless' }] : []
     disableLocalAuth: true
     disableKeyBasedMetadataWriteAccess: true

@@ -132,7 +132,7 @@ async function withinBudget<T>(
     if (budgetMs === undefined) {
         return await operation();
     }
-    const budget = { expired: false };
+    const budget = { expired: false, deadline: Date.now() + budgetMs };
     const running = operation(budget);
     return await new Promise<T>((resolve, reject) => {
         const timer = setTimeout(() => {

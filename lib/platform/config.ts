@@ -101,7 +101,19 @@ export interface AppConfig {
     telemetry?: TelemetrySettings;
     /** How long the local host waits for each part of a request (the Functions host has its own limits). */
     hostTimeouts: HostTimeoutSettings;
+    /**
+     * How often the local host runs the sweeper (SWEEP_INTERVAL_SECONDS); in Azure its timer trigger's schedule
+     * decides (functions/triggers.ts).
+     */
+    sweepIntervalMs: number;
+    /**
+     * Whether the Functions host has the storage its timer triggers need (AzureWebJobsStorage, or its identity-based
+     * form): always in Azure; under `func start` only with Azurite or an account.
+     */
+    hostStorage: boolean;
 }
+
+export const DEFAULT_SWEEP_INTERVAL_SECONDS = 30;
 
 /** Milliseconds; set in seconds. */
 export interface HostTimeoutSettings {
@@ -426,6 +438,10 @@ export function loadConfig(env: Env = process.env): AppConfig {
         requestBudgetMs,
         skipTokenKey: skipTokenKey(env, runningInAzure),
         hostTimeouts: timeouts,
+        sweepIntervalMs: positiveInteger(env, 'SWEEP_INTERVAL_SECONDS', DEFAULT_SWEEP_INTERVAL_SECONDS, 3600) * 1000,
+        hostStorage:
+            runningInAzure ||
+            Object.keys(env).some((name) => /^AzureWebJobsStorage(__\w+)?$/.test(name) && (env[name] ?? '') !== ''),
         ...(publicOrigin ? { publicOrigin } : {}),
         ...(auth ? { auth } : {}),
         ...(telemetry ? { telemetry } : {}),

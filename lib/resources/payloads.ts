@@ -22,12 +22,12 @@ import { ifMatchOf } from './requests.js';
 function getPayload(property: PayloadProperty): Operation {
     return async (call) => {
         const id = configurationIdOf(call);
-        const store = configurationsOf(call);
-        const payload = await store.readPayload(id, property);
+        const read = await configurationsOf(call).readPayload(id, property);
+        if (!read.configuration) {
+            throw missingConfiguration(id);
+        }
+        const { payload } = read;
         if (!payload) {
-            if (!(await store.get(id))) {
-                throw missingConfiguration(id);
-            }
             return { status: 204 };
         }
         return {

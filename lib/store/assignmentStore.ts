@@ -23,6 +23,7 @@ import {
     type JSONObject,
     type OperationInput,
     type OperationResponse,
+    PriorityLevel,
     type RequestOptions,
 } from '@azure/cosmos';
 
@@ -30,11 +31,15 @@ import { GraphError } from '../graph/errors.js';
 import type { Assignment } from '../graph/odata.js';
 import type { AssignmentTarget } from '../graph/schema.js';
 import type { RequestScope } from '../platform/requestScope.js';
+import { type ConfigurationDocument, TENANT_PARTITION } from './tenant.js';
 
 export const PARTITION_KEY_PATH = '/configurationId';
 
 /** Operations in one transactional batch: the Cosmos DB limit. */
-const MAX_BATCH_OPERATIONS = 100;
+export const MAX_BATCH_OPERATIONS = 100;
+
+/** The sweeper starts no page of deletes closer than this to the end of its run: a page is one batch. */
+const SWEEP_PAGE_RESERVE_MS = 2000;
 
 /** The set document's id. It is no GUID, so no assignment id can name it. */
 export const SET_VERSION_ID = 'assign-version';
@@ -63,13 +68,37 @@ interface AssignmentDocument extends ItemDefinition {
     target: AssignmentTarget;
 }
 
+/**
+ * A DELETE of the configuration under way: set on the parent before the configuration's own batch, so that from then
+ * on no assignment write lands (each one's batch requires the parent unmarked), whether that batch is refused,
+ * answered or never answered. A refused DELETE takes its mark off; one that landed leaves the parent to the sweeper.
+ */
+export interface DeletionMark {
+    /** The DELETE's own id: only it (or whoever finds its mark stale) takes the mark off. */
+    attempt: string;
+    /** Milliseconds since the epoch, by the DELETE's clock. */
+    at: number;
+}
+
 interface SetDocument extends ItemDefinition {
     id: typeof SET_VERSION_ID;
     configurationId: string;
     /** Absent on set documents written before the limit existed: such a document is counted again first. */
     total?: number;
     revision?: number;
+    deleting?: DeletionMark;
 }
+
+/**
+ * A mark older than this belongs to a DELETE that can no longer land: past any request's time (the Functions timeout
+ * is 30 s) and any late commit of its batch. A writer that finds one on a configuration that still exists takes it off.
+ */
+export const STALE_MARK_MS = 60_000;
+
+/** Waits between looks at a configuration whose DELETE is under way: it usually settles within a few round trips. */
+const MARK_WAIT_MS = [10, 20, 40, 80, 160, 320, 500] as const;
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 interface KeyRecord extends ItemDefinition {
     id: string;
@@ -229,9 +258,11 @@ export interface StoreRequest {
     /**
      * The request's time budget: once `expired` is set (the request was answered 503 for running out of time), no
      * further Cosmos call of the view starts, so the request cannot go on to write (a batch after its read, a patch
-     * after its check). A call already in flight is not cancelled.
+     * after its check). A call already in flight is not cancelled. `deadline` (milliseconds since the epoch) is when
+     * the request will be answered whatever happens: a write that must settle an unanswered call before answering
+     * keeps to it.
      */
-    readonly budget?: { readonly expired: boolean };
+    readonly budget?: { readonly expired: boolean; readonly deadline?: number };
     /** Whose calls these are, told to the observer with each one (telemetry's request-id). */
     readonly scope?: RequestScope;
 }
@@ -338,6 +369,12 @@ export class AssignmentStore {
     private request: StoreRequest = {};
 
     /**
+     * What the store and its views share for the process (the configuration store's group commit), keyed by its
+     * owner's symbol. Views read it through their prototype, so it is one object per container.
+     */
+    readonly shared = new Map<symbol, unknown>();
+
+    /**
      * @param container resolves the container on first use (the client is created lazily).
      */
     constructor(
@@ -364,6 +401,11 @@ export class AssignmentStore {
         if (this.request.budget?.expired) {
             throw new StoreError('unavailable', `Cosmos DB ${operation}: not started, the request ran out of time`);
         }
+    }
+
+    /** When this view's request is answered whatever happens (milliseconds since the epoch); none outside requests. */
+    deadline(): number | undefined {
+        return this.request.budget?.deadline;
     }
 
     /** Runs one operation of the store (this one's, or the configuration store's on the same container). */
@@ -441,11 +483,12 @@ export class AssignmentStore {
         meter: Meter,
         configurationId: string,
         operations: OperationInput[],
+        requestOptions: Pick<RequestOptions, 'abortSignal' | 'priorityLevel'> = {},
     ): Promise<OperationResponse[]> {
         this.checkDeadline('batch');
         let response: Awaited<ReturnType<Container['items']['batch']>>;
         const seen: FailureSlot = {};
-        const options: RequestOptions & { [FAILURE_SLOT]: FailureSlot } = { [FAILURE_SLOT]: seen };
+        const options: RequestOptions & { [FAILURE_SLOT]: FailureSlot } = { ...requestOptions, [FAILURE_SLOT]: seen };
         try {
             response = await container.items.batch(operations, configurationId, options);
         } catch (error) {
@@ -521,6 +564,7 @@ export class AssignmentStore {
         delta: number,
     ): Promise<OperationResponse[]> {
         const setIndex = operations.length;
+        let waits = 0;
         for (let attempt = 0; ; attempt++) {
             try {
                 return await this.batch(
@@ -533,14 +577,20 @@ export class AssignmentStore {
                 if (!(error instanceof BatchRefused) || error.index !== setIndex) {
                     throw error;
                 }
-                if (attempt >= 2) {
-                    // Lost to concurrent writes of the set every time: the client's request was fine, retry it.
-                    throw new StoreError('conflict', 'Cosmos DB batch: the set document kept changing concurrently');
-                }
                 const set = await this.read<SetDocument>(container, meter, configurationId, SET_VERSION_ID);
                 if (!set) {
                     // The configuration's own document: without it the batch wrote nothing, and nothing may be written.
                     throw configurationNotFound(configurationId);
+                }
+                if (set.deleting) {
+                    // A DELETE of the configuration is under way (or was, and lost its answer): wait for its outcome.
+                    await this.settleDeletion(container, meter, configurationId, set.deleting, waits++);
+                    attempt--;
+                    continue;
+                }
+                if (attempt >= 2) {
+                    // Lost to concurrent writes of the set every time: the client's request was fine, retry it.
+                    throw new StoreError('conflict', 'Cosmos DB batch: the set document kept changing concurrently');
                 }
                 if (typeof set.total === 'number') {
                     if (error.statusCode === 412 && delta > 0 && set.total >= this.maxAssignments) {
@@ -706,19 +756,18 @@ export class AssignmentStore {
     }
 
     /**
-     * Checks a client's If-Match against the stored document, then returns the condition to send Cosmos: the
-     * document's own `_etag`, so that a change between this read and the write still fails as a precondition.
+     * A client's If-Match as the write's own condition, checked by Cosmos DB where the write lands: a comparison
+     * with a read made here could be against a version another instance has already replaced. `*` asks only that
+     * the document exist, which the write requires anyway; a weak tag never matches (RFC 9110 compares strongly).
      */
-    private async condition(container: Container, meter: Meter, configurationId: string, id: string, ifMatch?: string) {
-        if (ifMatch === undefined) {
+    private condition(ifMatch?: string): { ifMatch?: string } {
+        if (ifMatch === undefined || ifMatch === '*') {
             return {};
         }
-        const document = await this.read<AssignmentDocument>(container, meter, configurationId, id);
-        const current = document && !isBookkeeping(document) ? toAssignment(document) : undefined;
-        if (!ifMatchHolds(ifMatch, current)) {
+        if (ifMatch.startsWith('W/')) {
             throw new StoreError('preconditionFailed', 'If-Match does not match the stored ETag');
         }
-        return { ifMatch: String(document?._etag) };
+        return { ifMatch };
     }
 
     /**
@@ -732,7 +781,7 @@ export class AssignmentStore {
         ifMatch?: string,
     ): Promise<StoredAssignment> {
         return await this.run('patch', async (container, meter) => {
-            const condition = await this.condition(container, meter, configurationId, id, ifMatch);
+            const condition = this.condition(ifMatch);
             const [patched] = await this.writeWithSet(
                 container,
                 meter,
@@ -747,21 +796,21 @@ export class AssignmentStore {
                     },
                 ],
                 0,
-            ).catch(refusedAs('patch'));
+            ).catch(refusedUnless(ifMatch, 'patch'));
             return toAssignment(patched?.resourceBody as AssignmentDocument);
         });
     }
 
     async delete(configurationId: string, id: string, ifMatch?: string): Promise<void> {
         await this.run('delete', async (container, meter) => {
-            const condition = await this.condition(container, meter, configurationId, id, ifMatch);
+            const condition = this.condition(ifMatch);
             await this.writeWithSet(
                 container,
                 meter,
                 configurationId,
                 [{ operationType: BulkOperationType.Delete, id, partitionKey: configurationId, ...condition }],
                 -1,
-            ).catch(refusedAs('delete'));
+            ).catch(refusedUnless(ifMatch, 'delete'));
         });
     }
 
@@ -790,12 +839,140 @@ export class AssignmentStore {
         });
     }
 
-    /** Whether the configuration exists, as the assignment routes see it: its set document does. */
+    /**
+     * Whether the configuration exists, as the assignment routes see it: its parent does, and is not marked by a
+     * DELETE that has landed (the configuration's own document then is gone).
+     */
     async hasConfiguration(configurationId: string): Promise<boolean> {
         return await this.run('read', async (container, meter) => {
             const set = await this.read<SetDocument>(container, meter, configurationId, SET_VERSION_ID);
-            return set !== undefined;
+            if (!set) {
+                return false;
+            }
+            return !set.deleting || (await this.configurationExists(container, meter, configurationId));
         });
+    }
+
+    /**
+     * Whether a document exists, asked of the partition's primary replica: a conditional Patch whose filter no
+     * document meets answers 404 when there is none and 412 when there is one, and changes nothing. A read may be
+     * served by a replica that has not yet seen another instance's write (session consistency is per client); the
+     * probe's answer carries the session token that brings this client's next read up to date. Used only where a
+     * read found nothing and the answer matters (a 404 to a client, a DELETE's outcome).
+     */
+    async probe(container: Container, meter: Meter, partition: string, id: string): Promise<boolean> {
+        this.checkDeadline('probe');
+        try {
+            meter(
+                await container.item(id, partition).patch({
+                    condition: 'FROM c WHERE false',
+                    operations: [{ op: 'set', path: '/probe', value: 0 }],
+                }),
+            );
+            return true; // cannot happen (the filter holds for no document): treat as present
+        } catch (error) {
+            const code = (error as { code?: unknown }).code;
+            if (code === 404 || code === 412) {
+                meter.failed(error);
+                return code === 412;
+            }
+            throw error;
+        }
+    }
+
+    /** The configuration's own document in the tenant partition, confirmed at the primary when it is not found. */
+    async configurationExists(container: Container, meter: Meter, configurationId: string): Promise<boolean> {
+        const document = await this.read<ConfigurationDocument>(container, meter, TENANT_PARTITION, configurationId);
+        if (document) {
+            return document.kind === 'configuration';
+        }
+        return await this.probe(container, meter, TENANT_PARTITION, configurationId);
+    }
+
+    /**
+     * Waits for the outcome of a DELETE whose mark a write met: the configuration gone is `configurationNotFound`; a
+     * mark too old to belong to a DELETE that can still land is taken off; otherwise a short wait, then the caller
+     * looks again. Past the request's time, or after every wait, a 409 the client may retry.
+     */
+    async settleDeletion(
+        container: Container,
+        meter: Meter,
+        configurationId: string,
+        mark: DeletionMark,
+        waits: number,
+    ): Promise<void> {
+        if (!(await this.configurationExists(container, meter, configurationId))) {
+            throw configurationNotFound(configurationId);
+        }
+        if (Date.now() - mark.at > STALE_MARK_MS) {
+            await this.clearMark(container, meter, configurationId, mark.attempt);
+            return;
+        }
+        const wait = MARK_WAIT_MS[waits];
+        const deadline = this.deadline();
+        if (wait === undefined || (deadline !== undefined && Date.now() + 2 * wait >= deadline)) {
+            throw new StoreError('conflict', 'Cosmos DB: a DELETE of the configuration is under way');
+        }
+        await sleep(wait);
+    }
+
+    /**
+     * Marks the parent for a DELETE (see DeletionMark): resolves to false when there is no parent. Another DELETE's
+     * mark is waited on: the configuration gone is `configurationNotFound`, a DELETE still under way past the wait a
+     * `conflict`.
+     */
+    async markParent(configurationId: string, attempt: string): Promise<boolean> {
+        return await this.run('configuration.markParent', async (container, meter) => {
+            for (let waits = 0; ; waits++) {
+                const at = Date.now();
+                try {
+                    meter(
+                        await container.item(SET_VERSION_ID, configurationId).patch({
+                            condition: `FROM c WHERE NOT IS_DEFINED(c.deleting) OR c.deleting.at < ${at - STALE_MARK_MS}`,
+                            operations: [{ op: 'set', path: '/deleting', value: { attempt, at } }],
+                        }),
+                    );
+                    return true;
+                } catch (error) {
+                    const code = (error as { code?: unknown }).code;
+                    if (code !== 404 && code !== 412) {
+                        throw error;
+                    }
+                    meter.failed(error);
+                    if (code === 404) {
+                        return false;
+                    }
+                }
+                const set = await this.read<SetDocument>(container, meter, configurationId, SET_VERSION_ID);
+                if (set?.deleting) {
+                    await this.settleDeletion(container, meter, configurationId, set.deleting, waits);
+                }
+            }
+        });
+    }
+
+    /** Takes a DELETE's mark off the parent, if it is still that DELETE's: best effort for a refused DELETE. */
+    async unmarkParent(configurationId: string, attempt: string): Promise<void> {
+        await this.run('configuration.unmarkParent', async (container, meter) => {
+            await this.clearMark(container, meter, configurationId, attempt);
+        });
+    }
+
+    private async clearMark(container: Container, meter: Meter, configurationId: string, attempt: string) {
+        try {
+            meter(
+                await container.item(SET_VERSION_ID, configurationId).patch({
+                    condition: `FROM c WHERE c.deleting.attempt = '${attempt.replace(/[^0-9a-f-]/gi, '')}'`,
+                    operations: [{ op: 'remove', path: '/deleting' }],
+                }),
+            );
+        } catch (error) {
+            const code = (error as { code?: unknown }).code;
+            if (code !== 404 && code !== 412) {
+                throw error;
+            }
+            meter.failed(error); // gone, or another mark: not this one to take off
+        }
     }
 
     /** Resolves when the configuration exists; rejects with `configurationNotFound` otherwise. */
@@ -806,65 +983,102 @@ export class AssignmentStore {
     }
 
     /**
-     * Deletes every document left in a configuration's partition (assignments, idempotency-key records), in
-     * transactional batches of at most 100, after its parent is gone: no write can land in the partition any more,
-     * so a query made now sees all there is. A document deleted meanwhile (another DELETE of the configuration)
-     * fails its batch with 404: the loop reads again. Resolves to the number of documents deleted.
+     * Deletes what is left in a deleted configuration's partition (its parent, assignments, idempotency-key records),
+     * a page of at most 100 ids at a time, each page in one transactional batch, until the partition is empty or
+     * `until` (milliseconds since the epoch) comes near: the sweeper's work, resumable, as each page stands alone.
+     * The parent goes first: from then on no assignment write can land, so the pages that follow see all there is.
+     * Its calls ask for low priority (Cosmos DB's priority-based execution throttles them before the API's own).
      */
-    async deleteEverything(configurationId: string): Promise<number> {
-        return await this.run('configuration.deleteAssignments', async (container, meter) => {
+    async sweepPartition(configurationId: string, until: number): Promise<{ deleted: number; done: boolean }> {
+        return await this.run('configuration.sweepPartition', async (container, meter) => {
+            const low = { priorityLevel: PriorityLevel.Low };
             let deleted = 0;
             let refusals = 0;
-            for (;;) {
-                // All the ids at once (at most 10,000 assignments and their key records): a query page may come
-                // back short, or even empty with more to come, so paging by "until a page is empty" could stop early.
-                const { resources: ids } = meter(
-                    await container.items
-                        .query<string>(
-                            {
-                                query: 'SELECT VALUE c.id FROM c WHERE c.configurationId = @configurationId',
-                                parameters: [{ name: '@configurationId', value: configurationId }],
-                            },
-                            { partitionKey: configurationId },
-                        )
-                        .fetchAll(),
-                );
+            await container
+                .item(SET_VERSION_ID, configurationId)
+                .delete(low)
+                .then(meter, (error: unknown) => {
+                    if ((error as { code?: unknown }).code !== 404) {
+                        throw error;
+                    }
+                    meter.failed(error);
+                });
+            while (Date.now() < until - SWEEP_PAGE_RESERVE_MS) {
+                const ids = await this.firstIds(container, meter, configurationId, MAX_BATCH_OPERATIONS);
                 if (ids.length === 0) {
-                    return deleted;
+                    return { deleted, done: true };
                 }
                 try {
-                    for (let start = 0; start < ids.length; start += MAX_BATCH_OPERATIONS) {
-                        const chunk = ids.slice(start, start + MAX_BATCH_OPERATIONS);
-                        await this.batch(
-                            container,
-                            meter,
-                            configurationId,
-                            chunk.map(
-                                (id): OperationInput => ({
-                                    operationType: BulkOperationType.Delete,
-                                    id,
-                                    partitionKey: configurationId,
-                                }),
-                            ),
-                        );
-                        deleted += chunk.length;
-                    }
+                    await this.batch(
+                        container,
+                        meter,
+                        configurationId,
+                        ids.map(
+                            (id): OperationInput => ({
+                                operationType: BulkOperationType.Delete,
+                                id,
+                                partitionKey: configurationId,
+                            }),
+                        ),
+                        low,
+                    );
+                    deleted += ids.length;
                 } catch (error) {
-                    // A document deleted meanwhile (another DELETE of the configuration) fails its batch with 404:
-                    // read the ids again. Bounded: each refusal means another delete made progress.
+                    // A document deleted meanwhile (another sweeper) fails the page with 404: read the ids again.
+                    // Bounded: each refusal means another sweeper made progress.
                     if (!(error instanceof BatchRefused && error.statusCode === 404) || ++refusals > 5) {
                         throw error;
                     }
                 }
             }
+            return { deleted, done: false };
         });
     }
 
-    /** The set document's `_etag` as Cosmos wrote it, or undefined while the configuration has none. */
+    /**
+     * Up to `count` ids of the partition. A query page may come back short, or even empty with more to come: pages
+     * are read until one has ids or there are no more.
+     */
+    private async firstIds(container: Container, meter: Meter, configurationId: string, count: number) {
+        const iterator = container.items.query<string>(
+            {
+                query: 'SELECT VALUE c.id FROM c WHERE c.configurationId = @configurationId',
+                parameters: [{ name: '@configurationId', value: configurationId }],
+            },
+            { partitionKey: configurationId, maxItemCount: count, priorityLevel: PriorityLevel.Low },
+        );
+        while (iterator.hasMoreResults()) {
+            const { resources } = meter(await iterator.fetchNext());
+            if (resources.length > 0) {
+                return resources.slice(0, count);
+            }
+        }
+        return [];
+    }
+
+    /**
+     * The set document's `_etag` as Cosmos wrote it, or undefined while the configuration has none. A set marked by
+     * a DELETE under way is waited on: an assign replaces the whole set document, and must never replace a mark.
+     */
     async setVersion(configurationId: string): Promise<string | undefined> {
         return await this.run('read', async (container, meter) => {
-            const document = await this.read<SetDocument>(container, meter, configurationId, SET_VERSION_ID);
-            return document ? String(document._etag) : undefined;
+            for (let waits = 0; ; waits++) {
+                const document = await this.read<SetDocument>(container, meter, configurationId, SET_VERSION_ID);
+                if (!document) {
+                    return undefined;
+                }
+                if (!document.deleting) {
+                    return String(document._etag);
+                }
+                try {
+                    await this.settleDeletion(container, meter, configurationId, document.deleting, waits);
+                } catch (error) {
+                    if (error instanceof StoreError && error.kind === 'configurationNotFound') {
+                        return undefined;
+                    }
+                    throw error;
+                }
+            }
         });
     }
 
@@ -930,7 +1144,11 @@ function setPatchOperation(configurationId: string, delta: number, maxAssignment
                 { op: 'incr', path: '/total', value: delta },
                 { op: 'incr', path: '/revision', value: 1 },
             ],
-            condition: delta > 0 ? `FROM c WHERE c.total < ${maxAssignments}` : 'FROM c WHERE c.total >= 0',
+            // No write lands while a DELETE of the configuration has marked its parent (DeletionMark).
+            condition:
+                delta > 0
+                    ? `FROM c WHERE c.total < ${maxAssignments} AND NOT IS_DEFINED(c.deleting)`
+                    : 'FROM c WHERE c.total >= 0 AND NOT IS_DEFINED(c.deleting)',
         },
     };
 }
@@ -972,6 +1190,19 @@ function isBookkeeping(document: ItemDefinition): boolean {
 /** A refused batch as the StoreError of its failing operation's status; anything else unchanged. */
 export function refused(operation: string, error: unknown): unknown {
     return error instanceof BatchRefused ? translate({ code: error.statusCode }, operation) : error;
+}
+
+/**
+ * As refusedAs, for a write on condition of a client's If-Match: a missing document fails the condition (RFC 9110:
+ * If-Match, `*` included, is false when there is no current representation), so its 404 is a 412.
+ */
+function refusedUnless(ifMatch: string | undefined, operation: string) {
+    return (error: unknown): never => {
+        if (ifMatch !== undefined && error instanceof BatchRefused && error.index === 0 && error.statusCode === 404) {
+            throw new StoreError('preconditionFailed', 'If-Match: the document does not exist');
+        }
+        throw refused(operation, error);
+    };
 }
 
 export function refusedAs(operation: string) {

@@ -1,63 +1,64 @@
 /**
  * The Cosmos store of client configurations, in the assignments' container (docs/design.md has the whole picture).
  *
- * - The *tenant partition* (partition key value `/officeConfiguration`: it holds a `/`, so no configuration id can
- *   name it) holds every configuration document, every payload document and one *order document*.
- * - The order document is the single source of truth for priorities: an array of configuration ids, priority =
- *   position + 1. Priorities are therefore dense (1..N) and unique by construction. Every change of the order is a
- *   replace on condition of the ETag read (`ifMatch`), in one transactional batch with the configuration it concerns;
- *   a 412 means another change landed in between, and the change is computed again on the new order.
+ * - The *tenant partition* (lib/store/tenant.ts) holds every configuration document, every payload document, one
+ *   *order document* (priority = position + 1: dense and unique by construction) and the sweeper's records.
+ * - A configuration's existence and priority change in one transactional batch with the order, sent through the
+ *   process's group commit (lib/store/tenantCommitter.ts).
  * - Each configuration also has a *parent document* in its own assignments partition (the assignments' set document,
- *   lib/store/assignmentStore.ts), which every assignment write needs in its batch: create writes it first, delete
- *   removes it first.
+ *   lib/store/assignmentStore.ts), which every assignment write needs unmarked in its batch.
+ * - Conditions travel with the writes (`ifMatch`, a patch filter), so Cosmos DB checks them where the write lands:
+ *   a read made here may come from a replica that has not seen another instance's latest write.
+ * - What a DELETE leaves (the partition, the payloads) and what a dead create left goes outside requests, through
+ *   the sweep records (lib/store/sweepStore.ts, lib/jobs/sweeper.ts).
  */
+import { randomUUID } from 'node:crypto';
+
 import {
     BulkOperationType,
     type Container,
-    type ItemDefinition,
     type JSONObject,
     type OperationInput,
+    type PatchOperation,
 } from '@azure/cosmos';
 
-import { CONFIGURATION_TYPES, PAYLOAD_PROPERTIES, type PayloadProperty } from '../graph/schema.js';
+import type { PayloadProperty } from '../graph/schema.js';
 import {
     type AssignmentStore,
     BatchRefused,
     httpEtag,
     ifMatchHolds,
     type Meter,
-    refused,
     StoreError,
 } from './assignmentStore.js';
+import {
+    type ConfigurationDocument,
+    type ConfigurationFields,
+    type PayloadDocument,
+    payloadDocumentId,
+    type PayloadInfo,
+    type SweepRecord,
+    sweepRecordId,
+    TENANT_PARTITION,
+} from './tenant.js';
+import {
+    committerOf,
+    isOutcomeUnknown,
+    type PriorityOrder,
+    type Reorder,
+    type TenantCommit,
+    type TenantCommitter,
+} from './tenantCommitter.js';
 
-/** The partition key value of the tenant's configurations, payloads and order. */
-export const TENANT_PARTITION = '/officeConfiguration';
-
-/** The order document's id; no GUID, so no configuration id can name it. */
-export const ORDER_ID = 'priority-order';
-
-/** Attempts at a change of the order before it is answered 409: each failed one lost to a concurrent change. */
-const ORDER_ATTEMPTS = 8;
-
-export interface PayloadInfo {
-    contentType: string;
-    /** An HTTP ETag of the bytes (a hash), so the same bytes always have the same tag. */
-    etag: string;
-    size: number;
-}
-
-export interface ConfigurationFields {
-    /** The bare OData type name, `microsoft.graph.windowsOfficeClientConfiguration`. */
-    odataType: string;
-    displayName?: string | null;
-    description?: string | null;
-}
+export type { ConfigurationFields, PayloadInfo } from './tenant.js';
+export { ORDER_ID, payloadDocumentId, TENANT_PARTITION } from './tenant.js';
+export type { PriorityOrder, Reorder } from './tenantCommitter.js';
 
 export interface StoredConfiguration extends ConfigurationFields {
     id: string;
     priority: number;
     payloads: Partial<Record<PayloadProperty, PayloadInfo>>;
-    /** The configuration document's ETag (priority lives in the order document and does not change it). */
+    /** The configuration document's ETag. */
     etag: string;
 }
 
@@ -72,49 +73,11 @@ export interface StoredPayload extends PayloadInfo {
     bytes: Buffer;
 }
 
-interface ConfigurationDocument extends ItemDefinition, ConfigurationFields {
-    id: string;
-    configurationId: typeof TENANT_PARTITION;
-    kind: 'configuration';
-    payloads: Partial<Record<PayloadProperty, PayloadInfo>>;
-}
+/** A payload read: whether the configuration exists, and its payload when it has one. */
+export type PayloadRead = { configuration: false } | { configuration: true; payload?: StoredPayload };
 
-interface OrderDocument extends ItemDefinition {
-    id: typeof ORDER_ID;
-    configurationId: typeof TENANT_PARTITION;
-    kind: 'priorityOrder';
-    ids: string[];
-    /**
-     * Each configuration's concrete type, one character an id, in the order of `ids`: the index of the type in
-     * CONFIGURATION_TYPES. A type never changes, and a list answered from the order alone (`$select=priority`) still
-     * writes each element's `@odata.type`, as OData requires for a derived type. One byte an id.
-     */
-    types: string;
-}
-
-interface PayloadDocument extends ItemDefinition {
-    id: string;
-    configurationId: typeof TENANT_PARTITION;
-    kind: 'payload';
-    contentType: string;
-    /** base64: Cosmos DB stores JSON. 1 MiB of bytes is 1.4 MB here, within the 2 MB item limit. */
-    content: string;
-}
-
-/** The tenant's order as read: the ids and the ETag to replace it on, absent while no configuration was made. */
-export interface PriorityOrder {
-    ids: string[];
-    /** Each id's bare type name. */
-    types: ReadonlyMap<string, string>;
-    etag?: string;
-}
-
-/** A change of the order, computed from the current one; it may throw to refuse (a 400 of the caller's). */
-export type Reorder = (ids: readonly string[]) => string[];
-
-export function payloadDocumentId(configurationId: string, property: PayloadProperty): string {
-    return `${configurationId}.${property}`;
-}
+/** ETags this service makes for payloads (a quoted base64url hash); no other value can match one. */
+const PAYLOAD_ETAG = /^"[A-Za-z0-9_-]{1,64}"$/;
 
 function toConfiguration(document: ConfigurationDocument, priority: number): StoredConfiguration {
     return {
@@ -123,7 +86,7 @@ function toConfiguration(document: ConfigurationDocument, priority: number): Sto
         ...(document.displayName !== undefined ? { displayName: document.displayName } : {}),
         ...(document.description !== undefined ? { description: document.description } : {}),
         priority,
-        payloads: document.payloads,
+        payloads: document.payloads ?? {},
         etag: httpEtag(document._etag),
     };
 }
@@ -133,34 +96,57 @@ function tenantOperation(operation: { operationType: OperationInput['operationTy
     return { ...operation, partitionKey: TENANT_PARTITION } as unknown as OperationInput;
 }
 
-/** The order document's write: a create the first time, else a replace on condition that it is still as read. */
-function orderWrite(order: PriorityOrder, ids: string[], added?: { id: string; odataType: string }): OperationInput {
-    const typeOf = (id: string) => (id === added?.id ? added.odataType : order.types.get(id));
-    const types = ids.map((id) => String(Math.max(0, CONFIGURATION_TYPES.indexOf(typeOf(id) as never)))).join('');
-    const document: OrderDocument = {
-        id: ORDER_ID,
+function payloadDocument(id: string, payload: NewPayload): PayloadDocument {
+    return {
+        id: payloadDocumentId(id, payload.property),
         configurationId: TENANT_PARTITION,
-        kind: 'priorityOrder',
-        ids,
-        types,
+        kind: 'payload',
+        contentType: payload.contentType,
+        content: Buffer.from(payload.bytes).toString('base64'),
+        etag: payload.etag,
+        size: payload.bytes.byteLength,
     };
-    return order.etag === undefined
-        ? tenantOperation({ operationType: BulkOperationType.Create, resourceBody: document as unknown as JSONObject })
-        : tenantOperation({
-              operationType: BulkOperationType.Replace,
-              id: ORDER_ID,
-              ifMatch: order.etag,
-              resourceBody: document as unknown as JSONObject,
-          });
 }
 
-/** A refusal of the order's write (412: replaced meanwhile; 409: created meanwhile): compute the change again. */
-function lostRace(error: unknown, orderIndex: number): boolean {
-    return error instanceof BatchRefused && error.index === orderIndex && [409, 412].includes(error.statusCode);
+/** The patch operations that set the fields a PATCH names; one that changes nothing still rewrites the document. */
+function fieldOperations(fields: Partial<ConfigurationFields>): PatchOperation[] {
+    const operations: PatchOperation[] = [];
+    if (fields.displayName !== undefined) {
+        operations.push({ op: 'set', path: '/displayName', value: fields.displayName });
+    }
+    if (fields.description !== undefined) {
+        operations.push({ op: 'set', path: '/description', value: fields.description });
+    }
+    return operations.length > 0 ? operations : [{ op: 'set', path: '/kind', value: 'configuration' }];
 }
 
-function raceLost(): StoreError {
-    return new StoreError('conflict', 'Cosmos DB batch: the priority order kept changing concurrently');
+/** A strong tag the client named: the write's own `ifMatch`. `*` only asks that the document exist. */
+function writeCondition(ifMatch: string | undefined): { ifMatch?: string } {
+    if (ifMatch === undefined || ifMatch === '*') {
+        return {};
+    }
+    if (ifMatch.startsWith('W/')) {
+        throw new StoreError('preconditionFailed', 'If-Match names a weak ETag: it never matches');
+    }
+    return { ifMatch };
+}
+
+/** What a refused member of a tenant batch means to the caller. */
+function memberRefusal(operation: string) {
+    return (error: unknown): never => {
+        if (error instanceof BatchRefused) {
+            switch (error.statusCode) {
+                case 404:
+                    throw new StoreError('notFound', `Cosmos DB ${operation}: the configuration does not exist`);
+                case 412:
+                    throw new StoreError('preconditionFailed', 'If-Match does not match the stored ETag');
+                case 409:
+                    throw new StoreError('conflict', `Cosmos DB ${operation}: conflict`);
+            }
+            throw new StoreError('unexpected', `Cosmos DB ${operation}: status ${error.statusCode}`);
+        }
+        throw error;
+    };
 }
 
 export class ConfigurationStore {
@@ -169,23 +155,13 @@ export class ConfigurationStore {
         private readonly assignments: AssignmentStore,
     ) {}
 
+    private get committer(): TenantCommitter {
+        return committerOf(this.assignments);
+    }
+
     /** Telemetry names them `configuration.<operation>`, apart from the assignments' operations. */
     private async run<T>(operation: string, action: (container: Container, meter: Meter) => Promise<T>): Promise<T> {
         return await this.assignments.run(`configuration.${operation}`, action);
-    }
-
-    private async readOrder(container: Container, meter: Meter): Promise<PriorityOrder> {
-        const document = await this.assignments.read<OrderDocument>(container, meter, TENANT_PARTITION, ORDER_ID);
-        if (!document) {
-            return { ids: [], types: new Map() };
-        }
-        const types = new Map(
-            document.ids.map((id, i) => [
-                id,
-                CONFIGURATION_TYPES[Number(document.types[i] ?? 0)] ?? CONFIGURATION_TYPES[0],
-            ]),
-        );
-        return { ids: document.ids, types, etag: String(document._etag) };
     }
 
     private async readDocument(container: Container, meter: Meter, id: string) {
@@ -193,16 +169,28 @@ export class ConfigurationStore {
         return document?.kind === 'configuration' ? document : undefined;
     }
 
+    /**
+     * The document, or undefined once the primary confirms there is none: a read that finds nothing may come from a
+     * replica behind another instance's create, and the probe's answer brings this client's next read up to date.
+     */
+    private async readConfirmed(container: Container, meter: Meter, id: string) {
+        const document = await this.readDocument(container, meter, id);
+        if (document || !(await this.assignments.probe(container, meter, TENANT_PARTITION, id))) {
+            return document;
+        }
+        return await this.readDocument(container, meter, id);
+    }
+
     /** The tenant's order of configuration ids, first priority first. One point read. */
     async order(): Promise<PriorityOrder> {
-        return await this.run('read', async (container, meter) => await this.readOrder(container, meter));
+        return await this.run('read', async (container, meter) => await this.committer.readOrder(container, meter));
     }
 
     /**
-     * Creates a configuration: its parent document first (in its own partition), the payloads (each its own write:
-     * two at 1.4 MB would pass a transactional batch's 2 MB), then one batch in the tenant partition with the
-     * configuration and the order. The id is returned only once all of it stands. When the batch fails, what was
-     * written before is deleted (best effort); a crash in between leaves documents no id ever returned names.
+     * Creates a configuration. Its sweep record comes first (`creating`), so that nothing written after it can be
+     * left behind by a create that dies; then its parent and payloads; then one batch in the tenant partition
+     * creates the configuration, places it in the order and removes the sweep record on condition of its ETag, so
+     * that once the sweeper has fenced the record (`aborted`) that batch can never land.
      */
     async create(
         id: string,
@@ -222,58 +210,80 @@ export class ConfigurationStore {
                 ]),
             ),
         };
-        // Refuse a bad priority before writing anything.
-        reorder((await this.order()).ids);
-        await this.assignments.createParent(id);
+        const record: SweepRecord = {
+            id: sweepRecordId(id),
+            configurationId: TENANT_PARTITION,
+            kind: 'sweep',
+            state: 'creating',
+            target: id,
+            at: Date.now(),
+        };
+        const [order, recordEtag] = await Promise.all([
+            this.order(),
+            this.run('create', async (container, meter) => String(meter(await container.items.create(record)).etag)),
+        ]);
+        const written = payloads.map((p) => p.property);
         try {
-            return await this.run('create', async (container, meter) => {
-                for (const payload of payloads) {
-                    meter(await container.items.create(payloadDocument(id, payload)));
-                }
-                for (let attempt = 0; attempt < ORDER_ATTEMPTS; attempt++) {
-                    const order = await this.readOrder(container, meter);
-                    const ids = reorder(order.ids);
-                    try {
-                        const [created] = await this.assignments.batch(container, meter, TENANT_PARTITION, [
-                            tenantOperation({
-                                operationType: BulkOperationType.Create,
-                                resourceBody: document as unknown as JSONObject,
-                            }),
-                            orderWrite(order, ids, { id, odataType: fields.odataType }),
-                        ]);
-                        return toConfiguration(
-                            created?.resourceBody as unknown as ConfigurationDocument,
-                            ids.indexOf(id) + 1,
-                        );
-                    } catch (error) {
-                        if (!lostRace(error, 1)) {
-                            throw refused('create', error);
-                        }
-                    }
-                }
-                throw raceLost();
-            });
-        } catch (error) {
-            // Cleaned up outside the request's budget: a create that ran out of time must not leave its parts behind.
-            const cleanup = this.unbudgeted();
-            if (error instanceof StoreError && error.kind === 'unavailable') {
-                // A batch that timed out may have landed all the same: then the configuration is whole, and stays.
-                const landed = await cleanup.get(id).then(
-                    (found) => found !== undefined,
-                    () => true, // cannot tell: leave everything rather than break a configuration that exists
-                );
-                if (landed) {
-                    throw error;
-                }
+            // A bad priority is refused before the parent or a payload is written; on an order known to be current.
+            try {
+                reorder(order.ids);
+            } catch {
+                reorder((await this.run('read', async (c, m) => await this.committer.freshOrder(c, m))).ids);
             }
-            await cleanup
-                .discard(
-                    id,
-                    payloads.map((p) => p.property),
-                )
-                .catch(() => undefined);
+            await Promise.all([
+                this.assignments.createParent(id),
+                this.run('create', async (container, meter) => {
+                    await Promise.all(
+                        payloads.map(async (payload) =>
+                            meter(await container.items.create(payloadDocument(id, payload))),
+                        ),
+                    );
+                }),
+            ]);
+            const commit = await this.committer
+                .submit({
+                    operations: [
+                        { operationType: BulkOperationType.Create, resourceBody: document as unknown as JSONObject },
+                        {
+                            operationType: BulkOperationType.Delete,
+                            id: record.id,
+                            ifMatch: recordEtag,
+                        } as OperationInput,
+                    ],
+                    reorder,
+                    added: { id, odataType: fields.odataType },
+                    deadline: this.assignments.deadline(),
+                })
+                .catch((error: unknown) => {
+                    // Its own operations refused: the sweeper fenced its record (it took past the grace time).
+                    throw error instanceof BatchRefused
+                        ? new StoreError('conflict', 'Cosmos DB create: the create was fenced off')
+                        : error;
+                });
+            return await this.committed(id, commit);
+        } catch (error) {
+            if (!isOutcomeUnknown(error)) {
+                // Nothing of the batch landed, nor can it now: what was written before it goes. Outside the request's
+                // budget; whatever is left (a failure here) the sweeper finds through the record.
+                await this.unbudgeted()
+                    .discardCreate(record, recordEtag, written)
+                    .catch(() => undefined);
+            }
             throw error;
         }
+    }
+
+    /** The stored configuration a commit made or changed: from its results, or read back when its answer was lost. */
+    private async committed(id: string, commit: TenantCommit): Promise<StoredConfiguration> {
+        const document = commit.results?.[0]?.resourceBody as ConfigurationDocument | undefined;
+        if (document) {
+            return toConfiguration(document, commit.ids.indexOf(id) + 1);
+        }
+        const stored = await this.get(id);
+        if (!stored) {
+            throw new StoreError('notFound', 'Cosmos DB read: the configuration does not exist');
+        }
+        return stored;
     }
 
     /** The same store with no request budget: for clean-ups that must finish even after the request's time ran out. */
@@ -281,45 +291,59 @@ export class ConfigurationStore {
         return new ConfigurationStore(this.assignments.forRequest({}));
     }
 
-    /** Deletes the payload documents of a configuration that is gone, whichever exist: idempotent. */
-    private async sweepPayloads(id: string): Promise<void> {
-        await this.run('delete', async (container, meter) => {
-            for (const property of PAYLOAD_PROPERTIES) {
-                await container
-                    .item(payloadDocumentId(id, property), TENANT_PARTITION)
-                    .delete()
-                    .then(meter, (error: unknown) => {
-                        meter.failed(error);
-                        if ((error as { code?: unknown }).code !== 404) {
-                            throw error; // not swept: the client's retry of the DELETE sweeps again
-                        }
-                    });
-            }
-        });
-    }
-
-    /** Best effort, after a failed create: the parent and the payloads it wrote. */
-    private async discard(id: string, properties: readonly PayloadProperty[]): Promise<void> {
-        await this.assignments.deleteParent(id);
+    /** After a create that did not land: the record fenced (`aborted`), the parent and payloads deleted, the record last. */
+    private async discardCreate(record: SweepRecord, etag: string, properties: readonly PayloadProperty[]) {
+        const fenced = await this.run('replace', async (container, meter) =>
+            String(
+                meter(
+                    await container
+                        .item(record.id, TENANT_PARTITION)
+                        .replace<SweepRecord>(
+                            { ...record, state: 'aborted' },
+                            { accessCondition: { type: 'IfMatch', condition: etag } },
+                        ),
+                ).etag,
+            ),
+        );
+        await this.assignments.deleteParent(record.target);
         await this.run('delete', async (container, meter) => {
             for (const property of properties) {
                 await container
-                    .item(payloadDocumentId(id, property), TENANT_PARTITION)
+                    .item(payloadDocumentId(record.target, property), TENANT_PARTITION)
                     .delete()
-                    .then(meter, (error: unknown) => meter.failed(error));
+                    .then(meter, (error: unknown) => {
+                        if ((error as { code?: unknown }).code !== 404) {
+                            throw error;
+                        }
+                        meter.failed(error);
+                    });
             }
+            meter(
+                await container
+                    .item(record.id, TENANT_PARTITION)
+                    .delete({ accessCondition: { type: 'IfMatch', condition: fenced } }),
+            );
         });
     }
 
     /** One configuration with its priority: two point reads (the document and the order), side by side. */
     async get(id: string): Promise<StoredConfiguration | undefined> {
         return await this.run('read', async (container, meter) => {
-            const [document, order] = await Promise.all([
-                this.readDocument(container, meter, id),
-                this.readOrder(container, meter),
-            ]);
-            const index = order.ids.indexOf(id);
-            return document && index >= 0 ? toConfiguration(document, index + 1) : undefined;
+            for (let look = 0; look < 2; look++) {
+                const [document, order] = await Promise.all([
+                    this.readDocument(container, meter, id),
+                    this.committer.readOrder(container, meter),
+                ]);
+                const index = order.ids.indexOf(id);
+                if (document && index >= 0) {
+                    return toConfiguration(document, index + 1);
+                }
+                // Nothing, or the two reads of different moments: ask the primary whether it exists, once.
+                if (look > 0 || !(await this.assignments.probe(container, meter, TENANT_PARTITION, id))) {
+                    return undefined;
+                }
+            }
+            return undefined;
         });
     }
 
@@ -357,9 +381,9 @@ export class ConfigurationStore {
     }
 
     /**
-     * Changes the fields and/or the priority, in one batch: the configuration document on condition of its ETag (the
-     * client's If-Match, else the one read), and the order on condition of its own. `reorder` is absent when the
-     * priority does not change.
+     * Changes the fields and/or the priority. The client's If-Match is the configuration document's write condition;
+     * `odataType`, when the PATCH names one, is a condition too (a type never changes). Fields alone are one Patch;
+     * a priority goes with the order, through the group commit.
      */
     async update(
         id: string,
@@ -367,205 +391,218 @@ export class ConfigurationStore {
         reorder: Reorder | undefined,
         ifMatch: string | undefined,
     ): Promise<StoredConfiguration> {
-        return await this.run('patch', async (container, meter) => {
-            for (let attempt = 0; attempt < ORDER_ATTEMPTS; attempt++) {
-                const [document, order] = await Promise.all([
-                    this.readDocument(container, meter, id),
-                    this.readOrder(container, meter),
-                ]);
-                if (!document || !order.ids.includes(id)) {
-                    throw new StoreError('notFound', 'Cosmos DB read: the configuration does not exist');
+        const values: Partial<ConfigurationFields> = { ...fields };
+        delete values.odataType; // a type never changes: the caller has checked it
+        if (!reorder && Object.keys(values).length === 0) {
+            return await this.unchanged(id, ifMatch);
+        }
+        const condition = writeCondition(ifMatch);
+        const patch = { operations: fieldOperations(values), condition: "FROM c WHERE c.kind = 'configuration'" };
+        if (!reorder) {
+            return await this.run('patch', async (container, meter) => {
+                const patched = await container
+                    .item(id, TENANT_PARTITION)
+                    .patch<ConfigurationDocument>(
+                        patch,
+                        condition.ifMatch ? { accessCondition: { type: 'IfMatch', condition: condition.ifMatch } } : {},
+                    )
+                    .then(meter, (error: unknown) => {
+                        const code = (error as { code?: unknown }).code;
+                        if (code === 404 || code === 412) {
+                            meter.failed(error);
+                            return memberRefusal('patch')(new BatchRefused(0, code));
+                        }
+                        throw error;
+                    });
+                const order = await this.committer.readOrder(container, meter);
+                const document = patched.resource as ConfigurationDocument;
+                let index = order.ids.indexOf(id);
+                if (index < 0) {
+                    index = (await this.committer.readOrder(container, meter)).ids.indexOf(id);
                 }
-                if (ifMatch !== undefined && !ifMatchHolds(ifMatch, { etag: httpEtag(document._etag) })) {
-                    throw new StoreError('preconditionFailed', 'If-Match does not match the stored ETag');
-                }
-                if (!reorder && Object.keys(fields).length === 0) {
-                    // Nothing to change: the ETag stays what it was.
-                    return toConfiguration(document, order.ids.indexOf(id) + 1);
-                }
-                const ids = reorder ? reorder(order.ids) : order.ids;
-                const changed: ConfigurationDocument = { ...document, ...fields };
-                const operations: OperationInput[] = [
-                    tenantOperation({
-                        operationType: BulkOperationType.Replace,
+                return toConfiguration(document, index + 1);
+            });
+        }
+        const commit = await this.committer
+            .submit({
+                operations: [
+                    {
+                        operationType: BulkOperationType.Patch,
                         id,
-                        ifMatch: String(document._etag),
-                        resourceBody: changed as unknown as JSONObject,
-                    }),
-                    ...(reorder ? [orderWrite(order, ids)] : []),
-                ];
-                try {
-                    const [replaced] = await this.assignments.batch(container, meter, TENANT_PARTITION, operations);
-                    return toConfiguration(
-                        replaced?.resourceBody as unknown as ConfigurationDocument,
-                        ids.indexOf(id) + 1,
-                    );
-                } catch (error) {
-                    // Either document changed since it was read: read both again (If-Match is checked again too).
-                    if (!(error instanceof BatchRefused && error.statusCode === 412)) {
-                        throw refused('patch', error);
-                    }
-                }
-            }
-            throw raceLost();
-        });
-    }
-
-    /** `updatePriorities`: one conditional replace of the order, computed again if another change lands first. */
-    async reorder(reorder: Reorder): Promise<void> {
-        await this.run('replace', async (container, meter) => {
-            for (let attempt = 0; attempt < ORDER_ATTEMPTS; attempt++) {
-                const order = await this.readOrder(container, meter);
-                const ids = reorder(order.ids);
-                try {
-                    await this.assignments.batch(container, meter, TENANT_PARTITION, [orderWrite(order, ids)]);
-                    return;
-                } catch (error) {
-                    if (!lostRace(error, 0)) {
-                        throw refused('replace', error);
-                    }
-                }
-            }
-            throw raceLost();
-        });
+                        ...condition,
+                        resourceBody: patch,
+                    },
+                ],
+                reorder,
+                deadline: this.assignments.deadline(),
+            })
+            .catch(memberRefusal('patch'));
+        return await this.committed(id, commit);
     }
 
     /**
-     * Deletes a configuration and everything that belongs to it, each step idempotent, so a DELETE retried after a
-     * crash finishes the job: (1) the parent document, after which every assignment route answers 404 and no
-     * assignment write can land; (2) every document of its assignments partition, in batches of 100; (3) one batch in
-     * the tenant partition: the configuration, its payloads, and the order without it. `ifMatch` is checked against
-     * the configuration document before anything is deleted.
+     * A PATCH that changes nothing keeps the ETag, so nothing is written: If-Match is compared here, and a mismatch
+     * is confirmed after the primary was asked, so that a replica behind another instance's write cannot answer it.
      */
-    async delete(id: string, ifMatch: string | undefined): Promise<void> {
-        const current = await this.run(
-            'read',
-            async (container, meter) => await this.readDocument(container, meter, id),
-        );
-        if (!current) {
-            // A DELETE cut short after its tenant batch leaves payload documents: a retry sweeps them.
-            await this.sweepPayloads(id);
+    private async unchanged(id: string, ifMatch: string | undefined) {
+        let stored = await this.get(id);
+        if (stored && ifMatch !== undefined && !ifMatchHolds(ifMatch, stored)) {
+            await this.run('read', async (container, meter) => {
+                await this.assignments.probe(container, meter, TENANT_PARTITION, id);
+            });
+            stored = await this.get(id);
+        }
+        if (!stored) {
             throw new StoreError('notFound', 'Cosmos DB read: the configuration does not exist');
         }
-        if (ifMatch !== undefined && !ifMatchHolds(ifMatch, { etag: httpEtag(current._etag) })) {
+        if (ifMatch !== undefined && !ifMatchHolds(ifMatch, stored)) {
             throw new StoreError('preconditionFailed', 'If-Match does not match the stored ETag');
         }
-        await this.assignments.deleteParent(id);
-        await this.assignments.deleteEverything(id);
-        await this.run('batch', async (container, meter) => {
-            for (let attempt = 0; attempt < ORDER_ATTEMPTS; attempt++) {
-                const [document, order] = await Promise.all([
-                    this.readDocument(container, meter, id),
-                    this.readOrder(container, meter),
-                ]);
-                if (!document) {
-                    return; // another DELETE finished first
-                }
-                // The payload documents go after the batch (sweepPayloads): one the document names but that is
-                // missing (a create whose clean-up ran) would fail the batch with a 404 on every attempt.
-                const operations: OperationInput[] = [
-                    tenantOperation({ operationType: BulkOperationType.Delete, id, ifMatch: String(document._etag) }),
-                    ...(order.ids.includes(id)
-                        ? [
-                              orderWrite(
-                                  order,
-                                  order.ids.filter((other) => other !== id),
-                              ),
-                          ]
-                        : []),
-                ];
-                try {
-                    await this.assignments.batch(container, meter, TENANT_PARTITION, operations);
-                    return;
-                } catch (error) {
-                    // 412: the configuration (a payload PUT) or the order changed meanwhile; 404: another DELETE.
-                    if (!(error instanceof BatchRefused && [404, 412].includes(error.statusCode))) {
-                        throw refused('batch', error);
-                    }
-                }
-            }
-            throw raceLost();
-        });
-        // Once the configuration is gone no payload PUT can land (its batch replaces the configuration's document).
-        await this.sweepPayloads(id);
+        return stored;
     }
 
-    /** A payload's bytes and media type; undefined when the configuration has none (or does not exist). */
-    async readPayload(id: string, property: PayloadProperty): Promise<StoredPayload | undefined> {
-        return await this.run('read', async (container, meter) => {
-            const [document, payload] = await Promise.all([
-                this.readDocument(container, meter, id),
-                this.assignments.read<PayloadDocument>(
-                    container,
-                    meter,
-                    TENANT_PARTITION,
-                    payloadDocumentId(id, property),
-                ),
-            ]);
-            const info = document?.payloads[property];
-            if (!info || !payload) {
-                return undefined;
+    /** `updatePriorities`: the order alone, through the group commit. */
+    async reorder(reorder: Reorder): Promise<void> {
+        await this.committer.submit({ operations: [], reorder, deadline: this.assignments.deadline() });
+    }
+
+    /**
+     * Deletes a configuration: (1) its parent is marked, so that no assignment write lands from here on, whatever
+     * comes next; (2) one batch in the tenant partition deletes the configuration document (on condition of the
+     * client's If-Match), removes it from the order and writes its sweep record (`deleted`). From then on every
+     * route answers 404; the sweeper removes its partition and payloads later, outside any request. A DELETE
+     * refused at (2) takes its mark off again: it has changed nothing.
+     */
+    async delete(id: string, ifMatch: string | undefined): Promise<void> {
+        const condition = writeCondition(ifMatch);
+        const attempt = randomUUID();
+        const marked = await this.assignments.markParent(id, attempt).catch((error: unknown) => {
+            if (error instanceof StoreError && error.kind === 'configurationNotFound') {
+                throw new StoreError('notFound', 'Cosmos DB: the configuration does not exist');
             }
-            return { ...info, bytes: Buffer.from(payload.content, 'base64') };
+            throw error;
+        });
+        const record: SweepRecord = {
+            id: sweepRecordId(id),
+            configurationId: TENANT_PARTITION,
+            kind: 'sweep',
+            state: 'deleted',
+            target: id,
+            at: Date.now(),
+        };
+        try {
+            await this.committer
+                .submit({
+                    operations: [
+                        // The SDK's type leaves `ifMatch` out of a Delete; Cosmos DB honours it there as anywhere.
+                        { operationType: BulkOperationType.Delete, id, ...condition } as OperationInput,
+                        { operationType: BulkOperationType.Create, resourceBody: record as unknown as JSONObject },
+                    ],
+                    reorder: (ids) => {
+                        if (!ids.includes(id)) {
+                            throw new StoreError('notFound', 'Cosmos DB: the configuration is not in the order');
+                        }
+                        return ids.filter((other) => other !== id);
+                    },
+                    deadline: this.assignments.deadline(),
+                })
+                .catch(memberRefusal('delete'));
+        } catch (error) {
+            if (marked && !isOutcomeUnknown(error)) {
+                await this.assignments
+                    .forRequest({})
+                    .unmarkParent(id, attempt)
+                    .catch(() => undefined); // a mark left behind goes stale: writers take it off then
+            }
+            throw error;
+        }
+    }
+
+    /**
+     * A payload's bytes, media type and ETag, all from its own document (one version, whatever runs meanwhile),
+     * read beside the configuration's document, which says whether the configuration exists.
+     */
+    async readPayload(id: string, property: PayloadProperty): Promise<PayloadRead> {
+        return await this.run('read', async (container, meter) => {
+            const read = () =>
+                Promise.all([
+                    this.readDocument(container, meter, id),
+                    this.assignments.read<PayloadDocument>(
+                        container,
+                        meter,
+                        TENANT_PARTITION,
+                        payloadDocumentId(id, property),
+                    ),
+                ]);
+            let [document, payload] = await read();
+            if (!document) {
+                if (!(await this.assignments.probe(container, meter, TENANT_PARTITION, id))) {
+                    return { configuration: false };
+                }
+                [document, payload] = await read();
+                if (!document) {
+                    return { configuration: false };
+                }
+            }
+            if (!payload) {
+                return { configuration: true };
+            }
+            const bytes = Buffer.from(payload.content, 'base64');
+            const etag = payload.etag ?? document.payloads?.[property]?.etag;
+            return {
+                configuration: true,
+                payload: {
+                    contentType: payload.contentType,
+                    etag: etag ?? httpEtag(payload._etag),
+                    size: payload.size ?? bytes.byteLength,
+                    bytes,
+                },
+            };
         });
     }
 
     /**
-     * Replaces a payload: the payload document and the configuration's record of it (media type, ETag, size) in one
-     * batch, on condition that the configuration is still as read; `ifMatch` is compared with the payload's ETag.
+     * Replaces a payload in one batch with no read before it: a Patch of the configuration's record of it, whose
+     * filter requires the configuration and the client's If-Match on the payload's ETag, then the payload document.
      */
     async writePayload(id: string, payload: NewPayload, ifMatch: string | undefined): Promise<PayloadInfo> {
-        return await this.run('replace', async (container, meter) => {
-            for (let attempt = 0; attempt < ORDER_ATTEMPTS; attempt++) {
-                const document = await this.readDocument(container, meter, id);
-                if (!document) {
-                    throw new StoreError('notFound', 'Cosmos DB read: the configuration does not exist');
-                }
-                if (ifMatch !== undefined && !ifMatchHolds(ifMatch, document.payloads[payload.property])) {
-                    throw new StoreError('preconditionFailed', 'If-Match does not match the payload ETag');
-                }
-                const info: PayloadInfo = {
-                    contentType: payload.contentType,
-                    etag: payload.etag,
-                    size: payload.bytes.byteLength,
-                };
-                const changed: ConfigurationDocument = {
-                    ...document,
-                    payloads: { ...document.payloads, [payload.property]: info },
-                };
-                try {
-                    await this.assignments.batch(container, meter, TENANT_PARTITION, [
-                        tenantOperation({
-                            operationType: BulkOperationType.Replace,
-                            id,
-                            ifMatch: String(document._etag),
-                            resourceBody: changed as unknown as JSONObject,
-                        }),
-                        tenantOperation({
-                            operationType: BulkOperationType.Upsert,
-                            resourceBody: payloadDocument(id, payload) as unknown as JSONObject,
-                        }),
-                    ]);
-                    return info;
-                } catch (error) {
-                    if (
-                        !(error instanceof BatchRefused && error.index === 0 && [404, 412].includes(error.statusCode))
-                    ) {
-                        throw refused('replace', error);
-                    }
-                }
+        const info: PayloadInfo = {
+            contentType: payload.contentType,
+            etag: payload.etag,
+            size: payload.bytes.byteLength,
+        };
+        let filter = `FROM c WHERE c.kind = 'configuration'`;
+        if (ifMatch === '*') {
+            filter += ` AND IS_DEFINED(c.payloads.${payload.property})`;
+        } else if (ifMatch !== undefined) {
+            if (!PAYLOAD_ETAG.test(ifMatch)) {
+                throw new StoreError('preconditionFailed', 'If-Match does not match the payload ETag');
             }
-            throw raceLost();
+            filter += ` AND c.payloads.${payload.property}.etag = '${ifMatch}'`;
+        }
+        return await this.run('replace', async (container, meter) => {
+            await this.assignments
+                .batch(container, meter, TENANT_PARTITION, [
+                    tenantOperation({
+                        operationType: BulkOperationType.Patch,
+                        id,
+                        resourceBody: {
+                            operations: [{ op: 'set', path: `/payloads/${payload.property}`, value: { ...info } }],
+                            condition: filter,
+                        },
+                    }),
+                    tenantOperation({
+                        operationType: BulkOperationType.Upsert,
+                        resourceBody: payloadDocument(id, payload) as unknown as JSONObject,
+                    }),
+                ])
+                .catch((error: unknown) => {
+                    if (error instanceof BatchRefused && error.index === 0 && error.statusCode === 412) {
+                        throw new StoreError('preconditionFailed', 'If-Match does not match the payload ETag');
+                    }
+                    return memberRefusal('replace')(error);
+                });
+            return info;
         });
     }
-}
-
-function payloadDocument(id: string, payload: NewPayload): PayloadDocument {
-    return {
-        id: payloadDocumentId(id, payload.property),
-        configurationId: TENANT_PARTITION,
-        kind: 'payload',
-        contentType: payload.contentType,
-        content: Buffer.from(payload.bytes).toString('base64'),
-    };
 }

@@ -5,6 +5,7 @@
 import type { Agent } from 'node:https';
 
 import {
+    ConsistencyLevel,
     type Container,
     CosmosClient,
     type CosmosClientOptions,
@@ -64,12 +65,22 @@ function clientOptions(settings: CosmosSettings, endpoint: string, agent?: Agent
 
 /** Data-plane creation works with a key only: with Entra ID the Bicep creates the database and container. */
 async function ensureContainer(client: CosmosClient, settings: CosmosSettings): Promise<Container> {
-    const { database } = await client.databases.createIfNotExists({ id: settings.database });
-    const { container } = await database.containers.createIfNotExists({
-        id: settings.container,
-        partitionKey: { paths: [PARTITION_KEY_PATH], kind: PartitionKeyKind.Hash, version: 2 },
-    });
-    return container;
+    // `createIfNotExists` reads, then creates: instances starting together on a new account race between the two,
+    // and the loser's create answers 409. Then it exists, which is all that was asked.
+    const existing = (error: unknown) => {
+        if ((error as { code?: unknown }).code !== 409) {
+            throw error;
+        }
+    };
+    await client.databases.createIfNotExists({ id: settings.database }).catch(existing);
+    const database = client.database(settings.database);
+    await database.containers
+        .createIfNotExists({
+            id: settings.container,
+            partitionKey: { paths: [PARTITION_KEY_PATH], kind: PartitionKeyKind.Hash, version: 2 },
+        })
+        .catch(existing);
+    return database.container(settings.container);
 }
 
 /**
@@ -92,6 +103,28 @@ export async function checkContainer(container: Container, settings: CosmosSetti
     return container;
 }
 
+/**
+ * A client that reads at the account's own default consistency. The Bicep's account is Strong: every read sees every
+ * acknowledged write, on whichever instance it was made, and naming any level here would only weaken that. Under
+ * Session (the emulator's default, or an account set so), this SDK sends its session token, and so reads its own
+ * writes, only when the client names the level itself (ClientContext.applySessionToken): then it does. One read of
+ * the account, at open.
+ */
+async function connect(options: CosmosClientOptions): Promise<CosmosClient> {
+    const client = new CosmosClient(options);
+    try {
+        const { resource } = await client.getDatabaseAccount();
+        if (resource?.consistencyPolicy !== ConsistencyLevel.Session) {
+            return client;
+        }
+    } catch (error) {
+        client.dispose();
+        throw error;
+    }
+    client.dispose();
+    return new CosmosClient({ ...options, consistencyLevel: ConsistencyLevel.Session });
+}
+
 /** A client whose container could not be opened is closed at once: nothing else holds it. */
 async function disposeOnFailure<T>(client: CosmosClient, opening: Promise<T>): Promise<T> {
     try {
@@ -106,7 +139,7 @@ export async function openEmbeddedContainer(
     settings: CosmosSettings,
     embedded: EmbeddedCosmos,
 ): Promise<OpenedContainer> {
-    const client = new CosmosClient({
+    const client = await connect({
         ...clientOptions(settings, embedded.endpoint, embedded.agent),
         key: embedded.key,
     });
@@ -140,7 +173,7 @@ export async function openContainer(settings: CosmosSettings): Promise<OpenedCon
             }
         }
         case 'key': {
-            const client = new CosmosClient({ ...clientOptions(settings, connection.endpoint), key: connection.key });
+            const client = await connect({ ...clientOptions(settings, connection.endpoint), key: connection.key });
             return {
                 container: await disposeOnFailure(client, ensureContainer(client, settings)),
                 description: `Cosmos DB at ${connection.endpoint} (account key)`,
@@ -155,7 +188,7 @@ export async function openContainer(settings: CosmosSettings): Promise<OpenedCon
                     ? { managedIdentityClientId: connection.managedIdentityClientId }
                     : {},
             );
-            const client = new CosmosClient({ ...clientOptions(settings, connection.endpoint), aadCredentials });
+            const client = await connect({ ...clientOptions(settings, connection.endpoint), aadCredentials });
             const container = await disposeOnFailure(
                 client,
                 checkContainer(client.database(settings.database).container(settings.container), settings),

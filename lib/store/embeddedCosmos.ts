@@ -8,7 +8,11 @@
  * - a transactional batch is all-or-nothing (the server applies it op by op and never rolls back);
  * - a batch may carry Patch operations, with their filter condition evaluated on the patched document only;
  * - an operation on a missing database or container answers 404 with substatus 1003 (owner resource missing), so
- *   that a client can tell it from a missing item.
+ *   that a client can tell it from a missing item;
+ * - a point Patch evaluates its filter condition on the one document it names, as written (the package lowercases
+ *   the whole condition, string literals included, and looks at every partition's document of that id);
+ * - ETags are quoted, as Cosmos DB's `_etag` is (`"…"`): an HTTP ETag the app hands out is then the very value
+ *   Cosmos DB compares an `ifMatch` with, on the embedded server as on the real one.
  */
 import { randomUUID } from 'node:crypto';
 import { once } from 'node:events';
@@ -20,6 +24,7 @@ import type { AddressInfo } from 'node:net';
 import { dirname, join } from 'node:path';
 
 import accountModule from '@vercel/cosmosdb-server/lib/account/index.js';
+import itemsModule from '@vercel/cosmosdb-server/lib/account/items.js';
 import {
     createOperation,
     deleteOperation,
@@ -30,6 +35,7 @@ import {
 } from '@vercel/cosmosdb-server/lib/handler/_document-operations.js';
 import { patchOperation } from '@vercel/cosmosdb-server/lib/handler/_patch-operations.js';
 import batchModule from '@vercel/cosmosdb-server/lib/handler/batch-documents.js';
+import patchModule from '@vercel/cosmosdb-server/lib/handler/patch-document.js';
 import routesModule from '@vercel/cosmosdb-server/lib/routes.js';
 
 /** The server accepts any key; the SDK still signs requests, so it needs a base64 string. */
@@ -97,6 +103,27 @@ function cjsDefault<T>(module: unknown): T {
 const Account = cjsDefault<new (host: string, port: number) => Account>(accountModule);
 const route = cjsDefault<(req: http.IncomingMessage) => [Params, Handler] | undefined>(routesModule);
 const packageBatch = cjsDefault<Handler>(batchModule);
+const packagePatch = cjsDefault<Handler>(patchModule);
+
+/**
+ * Every document the package stores passes through `Items._set` (create, replace, upsert, patch): its `_etag`, a bare
+ * UUID there, is quoted on the way in, as Cosmos DB's are. Done once for the process; the package compares
+ * `ifMatch` with the stored value as it is, so quoted tags compare as Cosmos DB's do.
+ */
+const Items = cjsDefault<{ prototype: { _set: (this: unknown, data: Record<string, unknown>) => unknown } }>(
+    itemsModule,
+);
+const QUOTED = Symbol.for('office-configuration.embeddedCosmos.quotedEtags');
+if (!(QUOTED in Items.prototype)) {
+    const set = Items.prototype._set;
+    Items.prototype._set = function (this: unknown, data: Record<string, unknown>) {
+        if (typeof data._etag === 'string' && !data._etag.startsWith('"')) {
+            data._etag = `"${data._etag}"`;
+        }
+        return set.call(this, data);
+    };
+    Object.defineProperty(Items.prototype, QUOTED, { value: true });
+}
 
 interface BatchInput {
     operationType?: string;
@@ -276,6 +303,27 @@ async function atomicBatch(account: Account, req: http.IncomingMessage, res: htt
     }));
 }
 
+/** A point Patch (`PATCH …/docs/{id}`), with its condition evaluated as in a batch: on this document, as written. */
+async function pointPatch(account: Account, req: http.IncomingMessage, res: http.ServerResponse, params: Params) {
+    const body = (await readJson(req)) as BatchInput['resourceBody'];
+    const collection = account.database(params.dbId ?? '').collection(params.collId ?? '');
+    if (!collection.read()) {
+        res.statusCode = 404;
+        res.setHeader('x-ms-substatus', String(OWNER_RESOURCE_MISSING));
+        return { code: 'NotFound', message: 'Owner resource does not exist' };
+    }
+    const partitionKey = req.headers['x-ms-documentdb-partitionkey'];
+    const ifMatch = req.headers['if-match'];
+    const result = patchInBatch(collection, {
+        id: decodeURIComponent(params.docId ?? ''),
+        ...(typeof partitionKey === 'string' ? { partitionKey } : {}),
+        ...(typeof ifMatch === 'string' ? { ifMatch } : {}),
+        ...(body !== undefined ? { resourceBody: body } : {}),
+    });
+    res.statusCode = result.statusCode;
+    return result.body;
+}
+
 /** The package's built-in, self-signed certificate for 127.0.0.1. */
 function certificateOf(): { cert: Buffer; key: Buffer } {
     const root = dirname(createRequire(import.meta.url).resolve('@vercel/cosmosdb-server/package.json'));
@@ -305,11 +353,14 @@ function requestListener(account: () => Account) {
                 body = { message: 'no route' };
             } else {
                 const [params, handler] = matched;
-                const own = handler === packageBatch && isTrue(req.headers['x-ms-cosmos-batch-atomic']);
+                const own =
+                    handler === packageBatch && isTrue(req.headers['x-ms-cosmos-batch-atomic'])
+                        ? atomicBatch
+                        : handler === packagePatch
+                          ? pointPatch
+                          : handler;
                 try {
-                    body = own
-                        ? await atomicBatch(account(), req, res, params)
-                        : await handler(account(), req, res, params);
+                    body = await own(account(), req, res, params);
                 } catch (error) {
                     body = { message: error instanceof Error ? error.message : String(error) };
                     res.statusCode = 500;

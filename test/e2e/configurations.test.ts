@@ -3,9 +3,11 @@
  * (priority order, paging, $count, $select, $orderby), get, PATCH, DELETE, updatePriorities, the stream properties,
  * and the rules that tie assignments to their configuration.
  */
+import { randomUUID } from 'node:crypto';
+
 import { describe, expect, it } from 'vitest';
 
-import { SET_VERSION_ID } from '../../lib/store/assignmentStore.js';
+import { SET_VERSION_ID, STALE_MARK_MS } from '../../lib/store/assignmentStore.js';
 import { TENANT_PARTITION } from '../../lib/store/configurationStore.js';
 import { configurationsUrl, newConfiguration, WINDOWS_CONFIGURATION } from '../helpers/configurations.js';
 import { expectGraphError, GUID, JSON_HEADERS, useTestApp } from '../helpers/host.js';
@@ -571,7 +573,7 @@ describe('assignments belong to a configuration', () => {
         expect(await app.cosmos.bookkeeping(missing)).toEqual([]);
     });
 
-    it('deletes a configuration with 250 assignments: every route 404s after the 204 and storage holds none', async () => {
+    it('deletes a configuration with 250 assignments: every route 404s after the 204, and the sweep leaves none', async () => {
         const id = await newConfiguration(app.root);
         for (let i = 0; i < 250; i += 50) {
             await Promise.all(Array.from({ length: 50 }, () => post(app.assignmentsUrl(id), target)));
@@ -580,33 +582,49 @@ describe('assignments belong to a configuration', () => {
         const assignmentId = one.value[0]?.id ?? '';
         expect((await app.cosmos.documents(id)).length).toBe(250);
         expect((await fetch(itemUrl(id), { method: 'DELETE' })).status).toBe(204);
-        expect(await app.cosmos.documents(id)).toEqual([]);
-        expect(await app.cosmos.bookkeeping(id)).toEqual([]);
+        // Gone from every route at once; its documents wait for the sweeper, outside any request.
         const responses = [
             await fetch(itemUrl(id)),
             await fetch(app.assignmentsUrl(id)),
             await fetch(`${app.assignmentsUrl(id)}/${assignmentId}`),
             await post(app.assignmentsUrl(id), target),
             await fetch(`${app.assignmentsUrl(id)}/${assignmentId}`, { method: 'DELETE' }),
+            await fetch(itemUrl(id), { method: 'DELETE' }),
+            await fetch(`${itemUrl(id)}/policyPayload`),
         ];
         for (const response of responses) {
             await expectGraphError(response, 404, 'ResourceNotFound', expect);
         }
+        expect((await app.cosmos.documents(id)).length).toBe(250);
+        const report = await app.cosmos.sweep();
+        expect(report).toMatchObject({ leased: true, pending: 0 });
+        expect(report.swept).toBeGreaterThanOrEqual(1); // the file's other DELETEs too
+        expect(report.documents).toBeGreaterThanOrEqual(250);
+        expect(await app.cosmos.documents(id)).toEqual([]);
+        expect(await app.cosmos.bookkeeping(id)).toEqual([]);
         const tenant = await readTenant();
-        expect(tenant.filter((d) => d.id === id || String(d.id).startsWith(`${id}.`))).toEqual([]);
+        expect(tenant.filter((d) => String(d.id).includes(id))).toEqual([]);
     });
 
-    it('finishes a delete that stopped after its first step when the DELETE is retried', async () => {
+    it('outlives a DELETE that died after marking the parent: writes wait on a fresh mark, take off a stale one', async () => {
         const id = await newConfiguration(app.root);
         for (let i = 0; i < 3; i++) {
             expect((await post(app.assignmentsUrl(id), target)).status).toBe(201);
         }
-        // As if the process died right after step 1 (the parent is gone, the rest is not).
-        await app.cosmos.services.store.deleteParent(id);
-        await expectGraphError(await fetch(app.assignmentsUrl(id)), 404, 'ResourceNotFound', expect);
+        // As if a DELETE's instance died right after step 1: its mark stays on the parent, its batch never came.
+        const parent = app.cosmos.container.item(SET_VERSION_ID, id);
+        await parent.patch([{ op: 'set', path: '/deleting', value: { attempt: randomUUID(), at: Date.now() } }]);
+        // Fresh: the DELETE may still land, so writes wait for it and then ask to be retried; reads go on.
+        await expectGraphError(await post(app.assignmentsUrl(id), target), 409, 'Conflict', expect);
+        expect((await fetch(app.assignmentsUrl(id))).status).toBe(200);
         expect((await fetch(itemUrl(id))).status).toBe(200);
-        expect(await app.cosmos.documents(id)).toHaveLength(3);
+        // Stale: no DELETE can land any more; the next write takes the mark off and lands.
+        await parent.patch([{ op: 'set', path: '/deleting/at', value: Date.now() - STALE_MARK_MS - 1000 }]);
+        expect((await post(app.assignmentsUrl(id), target)).status).toBe(201);
+        expect((await app.cosmos.bookkeeping(id))[0]?.deleting).toBeUndefined();
+        expect(await app.cosmos.documents(id)).toHaveLength(4);
         expect((await fetch(itemUrl(id), { method: 'DELETE' })).status).toBe(204);
+        await app.cosmos.sweep();
         expect(await app.cosmos.documents(id)).toEqual([]);
         await expectGraphError(await fetch(itemUrl(id)), 404, 'ResourceNotFound', expect);
         expect((await listAll('&$select=id')).some((c) => c.id === id)).toBe(false);
@@ -623,7 +641,8 @@ describe('assignments belong to a configuration', () => {
         const { entity } = await create({ policyPayload: 'AAEC' });
         expect((await readTenant()).some((d) => d.id === `${entity.id}.policyPayload`)).toBe(true);
         expect((await fetch(itemUrl(entity.id), { method: 'DELETE' })).status).toBe(204);
-        expect((await readTenant()).some((d) => String(d.id).startsWith(entity.id))).toBe(false);
+        await app.cosmos.sweep();
+        expect((await readTenant()).some((d) => String(d.id).includes(entity.id))).toBe(false);
     });
 
     it('a configuration create writes its parent document in its own partition', async () => {

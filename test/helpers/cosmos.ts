@@ -3,6 +3,7 @@
  */
 import type { Container } from '@azure/cosmos';
 
+import { sweep, type SweepReport } from '../../lib/jobs/sweeper.js';
 import { type CosmosSettings, DEFAULT_COSMOS_CONTAINER, DEFAULT_COSMOS_DATABASE } from '../../lib/platform/config.js';
 import type { Logger, Services } from '../../lib/platform/services.js';
 import { AssignmentStore, SET_VERSION_ID, type StoreOptions } from '../../lib/store/assignmentStore.js';
@@ -20,6 +21,8 @@ export interface TestCosmos {
     documents(configurationId: string): Promise<Record<string, unknown>[]>;
     /** The set document and idempotency-key records of a configuration (lib/store/assignmentStore.ts). */
     bookkeeping(configurationId: string): Promise<Record<string, unknown>[]>;
+    /** Runs the sweeper now, as its timer would: what deleted configurations left goes. */
+    sweep(): Promise<SweepReport>;
     close(): Promise<void>;
 }
 
@@ -67,6 +70,7 @@ export async function startTestCosmos(options: StoreOptions = {}): Promise<TestC
         logs,
         documents: async (configurationId) => (await everything(configurationId)).filter((d) => !isBookkeeping(d)),
         bookkeeping: async (configurationId) => (await everything(configurationId)).filter(isBookkeeping),
+        sweep: async () => await sweep(services.store, { runForMs: 60_000 }),
         close: async () => {
             await opened.dispose();
             await embedded.close();

@@ -301,6 +301,15 @@ describe.skipIf(!bicep.cli)('infra/main.bicep', () => {
             expect(policy.includedPaths.map((p) => p.path).sort()).toEqual([`${PARTITION_KEY_PATH}/?`, '/id/?'].sort());
         });
 
+        it('reads at Strong consistency and lets the sweeper run at low priority', () => {
+            // Strong: a read on any instance sees every write acknowledged on any other (docs/design.md, "Consistency").
+            const account = single(walked, 'Microsoft.DocumentDB/databaseAccounts');
+            expect(valueAt(account, 'properties.consistencyPolicy.defaultConsistencyLevel')).toBe('Strong');
+            expect(valueAt(account, 'properties.locations')).toHaveLength(1); // Strong is one region's, at no write cost
+            expect(valueAt(account, 'properties.enablePriorityBasedExecution')).toBe(true);
+            expect(valueAt(account, 'properties.defaultPriorityLevel')).toBe('High');
+        });
+
         it('turns off local (key) auth, requires TLS 1.2 and is serverless by default', () => {
             const account = single(walked, 'Microsoft.DocumentDB/databaseAccounts');
             expect(valueAt(account, 'properties.disableLocalAuth')).toBe(true);

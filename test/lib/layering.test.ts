@@ -52,6 +52,7 @@ const ALLOWED: Record<string, string[]> = {
     store: ['graph', 'platform'],
     http: ['graph', 'platform', 'store'],
     resources: ['graph', 'platform', 'store', 'http'],
+    jobs: ['graph', 'platform', 'store'],
 };
 
 describe('lib/', () => {

@@ -36,7 +36,19 @@ describe('config', () => {
             requestBudgetMs: 10_000,
             skipTokenKey: expect.any(Buffer),
             hostTimeouts: { headersMs: 10_000, bodyIdleMs: 10_000, requestMs: 30_000 },
+            sweepIntervalMs: 30_000,
+            hostStorage: false,
         });
+    });
+
+    it('runs the sweeper every SWEEP_INTERVAL_SECONDS locally, and knows when the host has storage for timers', () => {
+        expect(loadConfig({ SWEEP_INTERVAL_SECONDS: '2' }).sweepIntervalMs).toBe(2000);
+        expect(() => loadConfig({ SWEEP_INTERVAL_SECONDS: '0' })).toThrow(/^Invalid setting SWEEP_INTERVAL_SECONDS: /);
+        expect(loadConfig({ AzureWebJobsStorage: 'UseDevelopmentStorage=true' }).hostStorage).toBe(true);
+        expect(loadConfig({ AzureWebJobsStorage__blobServiceUri: 'https://a.blob.core.windows.net' }).hostStorage).toBe(
+            true,
+        );
+        expect(loadConfig({ AzureWebJobsStorage: '' }).hostStorage).toBe(false);
     });
 
     it('reads the local host timeouts in seconds, the whole request no shorter than its headers', () => {

@@ -1,0 +1,449 @@
+/**
+ * Group commit of the tenant partition's writes (docs/design.md, "Writing the tenant partition").
+ *
+ * Every change of a configuration's existence or priority is one transactional batch in the tenant partition that
+ * also replaces the one order document, on condition of the ETag it was read with. Changes racing each other for
+ * that document would mostly lose (412) and read it again; so, within one instance, changes that arrive while a
+ * batch is under way wait and go together in the next one: one conditional replace of the order for all of them.
+ * Across instances a lost race is retried after a jittered wait that doubles each time, within each request's time.
+ *
+ * Each batch also creates a receipt under a fresh id. When its answer is lost (a timeout, a reset: Cosmos DB may
+ * still apply it), creating that receipt ourselves settles the question for good: 201 means the batch did not land
+ * and now never can (its own create of the receipt would fail); 409 means it landed. Members that did not land are
+ * sent again; those that landed are told so without their results. Only when that question cannot be asked either
+ * (the store does not answer) is the outcome unknown, and said to be.
+ */
+import { randomUUID } from 'node:crypto';
+
+import {
+    BulkOperationType,
+    type Container,
+    type JSONObject,
+    type OperationInput,
+    type OperationResponse,
+    PriorityLevel,
+} from '@azure/cosmos';
+
+import { CONFIGURATION_TYPES } from '../graph/schema.js';
+import { type AssignmentStore, BatchRefused, MAX_BATCH_OPERATIONS, type Meter, StoreError } from './assignmentStore.js';
+import {
+    ORDER_ID,
+    type OrderDocument,
+    RECEIPT_LIFETIME_SECONDS,
+    RECEIPT_PREFIX,
+    type ReceiptDocument,
+    TENANT_PARTITION,
+} from './tenant.js';
+
+/** The tenant's order as read: the ids and the ETag to replace it on, absent while no configuration was made. */
+export interface PriorityOrder {
+    ids: string[];
+    /** Each id's bare type name. */
+    types: ReadonlyMap<string, string>;
+    etag?: string;
+}
+
+/** A change of the order, computed from the current one; it may throw to refuse (a 400 of the caller's). */
+export type Reorder = (ids: readonly string[]) => string[];
+
+export interface TenantChange {
+    /** The change's own operations (configuration documents, sweep records); the partition key is added here. */
+    operations: OperationInput[];
+    /** How the order changes; absent: it does not (the change still rides on the order's condition). */
+    reorder?: Reorder;
+    /** A configuration the change adds to the order, with its concrete type. */
+    added?: { id: string; odataType: string };
+    /** When the change's request is answered whatever happens (milliseconds since the epoch). */
+    deadline?: number;
+}
+
+export interface TenantCommit {
+    /** The results of the change's own operations; absent when the batch landed but its answer was lost. */
+    results?: OperationResponse[];
+    /** The order as the batch left it. */
+    ids: readonly string[];
+}
+
+/** The outcome of a change is unknown: its batch was sent, no answer came, and the store could not be asked. */
+export class OutcomeUnknown extends Error {
+    constructor(override readonly cause: unknown) {
+        super('the batch was sent but neither its answer nor its receipt could be read');
+        this.name = 'OutcomeUnknown';
+    }
+}
+
+export function isOutcomeUnknown(error: unknown): boolean {
+    return error instanceof StoreError && error.cause instanceof OutcomeUnknown;
+}
+
+/**
+ * The time kept back, before a request's deadline, to settle a batch whose answer was lost: a second, or a quarter
+ * of the time the request had left when its change came, if less.
+ */
+export const SETTLE_RESERVE_MS = 1000;
+
+function settleReserve(deadline: number | undefined): number {
+    return deadline === undefined ? SETTLE_RESERVE_MS : Math.min(SETTLE_RESERVE_MS, (deadline - Date.now()) / 4);
+}
+
+/** Waits after losing the order to another instance: full jitter over 10 ms doubling up to 400 ms. */
+const BACKOFF_BASE_MS = 10;
+const BACKOFF_CAP_MS = 400;
+
+/** Order races one group may lose outside any request's time (a request's own deadline bounds it otherwise). */
+const MAX_LOST_RACES = 30;
+
+/** A batch holds at most 100 operations and 2 MB: members are taken while both have room. */
+const MAX_BATCH_BYTES = 1_800_000;
+
+/** Transport failures after which the request surely never reached Cosmos DB: no fence needed. */
+const NOT_SENT = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH']);
+
+/** Statuses Cosmos DB answers without having applied the request. */
+const REFUSED_UNAPPLIED = new Set([410, 429, 449]);
+
+interface Pending {
+    change: TenantChange;
+    bytes: number;
+    /** SETTLE_RESERVE_MS for this change. */
+    reserve: number;
+    resolve(commit: TenantCommit): void;
+    reject(error: unknown): void;
+}
+
+function tenantOperation(operation: OperationInput): OperationInput {
+    return { ...operation, partitionKey: TENANT_PARTITION } as OperationInput;
+}
+
+function typeIndex(type: string | undefined): string {
+    return String(Math.max(0, CONFIGURATION_TYPES.indexOf(type as never)));
+}
+
+export function toPriorityOrder(document: OrderDocument | undefined): PriorityOrder {
+    if (!document) {
+        return { ids: [], types: new Map() };
+    }
+    const types = new Map(
+        document.ids.map((id, i) => [
+            id,
+            CONFIGURATION_TYPES[Number(document.types[i] ?? 0)] ?? CONFIGURATION_TYPES[0],
+        ]),
+    );
+    return { ids: document.ids, types, etag: String(document._etag) };
+}
+
+/** The order document's write: a create the first time, else a replace on condition that it is still as read. */
+function orderWrite(order: PriorityOrder, ids: string[], types: ReadonlyMap<string, string>): OperationInput {
+    const document: OrderDocument = {
+        id: ORDER_ID,
+        configurationId: TENANT_PARTITION,
+        kind: 'priorityOrder',
+        ids,
+        types: ids.map((id) => typeIndex(types.get(id))).join(''),
+    };
+    return tenantOperation(
+        order.etag === undefined
+            ? { operationType: BulkOperationType.Create, resourceBody: document as unknown as JSONObject }
+            : {
+                  operationType: BulkOperationType.Replace,
+                  id: ORDER_ID,
+                  ifMatch: order.etag,
+                  resourceBody: document as unknown as JSONObject,
+              },
+    );
+}
+
+function receipt(id: string, fence: boolean): ReceiptDocument {
+    return {
+        id,
+        configurationId: TENANT_PARTITION,
+        kind: 'receipt',
+        fence,
+        at: Date.now(),
+        ttl: RECEIPT_LIFETIME_SECONDS,
+    };
+}
+
+/** Whether a failed batch may still have been applied (Cosmos DB never answered, or answered 408 or 503). */
+function unanswered(error: unknown): boolean {
+    if (!(error instanceof StoreError) || error.kind !== 'unavailable') {
+        return false;
+    }
+    const cause = (error.cause ?? {}) as { code?: unknown; name?: unknown };
+    if (typeof cause.code === 'number') {
+        return !REFUSED_UNAPPLIED.has(cause.code);
+    }
+    return !(typeof cause.code === 'string' && NOT_SENT.has(cause.code));
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+const KEY = Symbol('tenantCommitter');
+
+/** The committer of the store's container: one a process, shared by every request's view of the store. */
+export function committerOf(store: AssignmentStore): TenantCommitter {
+    let committer = store.shared.get(KEY) as TenantCommitter | undefined;
+    if (!committer) {
+        committer = new TenantCommitter(store.forRequest({}));
+        store.shared.set(KEY, committer);
+    }
+    return committer;
+}
+
+export class TenantCommitter {
+    private readonly queue: Pending[] = [];
+    private draining = false;
+    /** The order as this instance's last batch left it: the next batch needs no read unless another one lands. */
+    private known: PriorityOrder | undefined;
+
+    constructor(private readonly store: AssignmentStore) {}
+
+    /** One point read of the order (not the cached one: a listing must see other instances' changes). */
+    async readOrder(container: Container, meter: Meter): Promise<PriorityOrder> {
+        return toPriorityOrder(await this.store.read<OrderDocument>(container, meter, TENANT_PARTITION, ORDER_ID));
+    }
+
+    /**
+     * The order including every change that has landed: the primary is asked first (lib/store/assignmentStore
+     * `probe`), whose answer brings this client's session past other instances' writes, then it is read.
+     */
+    async freshOrder(container: Container, meter: Meter): Promise<PriorityOrder> {
+        await this.store.probe(container, meter, TENANT_PARTITION, ORDER_ID);
+        return await this.readOrder(container, meter);
+    }
+
+    submit(change: TenantChange): Promise<TenantCommit> {
+        return new Promise<TenantCommit>((resolve, reject) => {
+            const bytes = JSON.stringify(change.operations).length;
+            this.queue.push({ change, bytes, reserve: settleReserve(change.deadline), resolve, reject });
+            if (!this.draining) {
+                void this.drain();
+            }
+        });
+    }
+
+    private async drain(): Promise<void> {
+        this.draining = true;
+        try {
+            while (this.queue.length > 0) {
+                const group = this.take([]);
+                try {
+                    await this.store.run('configuration.batch', async (container, meter) => {
+                        await this.commit(container, meter, group);
+                    });
+                } catch (error) {
+                    // The order could not be read, or the store failed in a way no member can get past.
+                    group.forEach((member) => member.reject(error));
+                }
+            }
+        } finally {
+            this.draining = false;
+        }
+    }
+
+    /** Tops `group` up from the queue, first come first served, while the batch has room. */
+    private take(group: Pending[]): Pending[] {
+        let operations = group.reduce((n, p) => n + p.change.operations.length, 2); // the receipt and the order
+        let bytes = group.reduce((n, p) => n + p.bytes, 0);
+        while (this.queue.length > 0) {
+            const next = this.queue[0] as Pending;
+            const fits =
+                operations + next.change.operations.length <= MAX_BATCH_OPERATIONS &&
+                bytes + next.bytes <= MAX_BATCH_BYTES;
+            if (!fits && group.length > 0) {
+                break;
+            }
+            this.queue.shift();
+            group.push(next);
+            operations += next.change.operations.length;
+            bytes += next.bytes;
+        }
+        return group;
+    }
+
+    /**
+     * Members whose request is about to be answered leave the group unsent: a 409 to retry when the time went on
+     * lost races for the order, else a 503. Either way nothing of theirs was written.
+     */
+    private live(group: Pending[], lost: number): Pending[] {
+        const now = Date.now();
+        return group.filter((member) => {
+            const { deadline } = member.change;
+            const late = deadline === undefined ? lost > MAX_LOST_RACES : deadline - now < 2 * member.reserve;
+            if (late) {
+                member.reject(
+                    lost > 0
+                        ? new StoreError('conflict', 'Cosmos DB batch: the priority order kept changing concurrently')
+                        : new StoreError('unavailable', 'Cosmos DB batch: not started, the request ran out of time'),
+                );
+                return false;
+            }
+            return true;
+        });
+    }
+
+    private async commit(container: Container, meter: Meter, initial: Pending[]): Promise<void> {
+        let group = initial;
+        // How far `order` can be trusted to hold every change that has landed: `cached` (as this instance's last batch
+        // left it), `read` (a plain read, at Strong consistency current, at Session perhaps behind another instance),
+        // `fresh` (read after asking the primary). A refusal (a 400 for a priority past the end, a 404 for an id not
+        // listed) is answered only when computed on a fresh order; before that, the order is read again.
+        let trust: 'cached' | 'read' | 'fresh' = this.known ? 'cached' : 'read';
+        let order = this.known ?? (await this.readOrder(container, meter));
+        for (let lost = 0; ; ) {
+            group = this.live(this.take(group), lost);
+            if (group.length === 0) {
+                return;
+            }
+            // Each member's change, in turn, on the order the previous ones left; one that refuses leaves the group.
+            let ids = order.ids;
+            const types = new Map(order.types);
+            const members: { pending: Pending; start: number }[] = [];
+            const operations: OperationInput[] = [];
+            let stale = false;
+            for (const pending of group) {
+                let next: string[];
+                try {
+                    next = pending.change.reorder ? pending.change.reorder(ids) : [...ids];
+                } catch (error) {
+                    if (trust !== 'fresh') {
+                        stale = true; // perhaps only this instance's view: look again before refusing anyone
+                        break;
+                    }
+                    pending.reject(error);
+                    continue;
+                }
+                ids = next;
+                if (pending.change.added) {
+                    types.set(pending.change.added.id, pending.change.added.odataType);
+                }
+                members.push({ pending, start: operations.length });
+                operations.push(...pending.change.operations.map(tenantOperation));
+            }
+            if (stale) {
+                if (trust === 'cached') {
+                    order = await this.readOrder(container, meter);
+                    trust = 'read';
+                } else {
+                    order = await this.freshOrder(container, meter);
+                    trust = 'fresh';
+                }
+                continue;
+            }
+            group = members.map((m) => m.pending);
+            if (group.length === 0) {
+                return;
+            }
+            const receiptId = `${RECEIPT_PREFIX}${randomUUID()}`;
+            const receiptIndex = operations.length;
+            operations.push(
+                tenantOperation({
+                    operationType: BulkOperationType.Create,
+                    resourceBody: receipt(receiptId, false) as unknown as JSONObject,
+                }),
+            );
+            const orderIndex = operations.length;
+            operations.push(orderWrite(order, ids, types));
+            const settleBy = Math.min(...group.map((p) => p.change.deadline ?? Infinity));
+            const sendFor = Math.min(...group.map((p) => (p.change.deadline ?? Infinity) - p.reserve)) - Date.now();
+            let results: OperationResponse[];
+            try {
+                results = await this.store.batch(
+                    container,
+                    meter,
+                    TENANT_PARTITION,
+                    operations,
+                    Number.isFinite(sendFor)
+                        ? { abortSignal: AbortSignal.timeout(Math.max(1, Math.ceil(sendFor))) }
+                        : {},
+                );
+            } catch (error) {
+                if (error instanceof BatchRefused) {
+                    if (error.index === orderIndex) {
+                        // Another instance changed the order since it was read: read it and go again, at once the first
+                        // time (the order known here was simply behind), after a jittered, growing wait after that.
+                        this.known = undefined;
+                        if (lost++ > 0) {
+                            await sleep(Math.random() * Math.min(BACKOFF_CAP_MS, BACKOFF_BASE_MS * 2 ** (lost - 1)));
+                        }
+                        // The refusal's answer carried the session token past the change that beat this batch.
+                        order = await this.readOrder(container, meter);
+                        trust = 'fresh';
+                        continue;
+                    }
+                    const member = members.findLast((m) => m.start <= error.index);
+                    if (error.index === receiptIndex || !member) {
+                        throw error;
+                    }
+                    // One member's own operation was refused: it alone leaves; the others go again at once.
+                    member.pending.reject(new BatchRefused(error.index - member.start, error.statusCode));
+                    group = group.filter((p) => p !== member.pending);
+                    continue;
+                }
+                if (!unanswered(error)) {
+                    throw error;
+                }
+                this.known = undefined;
+                const landed = await this.settle(container, meter, receiptId, settleBy).catch((settling: unknown) => {
+                    throw new StoreError(
+                        'unavailable',
+                        'Cosmos DB batch: no answer, and its receipt could not be read',
+                        undefined,
+                        new OutcomeUnknown(settling),
+                    );
+                });
+                if (landed) {
+                    this.dropReceipt(receiptId);
+                    group.forEach((p) => p.resolve({ ids }));
+                    return;
+                }
+                // Fenced off: nothing of it landed, nor ever will. Read the order again and send the group again.
+                order = await this.freshOrder(container, meter);
+                trust = 'fresh';
+                continue;
+            }
+            const written = results[orderIndex]?.resourceBody as OrderDocument | undefined;
+            this.known = written ? toPriorityOrder(written) : undefined;
+            this.dropReceipt(receiptId);
+            members.forEach(({ pending, start }) =>
+                pending.resolve({
+                    results: results.slice(start, start + pending.change.operations.length),
+                    ids,
+                }),
+            );
+            return;
+        }
+    }
+
+    /**
+     * A receipt is needed only while its batch's answer may be lost; once answered, it goes, in the background and at
+     * low priority: no request waits for it. One that fails to go expires (`ttl`), or the sweeper removes it.
+     */
+    private dropReceipt(receiptId: string): void {
+        this.store
+            .run('configuration.receipt', async (container, meter) => {
+                meter(await container.item(receiptId, TENANT_PARTITION).delete({ priorityLevel: PriorityLevel.Low }));
+            })
+            .catch(() => undefined);
+    }
+
+    /** Whether an unanswered batch landed: its receipt exists (409), or our own create of it fences it off (201). */
+    private async settle(container: Container, meter: Meter, receiptId: string, settleBy: number): Promise<boolean> {
+        const time = Number.isFinite(settleBy) ? Math.max(1, Math.ceil(settleBy - Date.now() - 100)) : undefined;
+        try {
+            meter(
+                await container.items.create(
+                    receipt(receiptId, true),
+                    time === undefined ? {} : { abortSignal: AbortSignal.timeout(time) },
+                ),
+            );
+            return false;
+        } catch (error) {
+            if ((error as { code?: unknown }).code === 409) {
+                meter.failed(error);
+                return true;
+            }
+            throw error;
+        }
+    }
+}
