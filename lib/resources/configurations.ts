@@ -35,6 +35,7 @@ import {
     type ConfigurationFields,
     ConfigurationStore,
     type NewPayload,
+    type PriorityOrder,
     type Reorder,
     type StoredConfiguration,
 } from '../store/configurationStore.js';
@@ -62,9 +63,6 @@ export const MAX_UPDATE_PRIORITIES_BODY_BYTES = 256 * 1024;
 export const DEFAULT_PAYLOAD_TYPE = 'application/octet-stream';
 
 const GUID = new RegExp(GUID_PATTERN);
-
-/** Reads of the order and a page's documents a list makes at most before answering what it has. */
-const LIST_LOOKS = 3;
 
 /** Details one refused updatePriorities lists at most. */
 const MAX_DETAILS = 20;
@@ -222,39 +220,31 @@ export const listConfigurations: Operation = async (call) => {
     const skipTokenKey = call.services.skipTokenKey ?? PROCESS_SKIPTOKEN_KEY;
     const options = parseConfigurationOptions(call.query, skipTokenKey);
     const store = configurationsOf(call);
+    const window = (ids: readonly string[]) => {
+        const ranked = options.descending ? [...ids].reverse() : [...ids];
+        return ranked.slice(options.offset, options.offset + options.top);
+    };
     // `id` and `priority` are the order's own: a page of them needs no other read.
     const orderOnly = options.select?.every((p) => p === 'id' || p === 'priority') === true;
-    let ranked: { id: string; priority: number }[];
+    let order: PriorityOrder;
     let items: Record<string, unknown>[];
-    let end: number;
-    for (let look = 1; ; look++) {
-        const order = await store.order();
-        ranked = order.ids.map((id, index) => ({ id, priority: index + 1 }));
-        const typeOf = (id: string) => `#${order.types.get(id) ?? CONFIGURATION_TYPES[0]}`;
-        if (options.descending) {
-            ranked.reverse();
-        }
-        const page = ranked.slice(options.offset, options.offset + options.top);
-        end = options.offset + page.length;
-        if (orderOnly) {
-            items = page.map(({ id, priority }) => ({
-                '@odata.type': typeOf(id),
-                ...(options.select?.includes('id') ? { id } : {}),
-                ...(options.select?.includes('priority') ? { priority } : {}),
-            }));
-            break;
-        }
-        const found = await store.documents(
-            page.map((p) => p.id),
-            new Map(page.map((p) => [p.id, p.priority])),
-        );
-        items = found.map((c) => configurationResource(call.root, c, options.select));
-        // A configuration deleted between the two reads is missing from its page, and the priorities after it would
-        // skip one: the order is read again (the query's answer brought this client's reads past the delete).
-        if (found.length === page.length || look === LIST_LOOKS) {
-            break;
-        }
+    if (orderOnly) {
+        order = await store.order();
+        // Positions once, not an indexOf per item: linear in the order's length, whatever the page's.
+        const priorities = new Map(order.ids.map((id, i) => [id, i + 1]));
+        const priorityOf = (id: string) => priorities.get(id) ?? 0;
+        items = window(order.ids).map((id) => ({
+            '@odata.type': `#${order.types.get(id) ?? CONFIGURATION_TYPES[0]}`,
+            ...(options.select?.includes('id') ? { id } : {}),
+            ...(options.select?.includes('priority') ? { priority: priorityOf(id) } : {}),
+        }));
+    } else {
+        const page = await store.page(window);
+        order = page.order;
+        items = page.configurations.map((c) => configurationResource(call.root, c, options.select));
     }
+    const ranked = order.ids;
+    const end = options.offset + window(order.ids).length;
     const next =
         end < ranked.length
             ? `${call.root}/${CONFIGURATIONS_PATH}?${nextConfigurationsQuery(options, skipTokenKey, end)}`

@@ -34,6 +34,8 @@ import {
 import {
     type ConfigurationDocument,
     type ConfigurationFields,
+    ORDER_ID,
+    type OrderDocument,
     type PayloadDocument,
     payloadDocumentId,
     type PayloadInfo,
@@ -48,6 +50,7 @@ import {
     type Reorder,
     type TenantCommit,
     type TenantCommitter,
+    toPriorityOrder,
 } from './tenantCommitter.js';
 
 export type { ConfigurationFields, PayloadInfo } from './tenant.js';
@@ -72,6 +75,15 @@ export interface NewPayload {
 export interface StoredPayload extends PayloadInfo {
     bytes: Buffer;
 }
+
+/** A page of the list and the order it was taken from, of one moment (ConfigurationStore.page). */
+export interface ListedPage {
+    order: PriorityOrder;
+    configurations: StoredConfiguration[];
+}
+
+/** Queries a list makes at most for a page whose documents all came with the order they were picked from. */
+const PAGE_LOOKS = 4;
 
 /** A payload read: whether the configuration exists, and its payload when it has one. */
 export type PayloadRead = { configuration: false } | { configuration: true; payload?: StoredPayload };
@@ -348,35 +360,70 @@ export class ConfigurationStore {
     }
 
     /**
-     * The documents of `ids` (a page of the order), with one single-partition query, in the order of `ids`; an id
-     * whose document is gone meanwhile is left out. `priorities` gives each id's priority.
+     * A page of the list: the order, and the documents of the ids `pick` takes from it, both from one query of the
+     * tenant partition (the order document and the page's documents by id), so that they are of one moment: the page
+     * is computed again on the order the query saw, and answered once every document it names came with it. A
+     * configuration deleted between the order's read and the query would otherwise leave a gap in the priorities.
+     * Under writes that keep changing the page, the last look answers what it has.
      */
-    async documents(ids: readonly string[], priorities: ReadonlyMap<string, number>): Promise<StoredConfiguration[]> {
-        if (ids.length === 0) {
-            return [];
-        }
+    async page(pick: (ids: readonly string[]) => string[]): Promise<ListedPage> {
         return await this.run('query', async (container, meter) => {
-            const { resources } = meter(
-                await container.items
-                    .query<ConfigurationDocument>(
-                        {
-                            // By id only (indexed): payload and order documents have ids no configuration id equals.
-                            query: 'SELECT * FROM c WHERE c.configurationId = @tenant AND ARRAY_CONTAINS(@ids, c.id)',
-                            parameters: [
-                                { name: '@tenant', value: TENANT_PARTITION },
-                                { name: '@ids', value: [...ids] },
-                            ],
-                        },
-                        { partitionKey: TENANT_PARTITION, maxItemCount: ids.length },
-                    )
-                    .fetchAll(),
+            let order = await this.committer.readOrder(container, meter);
+            let listed: ListedPage = { order, configurations: [] };
+            for (let look = 0; look < PAGE_LOOKS; look++) {
+                const ids = pick(order.ids);
+                const { resources } = meter(
+                    await container.items
+                        .query<ConfigurationDocument | OrderDocument>(
+                            {
+                                // By id only (indexed): the order, and configuration ids no other document has.
+                                query:
+                                    'SELECT * FROM c WHERE c.configurationId = @tenant AND ' +
+                                    '(c.id = @order OR ARRAY_CONTAINS(@ids, c.id))',
+                                parameters: [
+                                    { name: '@tenant', value: TENANT_PARTITION },
+                                    { name: '@order', value: ORDER_ID },
+                                    { name: '@ids', value: ids },
+                                ],
+                            },
+                            { partitionKey: TENANT_PARTITION, maxItemCount: ids.length + 1 },
+                        )
+                        .fetchAll(),
+                );
+                order = toPriorityOrder(resources.find((d): d is OrderDocument => d.kind === 'priorityOrder'));
+                const byId = new Map(
+                    resources
+                        .filter((d): d is ConfigurationDocument => d.kind === 'configuration')
+                        .map((d) => [d.id, d]),
+                );
+                const seen = pick(order.ids);
+                const priorities = new Map(order.ids.map((id, i) => [id, i + 1]));
+                listed = {
+                    order,
+                    configurations: seen.flatMap((id) => {
+                        const document = byId.get(id);
+                        return document ? [toConfiguration(document, priorities.get(id) ?? 0)] : [];
+                    }),
+                };
+                if (listed.configurations.length === seen.length) {
+                    return listed;
+                }
+            }
+            // Still changing: the documents the last order named but its query did not ask for are read on their
+            // own; each keeps its priority from that order, the moment the page shows.
+            const seen = pick(listed.order.ids);
+            const have = new Set(listed.configurations.map((c) => c.id));
+            const priorities = new Map(listed.order.ids.map((id, i) => [id, i + 1]));
+            const late = await Promise.all(
+                seen.filter((id) => !have.has(id)).map(async (id) => await this.readDocument(container, meter, id)),
             );
-            const byId = new Map(resources.filter((d) => d.kind === 'configuration').map((d) => [d.id, d]));
-            return ids.flatMap((id) => {
-                const document = byId.get(id);
-                const priority = priorities.get(id);
-                return document && priority !== undefined ? [toConfiguration(document, priority)] : [];
-            });
+            const byId = new Map([
+                ...listed.configurations.map((c): [string, StoredConfiguration] => [c.id, c]),
+                ...late.flatMap((d): [string, StoredConfiguration][] =>
+                    d ? [[d.id, toConfiguration(d, priorities.get(d.id) ?? 0)]] : [],
+                ),
+            ]);
+            return { order: listed.order, configurations: seen.flatMap((id) => byId.get(id) ?? []) };
         });
     }
 

@@ -19,6 +19,8 @@ const CONFIGURATIONS = 500;
 let cosmos: TestCosmos;
 let host: LocalHost;
 const calls: StoreCall[] = [];
+/** The calls a request made: the committer's work after a batch (dropping its receipt) runs for no request. */
+const requestCalls = () => calls.filter((c) => c.scope !== undefined);
 
 beforeAll(async () => {
     cosmos = await startTestCosmos({ observer: (call) => calls.push(call) });
@@ -57,7 +59,7 @@ describe(`listing ${CONFIGURATIONS} configurations`, () => {
         expect(response.status).toBe(200);
         const body = (await response.json()) as { value: { priority: number }[] };
         expect(body.value.map((c) => c.priority)).toEqual(Array.from({ length: CONFIGURATIONS }, (_, i) => i + 1));
-        expect(calls.map((c) => c.operation)).toEqual(['configuration.read']);
+        expect(requestCalls().map((c) => c.operation)).toEqual(['configuration.read']);
         const orderBytes = await storedBytes(ORDER_ID);
         // 500 GUIDs (36 characters, quoted, a comma), a type character each, and the document's own properties.
         expect(orderBytes).toBeLessThan(CONFIGURATIONS * 41 + 400);
@@ -68,12 +70,13 @@ describe(`listing ${CONFIGURATIONS} configurations`, () => {
         );
     });
 
-    it('reads a page of full entities with the order and one single-partition query', async () => {
+    it('reads a page of full entities with the order, then one single-partition query of the order and the page', async () => {
         calls.length = 0;
         const response = await fetch(`${configurationsUrl(`${host.origin}/beta`)}?$top=100`);
         expect(response.status).toBe(200);
         expect(((await response.json()) as { value: unknown[] }).value).toHaveLength(100);
-        expect(calls.map((c) => c.operation)).toEqual(['configuration.read', 'configuration.query']);
+        // One operation of the store: a point read of the order, then the query (ConfigurationStore.page).
+        expect(requestCalls().map((c) => c.operation)).toEqual(['configuration.query']);
         const { resources } = await cosmos.container.items
             .query<Record<string, unknown>>('SELECT * FROM c WHERE c.kind = "configuration"', {
                 partitionKey: TENANT_PARTITION,
@@ -81,8 +84,8 @@ describe(`listing ${CONFIGURATIONS} configurations`, () => {
             })
             .fetchNext();
         console.info(
-            `a page of 100 full configurations: ${calls.length} Cosmos DB calls (the order document, then one query ` +
-                `returning 100 documents of about ${Buffer.byteLength(JSON.stringify(resources[0]))} bytes each)`,
+            `a page of 100 full configurations: 2 Cosmos DB calls (the order document, then one query returning it ` +
+                `again and 100 documents of about ${Buffer.byteLength(JSON.stringify(resources[0]))} bytes each)`,
         );
     });
 });
