@@ -108,12 +108,15 @@ export class SweepStore {
             return { configurationId, deleted: partition.deleted, done: false };
         }
         await this.run('delete', async (container, meter) => {
-            for (const property of PAYLOAD_PROPERTIES) {
-                await container
-                    .item(payloadDocumentId(configurationId, property), TENANT_PARTITION)
-                    .delete(LOW)
-                    .then(meter, goneIsDone(meter));
-            }
+            await Promise.all(
+                PAYLOAD_PROPERTIES.map(
+                    async (property) =>
+                        await container
+                            .item(payloadDocumentId(configurationId, property), TENANT_PARTITION)
+                            .delete(LOW)
+                            .then(meter, goneIsDone(meter)),
+                ),
+            );
             await container
                 .item(record.id, TENANT_PARTITION)
                 .delete({ accessCondition: { type: 'IfMatch', condition: String(record._etag) }, ...LOW })

@@ -125,7 +125,8 @@ describe('npm start, what a new user meets', () => {
             const [, url] = await exposed.waitFor(SERVING);
             expect(url).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
             expect(listeners(Number(new URL(url ?? '').port))).toEqual(['00000000']);
-            expect(exposed.output()).toContain('WARNING: listening on 0.0.0.0 with authentication OFF');
+            // On stderr, right after the line above on stdout: the two pipes may reach this process in either order.
+            await exposed.waitFor(/WARNING: listening on 0\.0\.0\.0 with authentication OFF/, 10_000);
             expect((await fetch(`${url}/beta/$metadata`)).status).toBe(200);
         } finally {
             exposed.child.kill('SIGTERM');
