@@ -944,6 +944,9 @@ export class AssignmentStore {
                     }
                 }
                 const set = await this.read<SetDocument>(container, meter, configurationId, SET_VERSION_ID);
+                if (set?.deleting?.attempt === attempt) {
+                    return true; // this DELETE's own mark: its write landed though its answer said otherwise
+                }
                 if (set?.deleting) {
                     await this.settleDeletion(container, meter, configurationId, set.deleting, waits);
                 }

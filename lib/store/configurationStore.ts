@@ -523,10 +523,17 @@ export class ConfigurationStore {
     async delete(id: string, ifMatch: string | undefined): Promise<void> {
         const condition = writeCondition(ifMatch);
         const attempt = randomUUID();
-        const marked = await this.assignments.markParent(id, attempt).catch((error: unknown) => {
+        const unmark = async () =>
+            await this.assignments
+                .forRequest({})
+                .unmarkParent(id, attempt)
+                .catch(() => undefined); // a mark left behind goes stale: writers take it off then
+        const marked = await this.assignments.markParent(id, attempt).catch(async (error: unknown) => {
             if (error instanceof StoreError && error.kind === 'configurationNotFound') {
                 throw new StoreError('notFound', 'Cosmos DB: the configuration does not exist');
             }
+            // The mark's own write may have landed unanswered: take it off before answering that nothing changed.
+            await unmark();
             throw error;
         });
         const record: SweepRecord = {
@@ -556,10 +563,7 @@ export class ConfigurationStore {
                 .catch(memberRefusal('delete'));
         } catch (error) {
             if (marked && !isOutcomeUnknown(error)) {
-                await this.assignments
-                    .forRequest({})
-                    .unmarkParent(id, attempt)
-                    .catch(() => undefined); // a mark left behind goes stale: writers take it off then
+                await unmark();
             }
             throw error;
         }

@@ -177,6 +177,9 @@ describe.each(['dist', 'bundle'] as const)('the app from %s', (target) => {
             NODE_EXTRA_CA_CERTS: caFile,
             // The SDK's own usage statistics go to Microsoft's endpoint, which this machine cannot reach.
             APPLICATION_INSIGHTS_NO_STATSBEAT: 'true',
+            // Every call recorded: a configuration's create makes several, and the records looked for below must not
+            // be sampled out when the harness runs them within a second (lib/platform/sampling has its own tests).
+            TELEMETRY_MAX_DEPENDENCIES_PER_SECOND: '100000',
         });
         expect(result.created.status).toBe(201);
         expect(result.missing.status).toBe(404);
