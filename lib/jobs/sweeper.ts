@@ -20,8 +20,17 @@ import type { SweepRecord } from '../store/tenant.js';
  */
 export const CREATE_GRACE_MS = 5 * 60_000;
 
-/** The lease outlives the run by this much: a killed run's lease frees itself soon after the run would have ended. */
-const LEASE_MARGIN_MS = 5000;
+/**
+ * A create fenced off (`aborted`) is swept again this long after: its parent or a payload whose write went
+ * unanswered may land after the create removed them.
+ */
+export const ABORTED_GRACE_MS = 60_000;
+
+/**
+ * The lease outlives the run by this much (a call under way at the run's end may wait out the SDK's 429 retries, up to
+ * 5 s): a killed run's lease frees itself soon after the run would have ended.
+ */
+const LEASE_MARGIN_MS = 10_000;
 
 /**
  * Configurations swept side by side: each is a handful of small calls waiting on the network, so a few at once
@@ -34,6 +43,7 @@ export interface SweepOptions {
     runForMs: number;
     /** Who runs it, for the lease; a fresh id by default. */
     holder?: string;
+    /** Both graces at once (a test's 0: settle everything now). */
     createGraceMs?: number;
     logger?: Logger;
 }
@@ -65,6 +75,7 @@ export async function sweep(store: AssignmentStore, options: SweepOptions): Prom
     const until = started + options.runForMs;
     const holder = options.holder ?? sweeperHolder();
     const grace = options.createGraceMs ?? CREATE_GRACE_MS;
+    const abortedGrace = options.createGraceMs ?? ABORTED_GRACE_MS;
     const sweeps = new SweepStore(store.forRequest({}));
     const report: SweepReport = {
         leased: false,
@@ -87,6 +98,10 @@ export async function sweep(store: AssignmentStore, options: SweepOptions): Prom
         }
         try {
             let current = record;
+            if (record.state === 'aborted' && started - record.at < abortedGrace) {
+                report.pending += 1; // fenced a moment ago: its unanswered writes may still land
+                return;
+            }
             if (record.state === 'creating') {
                 if (started - record.at < grace) {
                     report.pending += 1; // a create still under way

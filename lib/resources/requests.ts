@@ -31,6 +31,9 @@ export async function validBody<T>(
     return body as T;
 }
 
+/** RFC 9110 entity-tag: optional W/, then a quoted run of etagc (printable ASCII but the quote, and obs-text). */
+const ENTITY_TAG = /^(?:W\/)?"[\x21\x23-\x7e\x80-\xff]*"$/;
+
 /** `If-Match`: one ETag or `*`; the quotes are optional on input, as several clients drop them. */
 export function ifMatchOf(call: OperationCall): string | undefined {
     const value = call.request.headers.get('if-match')?.trim();
@@ -44,10 +47,12 @@ export function ifMatchOf(call: OperationCall): string | undefined {
         throw badRequest('If-Match must carry a single ETag or *.');
     }
     // A weak tag stays weak, so it never equals a stored (strong) ETag: If-Match compares strongly (RFC 9110).
-    if (value.startsWith('W/')) {
-        return value;
+    const tag = value.startsWith('W/') || value.startsWith('"') ? value : `"${value}"`;
+    // RFC 9110 entity-tag: it is sent on to Cosmos DB as the write's condition, and must be one there too.
+    if (!ENTITY_TAG.test(tag)) {
+        throw badRequest('If-Match must carry an entity tag ("…", printable characters) or *.');
     }
-    return value.startsWith('"') ? value : `"${value}"`;
+    return tag;
 }
 
 export function wantsRepresentation(call: OperationCall): boolean {

@@ -46,6 +46,7 @@ import {
 import {
     committerOf,
     isOutcomeUnknown,
+    outcomeUnknown,
     type PriorityOrder,
     type Reorder,
     type TenantCommit,
@@ -87,6 +88,31 @@ const PAGE_LOOKS = 4;
 
 /** A payload read: whether the configuration exists, and its payload when it has one. */
 export type PayloadRead = { configuration: false } | { configuration: true; payload?: StoredPayload };
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** Waits of `later`: about half a minute in all. */
+const LATER_WAITS_MS = [1000, 2000, 4000, 8000, 16_000] as const;
+
+/**
+ * Runs a clean-up a request could not finish, in the background, once the store answers again: a few tries over
+ * about half a minute, then left to what backs it up (the sweeper, a stale mark taken off by a writer).
+ */
+function later(task: () => Promise<unknown>): void {
+    void (async () => {
+        for (const wait of LATER_WAITS_MS) {
+            await sleep(wait);
+            if (
+                await task().then(
+                    () => true,
+                    () => false,
+                )
+            ) {
+                return;
+            }
+        }
+    })();
+}
 
 /** ETags this service makes for payloads (a quoted base64url hash); no other value can match one. */
 const PAYLOAD_ETAG = /^"[A-Za-z0-9_-]{1,64}"$/;
@@ -242,6 +268,21 @@ export class ConfigurationStore {
             } catch {
                 reorder((await this.run('read', async (c, m) => await this.committer.freshOrder(c, m))).ids);
             }
+        } catch (error) {
+            // Nothing but the record was written: it goes at once (its ETag as created: nothing else can change it).
+            await this.unbudgeted()
+                .run('delete', async (container, meter) => {
+                    meter(
+                        await container
+                            .item(record.id, TENANT_PARTITION)
+                            .delete({ accessCondition: { type: 'IfMatch', condition: recordEtag } }),
+                    );
+                })
+                .catch(() => undefined); // left behind, the sweeper removes it past its grace
+            throw error;
+        }
+        let commit: TenantCommit;
+        try {
             await Promise.all([
                 this.assignments.createParent(id),
                 this.run('create', async (container, meter) => {
@@ -252,7 +293,7 @@ export class ConfigurationStore {
                     );
                 }),
             ]);
-            const commit = await this.committer
+            commit = await this.committer
                 .submit({
                     operations: [
                         { operationType: BulkOperationType.Create, resourceBody: document as unknown as JSONObject },
@@ -272,30 +313,46 @@ export class ConfigurationStore {
                         ? new StoreError('conflict', 'Cosmos DB create: the create was fenced off')
                         : error;
                 });
-            return await this.committed(id, commit);
         } catch (error) {
+            const discard = () => this.unbudgeted().discardCreate(record, recordEtag, written);
             if (!isOutcomeUnknown(error)) {
                 // Nothing of the batch landed, nor can it now: what was written before it goes. Outside the request's
                 // budget; whatever is left (a failure here) the sweeper finds through the record.
-                await this.unbudgeted()
-                    .discardCreate(record, recordEtag, written)
-                    .catch(() => undefined);
+                await discard().catch(() => undefined);
+            } else {
+                // Perhaps landed: once the store answers again, fencing the record settles it (the create's batch
+                // needs the record as it was), in the background; past its grace the sweeper does the same.
+                later(discard);
             }
             throw error;
         }
+        // It landed: whatever happens from here (a read-back that fails) must not undo it.
+        return await this.committed(id, commit);
     }
 
-    /** The stored configuration a commit made or changed: from its results, or read back when its answer was lost. */
+    /**
+     * The stored configuration a commit made or changed: from its results, or, when its answer was lost though it
+     * landed, read back (outside the request's budget, a few times: the change stands, and its answer should too).
+     */
     private async committed(id: string, commit: TenantCommit): Promise<StoredConfiguration> {
         const document = commit.results?.[0]?.resourceBody as ConfigurationDocument | undefined;
         if (document) {
             return toConfiguration(document, commit.ids.indexOf(id) + 1);
         }
-        const stored = await this.get(id);
-        if (!stored) {
-            throw new StoreError('notFound', 'Cosmos DB read: the configuration does not exist');
+        for (let attempt = 0; ; attempt++) {
+            try {
+                const stored = await this.unbudgeted().get(id);
+                if (!stored) {
+                    throw new StoreError('notFound', 'Cosmos DB read: the configuration does not exist');
+                }
+                return stored;
+            } catch (error) {
+                if (attempt === 2 || !(error instanceof StoreError) || error.kind === 'notFound') {
+                    throw error;
+                }
+                await sleep(100 * (attempt + 1));
+            }
         }
-        return stored;
     }
 
     /** The same store with no request budget: for clean-ups that must finish even after the request's time ran out. */
@@ -303,20 +360,36 @@ export class ConfigurationStore {
         return new ConfigurationStore(this.assignments.forRequest({}));
     }
 
-    /** After a create that did not land: the record fenced (`aborted`), the parent and payloads deleted, the record last. */
+    /**
+     * After a create that did not land: the record fenced (`aborted`, so the create's batch can never land), the parent
+     * and payloads deleted. The record stays: a write of the parent or a payload that went unanswered may still land,
+     * and the sweeper, past the record's grace time, looks again.
+     */
     private async discardCreate(record: SweepRecord, etag: string, properties: readonly PayloadProperty[]) {
-        const fenced = await this.run('replace', async (container, meter) =>
-            String(
+        const fenced = await this.run('replace', async (container, meter) => {
+            try {
                 meter(
                     await container
                         .item(record.id, TENANT_PARTITION)
                         .replace<SweepRecord>(
-                            { ...record, state: 'aborted' },
+                            { ...record, state: 'aborted', at: Date.now() },
                             { accessCondition: { type: 'IfMatch', condition: etag } },
                         ),
-                ).etag,
-            ),
-        );
+                );
+                return true;
+            } catch (error) {
+                const code = (error as { code?: unknown }).code;
+                if (code !== 404 && code !== 412) {
+                    throw error;
+                }
+                // 404: the create's batch landed (it removed the record); 412: the sweeper fenced it first.
+                meter.failed(error);
+                return false;
+            }
+        });
+        if (!fenced) {
+            return;
+        }
         await this.assignments.deleteParent(record.target);
         await this.run('delete', async (container, meter) => {
             for (const property of properties) {
@@ -330,11 +403,6 @@ export class ConfigurationStore {
                         meter.failed(error);
                     });
             }
-            meter(
-                await container
-                    .item(record.id, TENANT_PARTITION)
-                    .delete({ accessCondition: { type: 'IfMatch', condition: fenced } }),
-            );
         });
     }
 
@@ -423,7 +491,12 @@ export class ConfigurationStore {
                     d ? [[d.id, toConfiguration(d, priorities.get(d.id) ?? 0)]] : [],
                 ),
             ]);
-            return { order: listed.order, configurations: seen.flatMap((id) => byId.get(id) ?? []) };
+            const configurations = seen.flatMap((id) => byId.get(id) ?? []);
+            if (configurations.length < seen.length) {
+                // Deleted since: a page with a gap in its priorities would be wrong; the client asks again.
+                throw new StoreError('unavailable', 'Cosmos DB query: the page kept changing while it was read');
+            }
+            return { order: listed.order, configurations };
         });
     }
 
@@ -465,7 +538,11 @@ export class ConfigurationStore {
                 const document = patched.resource as ConfigurationDocument;
                 let index = order.ids.indexOf(id);
                 if (index < 0) {
-                    index = (await this.committer.readOrder(container, meter)).ids.indexOf(id);
+                    index = (await this.committer.freshOrder(container, meter)).ids.indexOf(id);
+                }
+                if (index < 0) {
+                    // Deleted by another request right after this PATCH landed: gone, as a GET would say now.
+                    throw new StoreError('notFound', 'Cosmos DB read: the configuration does not exist');
                 }
                 return toConfiguration(document, index + 1);
             });
@@ -562,8 +639,17 @@ export class ConfigurationStore {
                 })
                 .catch(memberRefusal('delete'));
         } catch (error) {
-            if (marked && !isOutcomeUnknown(error)) {
+            const unknown = outcomeUnknown(error);
+            if (marked && !unknown) {
                 await unmark();
+            } else if (marked && unknown) {
+                // Perhaps landed: ask its receipt again once the store answers, and take the mark off if it did not.
+                const { committer } = this;
+                later(async () => {
+                    if (!(await committer.settleLater(unknown.receiptId))) {
+                        await unmark();
+                    }
+                });
             }
             throw error;
         }

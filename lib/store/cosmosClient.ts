@@ -112,16 +112,24 @@ export async function checkContainer(container: Container, settings: CosmosSetti
  */
 async function connect(options: CosmosClientOptions): Promise<CosmosClient> {
     const client = new CosmosClient(options);
+    let level: string | undefined;
     try {
-        const { resource } = await client.getDatabaseAccount();
-        if (resource?.consistencyPolicy !== ConsistencyLevel.Session) {
-            return client;
-        }
+        level = (await client.getDatabaseAccount()).resource?.consistencyPolicy;
     } catch (error) {
         client.dispose();
         throw error;
     }
+    if (level === ConsistencyLevel.Strong || level === ConsistencyLevel.BoundedStaleness) {
+        return client;
+    }
     client.dispose();
+    if (level !== ConsistencyLevel.Session) {
+        // Eventual or consistent prefix: no session to read one's own writes in, and a read cannot ask for more.
+        throw new Error(
+            `The Cosmos DB account's default consistency is ${String(level)}: this app needs Session or stronger ` +
+                '(the Bicep deploys Strong; docs/design.md, "Consistency").',
+        );
+    }
     return new CosmosClient({ ...options, consistencyLevel: ConsistencyLevel.Session });
 }
 

@@ -153,6 +153,9 @@ export class SweepStore {
             while (iterator.hasMoreResults() && Date.now() < until) {
                 const { resources } = meter(await iterator.fetchNext());
                 for (const receipt of resources.filter((r) => r.at < cutoff)) {
+                    if (Date.now() >= until) {
+                        break;
+                    }
                     await container.item(receipt.id, TENANT_PARTITION).delete(LOW).then(meter, goneIsDone(meter));
                     deleted += 1;
                 }

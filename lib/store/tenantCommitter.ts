@@ -66,14 +66,22 @@ export interface TenantCommit {
 
 /** The outcome of a change is unknown: its batch was sent, no answer came, and the store could not be asked. */
 export class OutcomeUnknown extends Error {
-    constructor(override readonly cause: unknown) {
+    constructor(
+        override readonly cause: unknown,
+        /** The batch's receipt: `TenantCommitter.settleLater` can still ask whether it landed, once the store answers. */
+        readonly receiptId: string,
+    ) {
         super('the batch was sent but neither its answer nor its receipt could be read');
         this.name = 'OutcomeUnknown';
     }
 }
 
 export function isOutcomeUnknown(error: unknown): boolean {
-    return error instanceof StoreError && error.cause instanceof OutcomeUnknown;
+    return outcomeUnknown(error) !== undefined;
+}
+
+export function outcomeUnknown(error: unknown): OutcomeUnknown | undefined {
+    return error instanceof StoreError && error.cause instanceof OutcomeUnknown ? error.cause : undefined;
 }
 
 /**
@@ -93,14 +101,26 @@ const BACKOFF_CAP_MS = 400;
 /** Order races one group may lose outside any request's time (a request's own deadline bounds it otherwise). */
 const MAX_LOST_RACES = 30;
 
-/** A batch holds at most 100 operations and 2 MB: members are taken while both have room. */
+/**
+ * A batch holds at most 100 operations and 2 MB: members are taken while both have room, the order document's own
+ * size counted (about 40 bytes an id). Changes of the order alone (updatePriorities) carry no operation: at most 50
+ * members a group, so that each pass's reorders stay few.
+ */
 const MAX_BATCH_BYTES = 1_800_000;
+const MAX_MEMBERS = 50;
 
 /** Transport failures after which the request surely never reached Cosmos DB: no fence needed. */
 const NOT_SENT = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH']);
 
-/** Statuses Cosmos DB answers without having applied the request. */
-const REFUSED_UNAPPLIED = new Set([410, 429, 449]);
+/**
+ * Statuses Cosmos DB answers to a request it did not apply: refusals of the request itself (a malformed or forbidden
+ * one, a missing container, one too large), and the transient ones documented as not applied (410 Gone, 429, 449
+ * RetryWith). A 408, a 500 or a 503 may have been applied.
+ */
+const NOT_APPLIED = new Set([400, 401, 403, 404, 409, 410, 412, 413, 429, 449]);
+
+/** Attempts and waits of `settleLater`: about half a minute in all. */
+const LATER_WAITS_MS = [1000, 2000, 4000, 8000, 16_000] as const;
 
 interface Pending {
     change: TenantChange;
@@ -164,14 +184,18 @@ function receipt(id: string, fence: boolean): ReceiptDocument {
     };
 }
 
-/** Whether a failed batch may still have been applied (Cosmos DB never answered, or answered 408 or 503). */
-function unanswered(error: unknown): boolean {
-    if (!(error instanceof StoreError) || error.kind !== 'unavailable') {
+/**
+ * Whether a failed batch may still have been applied. Only an answer that says it was not counts as one: a refused
+ * operation, a status Cosmos DB answers without applying, a connection that never opened. Anything else (a timeout,
+ * a reset, an answer that could not be read, a 408, 500 or 503) is asked of the batch's receipt.
+ */
+function mayHaveLanded(error: unknown): boolean {
+    if (error instanceof BatchRefused || (error instanceof StoreError && error.kind === 'throttled')) {
         return false;
     }
-    const cause = (error.cause ?? {}) as { code?: unknown; name?: unknown };
+    const cause = ((error instanceof StoreError ? error.cause : error) ?? {}) as { code?: unknown };
     if (typeof cause.code === 'number') {
-        return !REFUSED_UNAPPLIED.has(cause.code);
+        return !NOT_APPLIED.has(cause.code);
     }
     return !(typeof cause.code === 'string' && NOT_SENT.has(cause.code));
 }
@@ -227,14 +251,13 @@ export class TenantCommitter {
         try {
             while (this.queue.length > 0) {
                 const group = this.take([]);
-                try {
-                    await this.store.run('configuration.batch', async (container, meter) => {
+                await this.store
+                    .run('configuration.batch', async (container, meter) => {
                         await this.commit(container, meter, group);
-                    });
-                } catch (error) {
-                    // The order could not be read, or the store failed in a way no member can get past.
-                    group.forEach((member) => member.reject(error));
-                }
+                    })
+                    // Before the commit could start (the container cannot be opened): the group gets that answer.
+                    // The commit answers its own members whatever happens in it.
+                    .catch((error: unknown) => group.forEach((member) => member.reject(error)));
             }
         } finally {
             this.draining = false;
@@ -244,8 +267,8 @@ export class TenantCommitter {
     /** Tops `group` up from the queue, first come first served, while the batch has room. */
     private take(group: Pending[]): Pending[] {
         let operations = group.reduce((n, p) => n + p.change.operations.length, 2); // the receipt and the order
-        let bytes = group.reduce((n, p) => n + p.bytes, 0);
-        while (this.queue.length > 0) {
+        let bytes = group.reduce((n, p) => n + p.bytes, (this.known?.ids.length ?? 0) * 41 + 1000);
+        while (this.queue.length > 0 && group.length < MAX_MEMBERS) {
             const next = this.queue[0] as Pending;
             const fits =
                 operations + next.change.operations.length <= MAX_BATCH_OPERATIONS &&
@@ -282,8 +305,30 @@ export class TenantCommitter {
         });
     }
 
+    /**
+     * Commits one group, answering each member exactly once: with its results, with its own refusal, or, when the
+     * store fails in a way no member can get past (the order cannot be read, the receipt cannot be asked), with that.
+     */
     private async commit(container: Container, meter: Meter, initial: Pending[]): Promise<void> {
         let group = initial;
+        try {
+            await this.commitGroup(
+                container,
+                meter,
+                () => group,
+                (next) => (group = next),
+            );
+        } catch (error) {
+            group.forEach((member) => member.reject(error));
+        }
+    }
+
+    private async commitGroup(
+        container: Container,
+        meter: Meter,
+        current: () => Pending[],
+        set: (group: Pending[]) => void,
+    ): Promise<void> {
         // How far `order` can be trusted to hold every change that has landed: `cached` (as this instance's last batch
         // left it), `read` (a plain read, at Strong consistency current, at Session perhaps behind another instance),
         // `fresh` (read after asking the primary). A refusal (a 400 for a priority past the end, a 404 for an id not
@@ -291,21 +336,35 @@ export class TenantCommitter {
         let trust: 'cached' | 'read' | 'fresh' = this.known ? 'cached' : 'read';
         let order = this.known ?? (await this.readOrder(container, meter));
         for (let lost = 0; ; ) {
-            group = this.live(this.take(group), lost);
-            if (group.length === 0) {
+            set(this.live(this.take(current()), lost));
+            if (current().length === 0) {
                 return;
             }
-            // Each member's change, in turn, on the order the previous ones left; one that refuses leaves the group.
+            // Each member's change, in turn, on the order the previous ones left. One that refuses on the order as it
+            // stands is refused; one that refuses only after the others' changes waits for the next group, as those
+            // may yet be refused themselves.
             let ids = order.ids;
             const types = new Map(order.types);
             const members: { pending: Pending; start: number }[] = [];
-            const operations: OperationInput[] = [];
+            const deferred: Pending[] = [];
+            const receiptId = `${RECEIPT_PREFIX}${randomUUID()}`;
+            // The receipt goes first: a batch sent twice (a retry below the SDK) fails on it, and so reads as landed.
+            const operations: OperationInput[] = [
+                tenantOperation({
+                    operationType: BulkOperationType.Create,
+                    resourceBody: receipt(receiptId, false) as unknown as JSONObject,
+                }),
+            ];
             let stale = false;
-            for (const pending of group) {
+            for (const pending of current()) {
                 let next: string[];
                 try {
                     next = pending.change.reorder ? pending.change.reorder(ids) : [...ids];
                 } catch (error) {
+                    if (members.length > 0 && this.acceptsAlone(pending, order.ids)) {
+                        deferred.push(pending);
+                        continue;
+                    }
                     if (trust !== 'fresh') {
                         stale = true; // perhaps only this instance's view: look again before refusing anyone
                         break;
@@ -330,21 +389,14 @@ export class TenantCommitter {
                 }
                 continue;
             }
-            group = members.map((m) => m.pending);
-            if (group.length === 0) {
+            this.queue.unshift(...deferred);
+            set(members.map((m) => m.pending));
+            if (current().length === 0) {
                 return;
             }
-            const receiptId = `${RECEIPT_PREFIX}${randomUUID()}`;
-            const receiptIndex = operations.length;
-            operations.push(
-                tenantOperation({
-                    operationType: BulkOperationType.Create,
-                    resourceBody: receipt(receiptId, false) as unknown as JSONObject,
-                }),
-            );
             const orderIndex = operations.length;
             operations.push(orderWrite(order, ids, types));
-            const settleBy = Math.min(...group.map((p) => p.change.deadline ?? Infinity));
+            const group = current();
             const sendFor = Math.min(...group.map((p) => (p.change.deadline ?? Infinity) - p.reserve)) - Date.now();
             let results: OperationResponse[];
             try {
@@ -358,40 +410,47 @@ export class TenantCommitter {
                         : {},
                 );
             } catch (error) {
-                if (error instanceof BatchRefused) {
-                    if (error.index === orderIndex) {
-                        // Another instance changed the order since it was read: read it and go again, at once the first
-                        // time (the order known here was simply behind), after a jittered, growing wait after that.
-                        this.known = undefined;
-                        if (lost++ > 0) {
-                            await sleep(Math.random() * Math.min(BACKOFF_CAP_MS, BACKOFF_BASE_MS * 2 ** (lost - 1)));
-                        }
-                        // The refusal's answer carried the session token past the change that beat this batch.
-                        order = await this.readOrder(container, meter);
-                        trust = 'fresh';
-                        continue;
+                let landed: boolean;
+                if (error instanceof BatchRefused && error.index === 0 && error.statusCode === 409) {
+                    landed = true; // the receipt exists: this very batch landed before (sent twice below the SDK)
+                } else if (error instanceof BatchRefused && error.index === orderIndex) {
+                    // Another instance changed the order since it was read: read it and go again, at once the first
+                    // time (the order known here was simply behind), after a jittered, growing wait after that.
+                    this.known = undefined;
+                    if (lost++ > 0) {
+                        await sleep(Math.random() * Math.min(BACKOFF_CAP_MS, BACKOFF_BASE_MS * 2 ** (lost - 1)));
                     }
+                    // The refusal's answer carried the session token past the change that beat this batch.
+                    order = await this.readOrder(container, meter);
+                    trust = 'fresh';
+                    continue;
+                } else if (error instanceof BatchRefused) {
                     const member = members.findLast((m) => m.start <= error.index);
-                    if (error.index === receiptIndex || !member) {
+                    if (!member) {
                         throw error;
                     }
                     // One member's own operation was refused: it alone leaves; the others go again at once.
                     member.pending.reject(new BatchRefused(error.index - member.start, error.statusCode));
-                    group = group.filter((p) => p !== member.pending);
+                    set(group.filter((p) => p !== member.pending));
                     continue;
-                }
-                if (!unanswered(error)) {
+                } else if (!mayHaveLanded(error)) {
                     throw error;
-                }
-                this.known = undefined;
-                const landed = await this.settle(container, meter, receiptId, settleBy).catch((settling: unknown) => {
-                    throw new StoreError(
-                        'unavailable',
-                        'Cosmos DB batch: no answer, and its receipt could not be read',
-                        undefined,
-                        new OutcomeUnknown(settling),
+                } else {
+                    this.known = undefined;
+                    // Asked within the latest deadline of the group: a member with little time left must not cut the
+                    // question short for the others (its own request is answered by its own budget meanwhile).
+                    const latest = Math.max(
+                        ...group.map((p) => p.change.deadline ?? Date.now() + 2 * SETTLE_RESERVE_MS),
                     );
-                });
+                    landed = await this.settle(container, meter, receiptId, latest).catch((settling: unknown) => {
+                        throw new StoreError(
+                            'unavailable',
+                            'Cosmos DB batch: no answer, and its receipt could not be read',
+                            undefined,
+                            new OutcomeUnknown(settling, receiptId),
+                        );
+                    });
+                }
                 if (landed) {
                     this.dropReceipt(receiptId);
                     group.forEach((p) => p.resolve({ ids }));
@@ -415,6 +474,16 @@ export class TenantCommitter {
         }
     }
 
+    /** Whether a change whose reorder refused after others' changes would be taken on the order as it stands. */
+    private acceptsAlone(pending: Pending, ids: readonly string[]): boolean {
+        try {
+            pending.change.reorder?.(ids);
+            return true;
+        } catch {
+            return false;
+        }
+    }
+
     /**
      * A receipt is needed only while its batch's answer may be lost; once answered, it goes, in the background and at
      * low priority: no request waits for it. One that fails to go expires (`ttl`), or the sweeper removes it.
@@ -427,23 +496,46 @@ export class TenantCommitter {
             .catch(() => undefined);
     }
 
-    /** Whether an unanswered batch landed: its receipt exists (409), or our own create of it fences it off (201). */
+    /**
+     * Whether an unanswered batch landed: our own create of its receipt fences it off (201: it did not land, and now
+     * never can), or finds it there (409). A 409 is read back: a create retried below the SDK may have met the
+     * fence it wrote itself a moment before.
+     */
     private async settle(container: Container, meter: Meter, receiptId: string, settleBy: number): Promise<boolean> {
-        const time = Number.isFinite(settleBy) ? Math.max(1, Math.ceil(settleBy - Date.now() - 100)) : undefined;
+        const time = Math.max(200, Math.ceil(settleBy - Date.now() - 50));
+        const signal = { abortSignal: AbortSignal.timeout(time) };
         try {
-            meter(
-                await container.items.create(
-                    receipt(receiptId, true),
-                    time === undefined ? {} : { abortSignal: AbortSignal.timeout(time) },
-                ),
-            );
+            meter(await container.items.create(receipt(receiptId, true), signal));
             return false;
         } catch (error) {
-            if ((error as { code?: unknown }).code === 409) {
-                meter.failed(error);
-                return true;
+            if ((error as { code?: unknown }).code !== 409) {
+                throw error;
             }
-            throw error;
+            meter.failed(error);
+            const found = await this.store.read<ReceiptDocument>(container, meter, TENANT_PARTITION, receiptId);
+            return found?.fence !== true;
         }
+    }
+
+    /**
+     * Asks again, for a while, whether a batch of unknown outcome landed: for the work its request could not finish
+     * (taking a DELETE's mark off, removing what a create wrote), run in the background once the request has been
+     * answered. Resolves to whether it landed; rejects when the store never answered.
+     */
+    async settleLater(receiptId: string): Promise<boolean> {
+        let last: unknown;
+        for (const wait of LATER_WAITS_MS) {
+            await sleep(wait);
+            try {
+                return await this.store.run(
+                    'configuration.settle',
+                    async (container, meter) =>
+                        await this.settle(container, meter, receiptId, Date.now() + 2 * SETTLE_RESERVE_MS),
+                );
+            } catch (error) {
+                last = error;
+            }
+        }
+        throw last;
     }
 }

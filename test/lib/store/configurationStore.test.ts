@@ -120,6 +120,31 @@ describe('ConfigurationStore under ambiguous failures', () => {
         expect(await assignments.hasConfiguration(id)).toBe(false);
         expect(await leftovers(id)).toEqual([]);
     });
+
+    it('fences off a create refused after its parent and payloads were written, and sweeps it again later', async () => {
+        const { assignments, configurations } = stores();
+        const id = randomUUID();
+        // Refused by the group commit, after the parent and the payload are written (the first call is the check).
+        let calls = 0;
+        const refused = configurations.create(
+            id,
+            { odataType: TYPE },
+            (ids) => {
+                if (calls++ === 0) {
+                    return [...ids, id];
+                }
+                throw new StoreError('conflict', 'the tenant is full');
+            },
+            [payload],
+        );
+        await expect(refused).rejects.toThrow('the tenant is full');
+        expect(await assignments.hasConfiguration(id)).toBe(false);
+        // The record stays `aborted`: a write of the parent or a payload that went unanswered may still land.
+        expect(await leftovers(id)).toEqual([sweepRecordId(id)]);
+        expect((await sweep(assignments, { runForMs: 10_000 })).pending).toBeGreaterThanOrEqual(1);
+        await sweep(assignments, { runForMs: 10_000, createGraceMs: 0 });
+        expect(await leftovers(id)).toEqual([]);
+    });
 });
 
 describe('ConfigurationStore when the store stops answering', () => {
