@@ -292,6 +292,19 @@ export interface Meter {
     failed(error: unknown): void;
 }
 
+/**
+ * A refused Cosmos DB call whose status is one the caller expects and answers itself (a document already gone, a
+ * condition no longer true): metered as the failure it is, and its status returned. Anything else is thrown on.
+ */
+export function expectedRefusal(meter: Meter, error: unknown, ...expected: number[]): number {
+    const code = (error as { code?: unknown }).code;
+    if (typeof code !== 'number' || !expected.includes(code)) {
+        throw error;
+    }
+    meter.failed(error);
+    return code;
+}
+
 function chargeOfError(error: unknown): number {
     const header = (error as { headers?: Record<string, unknown> } | undefined)?.headers?.['x-ms-request-charge'];
     return Number(header) || 0;
@@ -544,11 +557,7 @@ export class AssignmentStore {
                     : await container.items.create(document),
             );
         } catch (error) {
-            const code = (error as { code?: unknown }).code;
-            if (code !== 409 && code !== 412) {
-                throw error;
-            }
-            meter.failed(error); // another first write counted it
+            expectedRefusal(meter, error, 409, 412); // another first write counted it
         }
     }
 
@@ -831,10 +840,7 @@ export class AssignmentStore {
             try {
                 meter(await container.item(SET_VERSION_ID, configurationId).delete());
             } catch (error) {
-                if ((error as { code?: unknown }).code !== 404) {
-                    throw error;
-                }
-                meter.failed(error);
+                expectedRefusal(meter, error, 404);
             }
         });
     }
@@ -871,12 +877,7 @@ export class AssignmentStore {
             );
             return true; // cannot happen (the filter holds for no document): treat as present
         } catch (error) {
-            const code = (error as { code?: unknown }).code;
-            if (code === 404 || code === 412) {
-                meter.failed(error);
-                return code === 412;
-            }
-            throw error;
+            return expectedRefusal(meter, error, 404, 412) === 412;
         }
     }
 
@@ -934,12 +935,7 @@ export class AssignmentStore {
                     );
                     return true;
                 } catch (error) {
-                    const code = (error as { code?: unknown }).code;
-                    if (code !== 404 && code !== 412) {
-                        throw error;
-                    }
-                    meter.failed(error);
-                    if (code === 404) {
+                    if (expectedRefusal(meter, error, 404, 412) === 404) {
                         return false;
                     }
                 }
@@ -970,11 +966,7 @@ export class AssignmentStore {
                 }),
             );
         } catch (error) {
-            const code = (error as { code?: unknown }).code;
-            if (code !== 404 && code !== 412) {
-                throw error;
-            }
-            meter.failed(error); // gone, or another mark: not this one to take off
+            expectedRefusal(meter, error, 404, 412); // gone, or another mark: not this one to take off
         }
     }
 
@@ -1000,12 +992,7 @@ export class AssignmentStore {
             await container
                 .item(SET_VERSION_ID, configurationId)
                 .delete(low)
-                .then(meter, (error: unknown) => {
-                    if ((error as { code?: unknown }).code !== 404) {
-                        throw error;
-                    }
-                    meter.failed(error);
-                });
+                .then(meter, (error: unknown) => expectedRefusal(meter, error, 404));
             while (Date.now() < until - SWEEP_PAGE_RESERVE_MS) {
                 const ids = await this.firstIds(container, meter, configurationId, MAX_BATCH_OPERATIONS);
                 if (ids.length === 0) {

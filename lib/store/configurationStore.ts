@@ -26,6 +26,7 @@ import type { PayloadProperty } from '../graph/schema.js';
 import {
     type AssignmentStore,
     BatchRefused,
+    expectedRefusal,
     httpEtag,
     ifMatchHolds,
     type Meter,
@@ -378,12 +379,8 @@ export class ConfigurationStore {
                 );
                 return true;
             } catch (error) {
-                const code = (error as { code?: unknown }).code;
-                if (code !== 404 && code !== 412) {
-                    throw error;
-                }
                 // 404: the create's batch landed (it removed the record); 412: the sweeper fenced it first.
-                meter.failed(error);
+                expectedRefusal(meter, error, 404, 412);
                 return false;
             }
         });
@@ -396,12 +393,7 @@ export class ConfigurationStore {
                 await container
                     .item(payloadDocumentId(record.target, property), TENANT_PARTITION)
                     .delete()
-                    .then(meter, (error: unknown) => {
-                        if ((error as { code?: unknown }).code !== 404) {
-                            throw error;
-                        }
-                        meter.failed(error);
-                    });
+                    .then(meter, (error: unknown) => expectedRefusal(meter, error, 404));
             }
         });
     }
@@ -526,14 +518,9 @@ export class ConfigurationStore {
                         patch,
                         condition.ifMatch ? { accessCondition: { type: 'IfMatch', condition: condition.ifMatch } } : {},
                     )
-                    .then(meter, (error: unknown) => {
-                        const code = (error as { code?: unknown }).code;
-                        if (code === 404 || code === 412) {
-                            meter.failed(error);
-                            return memberRefusal('patch')(new BatchRefused(0, code));
-                        }
-                        throw error;
-                    });
+                    .then(meter, (error: unknown) =>
+                        memberRefusal('patch')(new BatchRefused(0, expectedRefusal(meter, error, 404, 412))),
+                    );
                 const order = await this.committer.readOrder(container, meter);
                 const document = patched.resource as ConfigurationDocument;
                 let index = order.ids.indexOf(id);

@@ -7,7 +7,7 @@
 import { type Container, PriorityLevel } from '@azure/cosmos';
 
 import { PAYLOAD_PROPERTIES } from '../graph/schema.js';
-import type { AssignmentStore, Meter } from './assignmentStore.js';
+import { type AssignmentStore, expectedRefusal, type Meter } from './assignmentStore.js';
 import {
     type LeaseDocument,
     payloadDocumentId,
@@ -25,10 +25,7 @@ const LOW = { priorityLevel: PriorityLevel.Low };
 /** A delete whose document is already gone has done its work. */
 function goneIsDone(meter: Meter) {
     return (error: unknown) => {
-        if ((error as { code?: unknown }).code !== 404) {
-            throw error;
-        }
-        meter.failed(error);
+        expectedRefusal(meter, error, 404);
     };
 }
 
@@ -86,11 +83,7 @@ export class SweepStore {
                 );
                 return resource;
             } catch (error) {
-                const code = (error as { code?: unknown }).code;
-                if (code !== 404 && code !== 412) {
-                    throw error;
-                }
-                meter.failed(error);
+                expectedRefusal(meter, error, 404, 412);
                 return undefined;
             }
         });
@@ -196,11 +189,7 @@ export class SweepStore {
                 );
                 return true;
             } catch (error) {
-                const code = (error as { code?: unknown }).code;
-                if (code !== 409 && code !== 412) {
-                    throw error;
-                }
-                meter.failed(error); // another instance took it first
+                expectedRefusal(meter, error, 409, 412); // another instance took it first
                 return false;
             }
         });

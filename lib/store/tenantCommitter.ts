@@ -25,7 +25,14 @@ import {
 } from '@azure/cosmos';
 
 import { CONFIGURATION_TYPES } from '../graph/schema.js';
-import { type AssignmentStore, BatchRefused, MAX_BATCH_OPERATIONS, type Meter, StoreError } from './assignmentStore.js';
+import {
+    type AssignmentStore,
+    BatchRefused,
+    expectedRefusal,
+    MAX_BATCH_OPERATIONS,
+    type Meter,
+    StoreError,
+} from './assignmentStore.js';
 import {
     ORDER_ID,
     type OrderDocument,
@@ -508,10 +515,7 @@ export class TenantCommitter {
             meter(await container.items.create(receipt(receiptId, true), signal));
             return false;
         } catch (error) {
-            if ((error as { code?: unknown }).code !== 409) {
-                throw error;
-            }
-            meter.failed(error);
+            expectedRefusal(meter, error, 409);
             const found = await this.store.read<ReceiptDocument>(container, meter, TENANT_PARTITION, receiptId);
             return found?.fence !== true;
         }

@@ -6,6 +6,7 @@ import { describe, expect, it } from 'vitest';
 
 import { configurationsUrl, newConfiguration, WINDOWS_CONFIGURATION } from '../helpers/configurations.js';
 import { JSON_HEADERS, useTestApp } from '../helpers/host.js';
+import { shuffled } from '../helpers/shuffle.js';
 
 const app = useTestApp();
 
@@ -18,18 +19,6 @@ async function order(): Promise<{ id: string; priority: number }[]> {
     const response = await fetch(`${configurationsUrl(app.root)}?$top=999&$select=id,priority`);
     expect(response.status).toBe(200);
     return ((await response.json()) as { value: { id: string; priority: number }[] }).value;
-}
-
-/** A deterministic shuffle, so a failing round can be replayed. */
-function shuffled<T>(items: readonly T[], seed: number): T[] {
-    const result = [...items];
-    let state = seed + 1;
-    for (let i = result.length - 1; i > 0; i--) {
-        state = (state * 1103515245 + 12345) % 2147483648;
-        const j = state % (i + 1);
-        [result[i], result[j]] = [result[j] as T, result[i] as T];
-    }
-    return result;
 }
 
 describe('races', () => {

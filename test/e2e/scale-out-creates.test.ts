@@ -3,21 +3,14 @@
  * create's, then a DELETE's, batch held until the instance gave up on it, then committed 0–200 ms later, 100 rounds
  * each: the answer says what happened, and storage agrees.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 
-import { raceKit, ROUNDS, startRaceScaleOut, TARGET, WINDOWS } from '../helpers/raceKit.js';
-import type { ScaleOut } from '../helpers/scaleOut.js';
+import { raceKit, ROUNDS, TARGET, useRaceScaleOut, WINDOWS } from '../helpers/raceKit.js';
 
-let so: ScaleOut;
-beforeAll(async () => {
-    so = await startRaceScaleOut();
-}, 120_000);
-afterAll(async () => {
-    await so?.close();
-});
+const so = useRaceScaleOut();
 
 const { configurations, configuration, send, retried, create, settled, tally, expectGone, expectWhole, everything } =
-    raceKit(() => so);
+    raceKit(so);
 
 /**
  * A batch held, then applied 0–200 ms after its client lost it: in one round of ten the client gives up itself (its
@@ -34,7 +27,7 @@ describe('creates, and writes that commit after the instance gave up, over 3 ins
     it(`32 concurrent creates, half with a priority, ${ROUNDS} rounds: each 201 listed once, dense priorities`, async () => {
         const statuses: Record<string, number> = {};
         for (let round = 0; round < ROUNDS; round++) {
-            const before = (await so.audit()).listed.length;
+            const before = (await so().audit()).listed.length;
             const answers = await Promise.all(
                 Array.from({ length: 32 }, (_, i) =>
                     send(configurations(), 'POST', {
@@ -46,7 +39,7 @@ describe('creates, and writes that commit after the instance gave up, over 3 ins
             );
             answers.forEach((a) => tally(statuses, 'create', a.status));
             const created = answers.filter((a) => a.status === 201).map((a) => String(a.json.id));
-            const after = (await so.audit()).listed;
+            const after = (await so().audit()).listed;
             const label = `round ${round}`;
             expect(after.length, label).toBe(before + created.length);
             for (const id of created) {
@@ -76,7 +69,7 @@ describe('creates, and writes that commit after the instance gave up, over 3 ins
             Array.from({ length: lanes }, async (_, lane) => {
                 for (let round = lane; round < ROUNDS; round += lanes) {
                     const name = `late-create-${round}`;
-                    const rule = so.sim.intercept({
+                    const rule = so().sim.intercept({
                         kind: 'batch',
                         where: (request) =>
                             (request.operations ?? []).some(
@@ -128,7 +121,7 @@ describe('creates, and writes that commit after the instance gave up, over 3 ins
                     expect((await retried(`${configuration(id)}/assignments`, 'POST', { target: TARGET })).status).toBe(
                         201,
                     );
-                    const rule = so.sim.intercept({
+                    const rule = so().sim.intercept({
                         kind: 'batch',
                         where: (request) =>
                             (request.operations ?? []).some((op) => op.operationType === 'Delete' && op.id === id),

@@ -5,21 +5,14 @@
  * container is audited straight from storage: no acknowledged write lost, no refused write that changed anything,
  * nothing left that no listed configuration owns. (More: scale-out-creates.test.ts, scale-out-reads.test.ts.)
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 
-import { GROUP, groupOf, raceKit, ROUNDS, startRaceScaleOut, TARGET } from '../helpers/raceKit.js';
-import type { ScaleOut } from '../helpers/scaleOut.js';
+import { GROUP, groupOf, raceKit, ROUNDS, TARGET, useRaceScaleOut } from '../helpers/raceKit.js';
 
-let so: ScaleOut;
-beforeAll(async () => {
-    so = await startRaceScaleOut();
-}, 120_000);
-afterAll(async () => {
-    await so?.close();
-});
+const so = useRaceScaleOut();
 
 const { sleep, configurations, configuration, send, create, settled, shuffled, tally, expectGone, expectWhole } =
-    raceKit(() => so);
+    raceKit(so);
 
 describe('configuration writes over 3 instances, against Azure-like Cosmos DB', () => {
     it(`DELETE racing updatePriorities, ${ROUNDS} rounds: a DELETE not answered 204 changed nothing`, async () => {
@@ -32,7 +25,7 @@ describe('configuration writes over 3 instances, against Azure-like Cosmos DB', 
                     expect(answer.status).toBe(201);
                 }),
             );
-            const ids = (await so.audit()).listed;
+            const ids = (await so().audit()).listed;
             const answers = await Promise.all([
                 ...victims.map(({ id }) => send(configuration(id), 'DELETE')),
                 ...Array.from({ length: 20 }, (_, i) => {

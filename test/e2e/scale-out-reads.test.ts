@@ -8,30 +8,24 @@ import { createHash } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { payloadEtag } from '../../lib/resources/configurations.js';
-import { raceKit, startRaceScaleOut, TARGET, WINDOWS } from '../helpers/raceKit.js';
-import { type ScaleOut, startScaleOut } from '../helpers/scaleOut.js';
+import { raceKit, TARGET, useRaceScaleOut, WINDOWS } from '../helpers/raceKit.js';
+import { startScaleOut } from '../helpers/scaleOut.js';
 
-let so: ScaleOut;
-beforeAll(async () => {
-    so = await startRaceScaleOut();
-}, 120_000);
-afterAll(async () => {
-    await so?.close();
-});
+const so = useRaceScaleOut();
 
-const { configuration, send, create } = raceKit(() => so);
+const { configuration, send, create } = raceKit(so);
 
 describe('reads served by replicas behind another instance (session consistency is per client)', () => {
     beforeAll(() => {
         // Every read without a session token that covers the latest write is served by a replica 300 ms behind.
-        so.sim.configure({ replication: { staleReplicaProbability: 1, lagMs: 300 } });
+        so().sim.configure({ replication: { staleReplicaProbability: 1, lagMs: 300 } });
     });
     afterAll(() => {
-        so.sim.configure({ replication: { staleReplicaProbability: 0.25, lagMs: 10 } });
+        so().sim.configure({ replication: { staleReplicaProbability: 0.25, lagMs: 10 } });
     });
 
     it('a write on one instance with the ETag another instance just answered is never a false 412', async () => {
-        const [a, b] = so.instanceRoots as [string, string];
+        const [a, b] = so().instanceRoots as [string, string];
         const falses: string[] = [];
         for (let round = 0; round < 50; round++) {
             const { id } = await create();
@@ -71,9 +65,9 @@ describe('reads served by replicas behind another instance (session consistency 
     });
 
     it('a GET on one instance right after a 201 on another finds what was created', async () => {
-        const [a, b, c] = so.instanceRoots as [string, string, string];
+        const [a, b, c] = so().instanceRoots as [string, string, string];
         const misses: string[] = [];
-        const staleBefore = so.sim.stats().staleReads;
+        const staleBefore = so().sim.stats().staleReads;
         for (let round = 0; round < 50; round++) {
             const created = await send(`${a}/officeConfiguration/clientConfigurations`, 'POST', {
                 '@odata.type': WINDOWS,
@@ -88,12 +82,12 @@ describe('reads served by replicas behind another instance (session consistency 
                 misses.push(`round ${round}: GET ${entity.status}, assignment create ${assignments.status}`);
             }
         }
-        expect(so.sim.stats().staleReads).toBeGreaterThan(staleBefore); // the replicas did lag
+        expect(so().sim.stats().staleReads).toBeGreaterThan(staleBefore); // the replicas did lag
         expect(misses).toEqual([]);
     });
 
     it('a payload GET answers bytes, media type and ETag of one version while PUTs replace it', async () => {
-        const [a, b, c] = so.instanceRoots as [string, string, string];
+        const [a, b, c] = so().instanceRoots as [string, string, string];
         const { id } = await create();
         const versions = Array.from({ length: 8 }, (_, i) => ({
             type: i % 2 === 0 ? 'text/plain' : 'application/octet-stream',
@@ -154,13 +148,13 @@ describe("reads at the Bicep's Strong consistency", () => {
 
     it('a GET on another instance right after a 204 DELETE finds nothing; at Session a replica may still serve it', async () => {
         const lagging = { replication: { staleReplicaProbability: 1, lagMs: 300 } };
-        so.sim.configure(lagging);
+        so().sim.configure(lagging);
         let atSession: number;
         try {
-            const [a, b] = so.instanceRoots as [string, string];
+            const [a, b] = so().instanceRoots as [string, string];
             atSession = await foundAfterDelete(a, b);
         } finally {
-            so.sim.configure({ replication: { staleReplicaProbability: 0.25, lagMs: 10 } });
+            so().sim.configure({ replication: { staleReplicaProbability: 0.25, lagMs: 10 } });
         }
         // Instances read at the account's level, learnt when they connect: a Strong account needs its own.
         const strong = await startScaleOut({ instances: 2, profile: lagging });

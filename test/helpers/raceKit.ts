@@ -3,11 +3,12 @@
  * the Azure-like Cosmos DB), requests as a client sends them, and how a round is judged: from storage itself, after the
  * sweeper's run (test/helpers/scaleOut.ts has the audit).
  */
-import { expect } from 'vitest';
+import { afterAll, beforeAll, expect } from 'vitest';
 
 import { sweep } from '../../lib/jobs/sweeper.js';
 import { JSON_HEADERS } from './host.js';
 import { type ScaleOut, startScaleOut } from './scaleOut.js';
+import { shuffled } from './shuffle.js';
 
 export const ROUNDS = 100;
 export const WINDOWS = '#microsoft.graph.windowsOfficeClientConfiguration';
@@ -23,7 +24,7 @@ export const groupOf = (n: number) => `00000000-0000-4000-8000-${String(n).padSt
  * is a request refused with nothing changed, which the races would have to tell from the outcomes they judge;
  * test/lib/store/simulator covers them.
  */
-export async function startRaceScaleOut(): Promise<ScaleOut> {
+async function startRaceScaleOut(): Promise<ScaleOut> {
     const none = { 408: 0, 410: 0, 449: 0, 503: 0 };
     return await startScaleOut({
         instances: 3,
@@ -33,6 +34,23 @@ export async function startRaceScaleOut(): Promise<ScaleOut> {
         },
         env: { COSMOS_REQUEST_TIMEOUT_MS: '1500' },
     });
+}
+
+/** The race suites' app, started before a file's tests and closed after them; read it inside a test. */
+export function useRaceScaleOut(): () => ScaleOut {
+    let current: ScaleOut | undefined;
+    beforeAll(async () => {
+        current = await startRaceScaleOut();
+    }, 120_000);
+    afterAll(async () => {
+        await current?.close();
+    });
+    return () => {
+        if (!current) {
+            throw new Error('the scale-out starts in beforeAll: use it inside a test');
+        }
+        return current;
+    };
 }
 
 export function raceKit(so: () => ScaleOut) {
@@ -110,18 +128,6 @@ export function raceKit(so: () => ScaleOut) {
             list.map((c) => c.priority),
             label,
         ).toEqual(list.map((_, i) => i + 1));
-    }
-
-    /** A deterministic shuffle, so a failing round can be replayed. */
-    function shuffled<T>(items: readonly T[], seed: number): T[] {
-        const result = [...items];
-        let state = seed + 1;
-        for (let i = result.length - 1; i > 0; i--) {
-            state = (state * 1103515245 + 12345) % 2147483648;
-            const j = state % (i + 1);
-            [result[i], result[j]] = [result[j] as T, result[i] as T];
-        }
-        return result;
     }
 
     function tally(into: Record<string, number>, label: string, status: number) {

@@ -2,7 +2,7 @@
  * Request charges through the real SDK: what Learn documents for point reads by size, writes by size and indexed
  * terms, batches (the sum of their operations), queries, and reads at Strong consistency (twice Session's).
  */
-import { type Container, CosmosClient, type CosmosClientOptions, PartitionKeyKind } from '@azure/cosmos';
+import { type Container, CosmosClient } from '@azure/cosmos';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { openEmbeddedContainer } from '../../../../lib/store/cosmosClient.js';
@@ -15,26 +15,9 @@ import {
 } from '../../../../lib/store/simulator/requestCharge.js';
 import { type SimulatedCosmos, startSimulatedCosmos } from '../../../../lib/store/simulator/simulatedCosmos.js';
 import { testSettings } from '../../../helpers/cosmos.js';
+import { openContainer } from './sdkClient.js';
 
 /** As lib/store/cosmosClient.ts's ensureContainer creates it. */
-async function openContainer(
-    sim: SimulatedCosmos,
-    options: Partial<CosmosClientOptions> = {},
-): Promise<{ client: CosmosClient; container: Container }> {
-    const client = new CosmosClient({
-        endpoint: sim.endpoint,
-        key: sim.key,
-        consistencyLevel: 'Session',
-        ...options,
-        connectionPolicy: { enableEndpointDiscovery: false, ...options.connectionPolicy },
-    });
-    const { database } = await client.databases.createIfNotExists({ id: 'simulator' });
-    const { container } = await database.containers.createIfNotExists({
-        id: 'items',
-        partitionKey: { paths: ['/configurationId'], kind: PartitionKeyKind.Hash, version: 2 },
-    });
-    return { client, container };
-}
 
 const charge = (headers: Record<string, unknown>) => Number(headers['x-ms-request-charge']);
 

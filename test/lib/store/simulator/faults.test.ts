@@ -2,33 +2,14 @@
  * Failures the embedded server never produces, with the real SDK: writes that commit after their client gave up,
  * answers lost after commit, transient statuses at a rate (nothing applied), and faults aimed at one request.
  */
-import { type Container, CosmosClient, type CosmosClientOptions, PartitionKeyKind } from '@azure/cosmos';
+import { type Container, CosmosClient } from '@azure/cosmos';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 
 import type { FaultGroup, TransientStatus } from '../../../../lib/store/simulator/profile.js';
 import { type SimulatedCosmos, startSimulatedCosmos } from '../../../../lib/store/simulator/simulatedCosmos.js';
+import { openContainer } from './sdkClient.js';
 
 const PK = 'faults';
-
-async function openContainer(
-    endpoint: string,
-    key: string,
-    options: Partial<CosmosClientOptions> = {},
-): Promise<{ client: CosmosClient; container: Container }> {
-    const client = new CosmosClient({
-        endpoint,
-        key,
-        consistencyLevel: 'Session',
-        ...options,
-        connectionPolicy: { enableEndpointDiscovery: false, ...options.connectionPolicy },
-    });
-    const { database } = await client.databases.createIfNotExists({ id: 'simulator' });
-    const { container } = await database.containers.createIfNotExists({
-        id: 'items',
-        partitionKey: { paths: ['/configurationId'], kind: PartitionKeyKind.Hash, version: 2 },
-    });
-    return { client, container };
-}
 
 type Failure = { code?: number | string; message?: string } | undefined;
 
@@ -48,8 +29,8 @@ describe('faults', () => {
 
     beforeAll(async () => {
         sim = await startSimulatedCosmos({ profile: 'local' });
-        app = await openContainer(sim.endpoint, sim.key, { connectionPolicy: { requestTimeout: 300 } });
-        inspector = await openContainer(sim.backend.endpoint, sim.backend.key);
+        app = await openContainer(sim, { connectionPolicy: { requestTimeout: 300 } });
+        inspector = await openContainer(sim.backend);
     });
 
     afterAll(async () => {
@@ -76,7 +57,7 @@ describe('faults', () => {
         });
 
         it('cuts a client that waits past holdMs, then commits', async () => {
-            const patient = await openContainer(sim.endpoint, sim.key, {
+            const patient = await openContainer(sim, {
                 connectionPolicy: { requestTimeout: 10_000 },
             });
             try {
@@ -169,7 +150,7 @@ describe('faults', () => {
             const run = async () => {
                 const s = await startSimulatedCosmos({ profile: 'local', overrides: rates('reads', 503) });
                 s.configure({ faults: { rates: { reads: { 503: 0.3 } } } });
-                const c = await openContainer(s.endpoint, s.key);
+                const c = await openContainer(s);
                 try {
                     await c.container.items.create({ id: 'x', configurationId: PK });
                     const outcomes: boolean[] = [];
@@ -250,7 +231,7 @@ describe('faults', () => {
         });
 
         it('answer a status with a substatus and a retry-after the SDK honours', async () => {
-            const patient = await openContainer(sim.endpoint, sim.key);
+            const patient = await openContainer(sim);
             try {
                 await patient.container.items.create({ id: 'throttled', configurationId: PK });
                 const rule = sim.intercept({

@@ -5,32 +5,14 @@
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 
-import { type Container, CosmosClient, type CosmosClientOptions, PartitionKeyKind } from '@azure/cosmos';
+import { type Container, CosmosClient } from '@azure/cosmos';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { type SimulatedCosmos, startSimulatedCosmos } from '../../../../lib/store/simulator/simulatedCosmos.js';
+import { openContainer } from './sdkClient.js';
 
 /** Long enough that "within the lag" holds on a slow machine; every wait past it is this long. */
 const LAG_MS = 1000;
-
-/** A client of its own (its own session), on the container as lib/store/cosmosClient.ts's ensureContainer makes it. */
-async function openContainer(
-    sim: SimulatedCosmos,
-    options: Partial<CosmosClientOptions> = { consistencyLevel: 'Session' },
-): Promise<{ client: CosmosClient; container: Container }> {
-    const client = new CosmosClient({
-        endpoint: sim.endpoint,
-        key: sim.key,
-        ...options,
-        connectionPolicy: { enableEndpointDiscovery: false },
-    });
-    const { database } = await client.databases.createIfNotExists({ id: 'simulator' });
-    const { container } = await database.containers.createIfNotExists({
-        id: 'items',
-        partitionKey: { paths: ['/configurationId'], kind: PartitionKeyKind.Hash, version: 2 },
-    });
-    return { client, container };
-}
 
 interface Doc {
     id: string;
@@ -165,8 +147,8 @@ describe('Strong consistency', () => {
             },
         });
         // No level of their own: they read at the account's.
-        a = await openContainer(sim, {});
-        b = await openContainer(sim, {});
+        a = await openContainer(sim, { consistencyLevel: undefined });
+        b = await openContainer(sim, { consistencyLevel: undefined });
     });
 
     afterAll(async () => {

@@ -2,12 +2,13 @@
  * The RU/s budget: the model itself on a clock of its own (admitted while positive, charged after, debt repaid at
  * the budget's rate, a physical partition's own limit), then through the real SDK, with its retries off and on.
  */
-import { type Container, CosmosClient, type CosmosClientOptions, PartitionKeyKind } from '@azure/cosmos';
+import { type Container, CosmosClient } from '@azure/cosmos';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { azureAutoscaleFloor, azureServerless } from '../../../../lib/store/simulator/profile.js';
 import { type SimulatedCosmos, startSimulatedCosmos } from '../../../../lib/store/simulator/simulatedCosmos.js';
 import { ThroughputBudget } from '../../../../lib/store/simulator/throughput.js';
+import { openContainer } from './sdkClient.js';
 
 const settings = { physicalPartitions: 1, perPhysicalPartitionMaxRuPerSecond: 10_000, capacitySeconds: 1 };
 
@@ -61,22 +62,6 @@ describe('ThroughputBudget', () => {
     });
 });
 
-async function openContainer(sim: SimulatedCosmos, options: Partial<CosmosClientOptions> = {}): Promise<CosmosClient> {
-    const client = new CosmosClient({
-        endpoint: sim.endpoint,
-        key: sim.key,
-        consistencyLevel: 'Session',
-        ...options,
-        connectionPolicy: { enableEndpointDiscovery: false, ...options.connectionPolicy },
-    });
-    const { database } = await client.databases.createIfNotExists({ id: 'simulator' });
-    await database.containers.createIfNotExists({
-        id: 'items',
-        partitionKey: { paths: ['/configurationId'], kind: PartitionKeyKind.Hash, version: 2 },
-    });
-    return client;
-}
-
 const containerOf = (client: CosmosClient): Container => client.database('simulator').container('items');
 
 describe('the RU/s budget through the SDK', () => {
@@ -92,10 +77,13 @@ describe('the RU/s budget through the SDK', () => {
 
     beforeAll(async () => {
         sim = await startSimulatedCosmos({ profile: 'local' });
-        noRetries = await openContainer(sim, { connectionPolicy: { retryOptions: { maxRetryAttemptCount: 0 } } });
-        retries = await openContainer(sim, {
-            connectionPolicy: { retryOptions: { maxRetryAttemptCount: 100, maxWaitTimeInSeconds: 60 } },
-        });
+        noRetries = (await openContainer(sim, { connectionPolicy: { retryOptions: { maxRetryAttemptCount: 0 } } }))
+            .client;
+        retries = (
+            await openContainer(sim, {
+                connectionPolicy: { retryOptions: { maxRetryAttemptCount: 100, maxWaitTimeInSeconds: 60 } },
+            })
+        ).client;
         await containerOf(noRetries).items.create({
             id: 'one-kb',
             configurationId: 'budget',
