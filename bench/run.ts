@@ -5,10 +5,12 @@
  *
  *   npm run bench [-- --app <root of another build>] [--trials 7] [--creates 8000] [--warmup 4000]
  *                 [--concurrency 32] [--import-runs 15] [--handler-pairs 5] [--unbundled] [--out <file>] [--quick]
+ *                 [--only store-costs]
  *
  * `--app` measures another checkout's build (its dist/) with this bench: how the before and after of a change are
  * compared. `--unbundled` also zips what a deployment without the bundle would upload (slower). `--quick` is a smoke
- * run (few trials, small counts): its figures are not worth reading.
+ * run (few trials, small counts): its figures are not worth reading. `--only store-costs` runs the last step alone:
+ * request units and store calls per operation, and create latency, at 3 instances on the Azure-like Cosmos DB.
  */
 import { writeFile } from 'node:fs/promises';
 import { cpus, loadavg } from 'node:os';
@@ -233,13 +235,28 @@ async function main(): Promise<void> {
             'handler-pairs': { type: 'string' },
             unbundled: { type: 'boolean', default: false },
             quick: { type: 'boolean', default: false },
+            only: { type: 'string' },
         },
     });
     const quick = values.quick;
     const number = (value: string | undefined, normal: number, small: number) =>
         value !== undefined ? Number(value) : quick ? small : normal;
     const appRoot = resolve(values.app ?? repoRoot);
+    if (values.only !== undefined && values.only !== 'store-costs') {
+        throw new Error(`--only takes store-costs, not ${values.only}`);
+    }
     const began = performance.now();
+    if (values.only === 'store-costs') {
+        const storeCosts = await measureStoreCosts(appRoot, {
+            samples: number(undefined, 15, 3),
+            creates: number(undefined, 2000, 200),
+            progress: (line) => console.info(`bench: ${line}`),
+        });
+        const out = resolve(values.out ?? join(repoRoot, 'bench', 'store-costs.json'));
+        await writeFile(out, `${JSON.stringify(storeCosts, null, 2)}\n`);
+        console.info(`\n${describeStoreCosts(storeCosts)}\n\nwritten to ${out}`);
+        return;
+    }
     const loadBefore = loadavg()[0]!;
     const elapsed = () => `${Math.round((performance.now() - began) / 1000)} s`;
     const step = (name: string) => console.info(`bench [${elapsed()}]: ${name}…`);

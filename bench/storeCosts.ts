@@ -89,7 +89,10 @@ async function costOf(
     const kinds = new Set(runs.flatMap((r) => Object.keys(r.calls) as OperationKind[]));
     return {
         requestUnits: Math.round(median(runs.map((r) => r.requestUnits)) * 100) / 100,
-        calls: Object.fromEntries([...kinds].map((k) => [k, median(runs.map((r) => r.calls[k] ?? 0))])),
+        // Kinds most samples never made (a receipt's removal in the background, landing in another's window) drop out.
+        calls: Object.fromEntries(
+            [...kinds].map((k) => [k, median(runs.map((r) => r.calls[k] ?? 0))] as const).filter(([, n]) => n > 0),
+        ),
         samples,
     };
 }
