@@ -407,6 +407,36 @@ function requestListener(account: () => Account) {
     };
 }
 
+/**
+ * A server on 127.0.0.1 that can stop listening, dropping its open connections (`drop`), and listen again on the same
+ * port, its data kept: how tests make storage unreachable for a while. `resume` resolves to the port it listens on.
+ */
+export function stoppable(
+    server: http.Server | https.Server,
+    drop: () => void,
+): { stop: () => Promise<void>; resume: (port: number) => Promise<number> } {
+    let listening = false;
+    return {
+        stop: async () => {
+            if (!listening) {
+                return;
+            }
+            listening = false;
+            const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+            drop();
+            await closed;
+        },
+        resume: async (port) => {
+            if (!listening) {
+                server.listen(port, '127.0.0.1');
+                await once(server, 'listening');
+                listening = true;
+            }
+            return (server.address() as AddressInfo).port;
+        },
+    };
+}
+
 export async function startEmbeddedCosmos(options: EmbeddedCosmosOptions = {}): Promise<EmbeddedCosmos> {
     const { port = 0, protocol = 'https' } = options;
     const state: { account?: Account } = {};
@@ -428,23 +458,8 @@ export async function startEmbeddedCosmos(options: EmbeddedCosmosOptions = {}): 
     // 503 from the app): the bench met it a few times in 100,000 creates, whenever a side resumed after a pause of
     // about 6 s. Cosmos DB's gateway does not drop connections after a few seconds' pause; neither does its stand-in.
     server.keepAliveTimeout = KEEP_ALIVE_TIMEOUT_MS;
-    let listening = false;
-    const listen = async (on: number) => {
-        server.listen(on, '127.0.0.1');
-        await once(server, 'listening');
-        listening = true;
-    };
-    const stop = async () => {
-        if (!listening) {
-            return;
-        }
-        listening = false;
-        const closed = new Promise<void>((resolve) => server.close(() => resolve()));
-        server.closeAllConnections();
-        await closed;
-    };
-    await listen(port);
-    const bound = (server.address() as AddressInfo).port;
+    const { stop, resume } = stoppable(server, () => server.closeAllConnections());
+    const bound = await resume(port);
     // One account for the server's life: resuming keeps the data.
     state.account = new Account('127.0.0.1', bound);
     const agent = protocol === 'https' ? new https.Agent({ rejectUnauthorized: false, keepAlive: true }) : undefined;
@@ -455,9 +470,7 @@ export async function startEmbeddedCosmos(options: EmbeddedCosmosOptions = {}): 
         port: bound,
         stop,
         resume: async () => {
-            if (!listening) {
-                await listen(bound);
-            }
+            await resume(bound);
         },
         close: async () => {
             await stop();

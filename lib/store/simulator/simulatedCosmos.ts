@@ -9,11 +9,10 @@
  * module of its own beside this one; here is the proxy that puts them in the order Azure meets them: latency, faults,
  * throttling, then the backend and what Azure makes of its answer.
  */
-import { once } from 'node:events';
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo, Socket } from 'node:net';
+import type { Socket } from 'node:net';
 
-import { type EmbeddedCosmos, KEEP_ALIVE_TIMEOUT_MS, startEmbeddedCosmos } from '../embeddedCosmos.js';
+import { type EmbeddedCosmos, KEEP_ALIVE_TIMEOUT_MS, startEmbeddedCosmos, stoppable } from '../embeddedCosmos.js';
 import { createAnswers, readLevel } from './answers.js';
 import { BackendClient } from './backendClient.js';
 import { faultAnswer, type InterceptHandle, type InterceptRule, InterceptRules, pickFault } from './faults.js';
@@ -193,23 +192,8 @@ export async function startSimulatedCosmos(options: SimulatedCosmosOptions = {})
         sockets.add(socket);
         socket.on('close', () => sockets.delete(socket));
     });
-    let listening = false;
-    const listen = async (port: number) => {
-        server.listen(port, '127.0.0.1');
-        await once(server, 'listening');
-        listening = true;
-    };
-    const stop = async () => {
-        if (!listening) {
-            return;
-        }
-        listening = false;
-        const closed = new Promise<void>((resolve) => server.close(() => resolve()));
-        sockets.forEach((s) => s.destroy());
-        await closed;
-    };
-    await listen(options.port ?? 0);
-    const port = (server.address() as AddressInfo).port;
+    const { stop, resume } = stoppable(server, () => sockets.forEach((s) => s.destroy()));
+    const port = await resume(options.port ?? 0);
     endpoint = `http://127.0.0.1:${port}/`;
 
     return {
@@ -233,9 +217,7 @@ export async function startSimulatedCosmos(options: SimulatedCosmosOptions = {})
         },
         stop,
         resume: async () => {
-            if (!listening) {
-                await listen(port);
-            }
+            await resume(port);
         },
         close: async () => {
             closing = true;
