@@ -14,7 +14,7 @@ import { startScheduler } from '../lib/jobs/scheduler.js';
 import { describeAuth, loadConfig } from '../lib/platform/config.js';
 import { consoleLogger, createAppServices } from '../lib/platform/services.js';
 import { routes } from './routes.js';
-import { triggers } from './triggers.js';
+import { localJobs, triggers } from './triggers.js';
 
 // The host hands each request over as a stream, so the pipeline decides on the headers (token, method, type, declared
 // length) before a byte of the body is read, and stops reading past its limit, as the local host does.
@@ -60,14 +60,7 @@ if (config.hostStorage) {
         'AzureWebJobsStorage is not set: the timer jobs (the sweeper) run inside this worker. Set it (Azurite: ' +
             'UseDevelopmentStorage=true) to run them as timer triggers.',
     );
-    startScheduler(
-        triggers.map((t) => ({
-            name: t.name,
-            everyMs: config.sweepIntervalMs,
-            run: () => t.run({ store: services.store, logger: consoleLogger }),
-        })),
-        consoleLogger,
-    );
+    startScheduler(localJobs(services.store, consoleLogger, config.sweepIntervalMs), consoleLogger);
 }
 
 if (services.telemetry) {

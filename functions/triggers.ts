@@ -2,6 +2,7 @@
  * The app's work outside requests, each job with its period: read both by `app.timer(...)` (functions/index.ts) and
  * by the local host's scheduler (scripts/start.ts), as the route table is by both hosts.
  */
+import type { ScheduledJob } from '../lib/jobs/scheduler.js';
 import { sweep } from '../lib/jobs/sweeper.js';
 import type { Logger } from '../lib/platform/logger.js';
 import type { AssignmentStore } from '../lib/store/assignmentStore.js';
@@ -9,10 +10,8 @@ import type { AssignmentStore } from '../lib/store/assignmentStore.js';
 export interface Trigger {
     /** The function's name in Azure. */
     name: string;
-    /** NCRONTAB, six fields (with seconds), for the Functions host. */
+    /** NCRONTAB, six fields (with seconds), for the Functions host; elsewhere SWEEP_INTERVAL_SECONDS decides. */
     schedule: string;
-    /** The same period in milliseconds, for the local host. */
-    everyMs: number;
     run(services: { store: AssignmentStore; logger: Logger }): Promise<unknown>;
 }
 
@@ -26,7 +25,11 @@ export const triggers: readonly Trigger[] = [
     {
         name: 'sweepDeletedConfigurations',
         schedule: '*/30 * * * * *',
-        everyMs: 30_000,
         run: async ({ store, logger }) => await sweep(store, { runForMs: SWEEP_RUN_MS, logger }),
     },
 ];
+
+/** The same jobs for a scheduler of this process, where no Functions host runs them (lib/jobs/scheduler.ts). */
+export function localJobs(store: AssignmentStore, logger: Logger, everyMs: number): ScheduledJob[] {
+    return triggers.map((trigger) => ({ name: trigger.name, everyMs, run: () => trigger.run({ store, logger }) }));
+}

@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 
 import { routes } from '../functions/routes.js';
-import { triggers } from '../functions/triggers.js';
+import { localJobs, triggers } from '../functions/triggers.js';
 import { startLocalHost } from '../lib/http/localHost.js';
 import { startScheduler } from '../lib/jobs/scheduler.js';
 import { ConfigurationError, describeAuth, loadConfig } from '../lib/platform/config.js';
@@ -197,14 +197,7 @@ async function runLocal(port: number, listen: string): Promise<void> {
         console.info(`  ${Object.keys(route.operations).join(',').padEnd(36)} ${origin}/beta/${route.template}`);
     }
     // The timer jobs the Functions host would run (functions/triggers.ts), every SWEEP_INTERVAL_SECONDS.
-    const scheduler = startScheduler(
-        triggers.map((trigger) => ({
-            name: trigger.name,
-            everyMs: config.sweepIntervalMs,
-            run: () => trigger.run({ store: services.store, logger: consoleLogger }),
-        })),
-        consoleLogger,
-    );
+    const scheduler = startScheduler(localJobs(services.store, consoleLogger, config.sweepIntervalMs), consoleLogger);
     console.info(
         `  timer jobs: ${triggers.map((t) => t.name).join(', ')}, every ${config.sweepIntervalMs / 1000} s ` +
             '(SWEEP_INTERVAL_SECONDS)',

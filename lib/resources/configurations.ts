@@ -243,17 +243,17 @@ export const listConfigurations: Operation = async (call) => {
         order = page.order;
         items = page.configurations.map((c) => configurationResource(call.root, c, options.select));
     }
-    const ranked = order.ids;
-    const end = options.offset + window(order.ids).length;
+    const total = order.ids.length;
+    const end = options.offset + Math.max(0, Math.min(options.top, total - options.offset));
     const next =
-        end < ranked.length
+        end < total
             ? `${call.root}/${CONFIGURATIONS_PATH}?${nextConfigurationsQuery(options, skipTokenKey, end)}`
             : undefined;
     return {
         status: 200,
         body: {
             '@odata.context': configurationsContext(call.root, options.select),
-            ...(options.count ? { '@odata.count': ranked.length } : {}),
+            ...(options.count ? { '@odata.count': total } : {}),
             ...(next ? { '@odata.nextLink': next } : {}),
             value: items,
         },

@@ -765,21 +765,6 @@ export class AssignmentStore {
     }
 
     /**
-     * A client's If-Match as the write's own condition, checked by Cosmos DB where the write lands: a comparison
-     * with a read made here could be against a version another instance has already replaced. `*` asks only that
-     * the document exist, which the write requires anyway; a weak tag never matches (RFC 9110 compares strongly).
-     */
-    private condition(ifMatch?: string): { ifMatch?: string } {
-        if (ifMatch === undefined || ifMatch === '*') {
-            return {};
-        }
-        if (ifMatch.startsWith('W/')) {
-            throw new StoreError('preconditionFailed', 'If-Match does not match the stored ETag');
-        }
-        return { ifMatch };
-    }
-
-    /**
      * Sets the target; `ifMatch` (an HTTP ETag) makes it conditional. A partial update rather than a replace, so
      * the document keeps whatever else it holds.
      */
@@ -790,7 +775,7 @@ export class AssignmentStore {
         ifMatch?: string,
     ): Promise<StoredAssignment> {
         return await this.run('patch', async (container, meter) => {
-            const condition = this.condition(ifMatch);
+            const condition = writeCondition(ifMatch);
             const [patched] = await this.writeWithSet(
                 container,
                 meter,
@@ -812,7 +797,7 @@ export class AssignmentStore {
 
     async delete(configurationId: string, id: string, ifMatch?: string): Promise<void> {
         await this.run('delete', async (container, meter) => {
-            const condition = this.condition(ifMatch);
+            const condition = writeCondition(ifMatch);
             await this.writeWithSet(
                 container,
                 meter,
@@ -1180,6 +1165,21 @@ function isBookkeeping(document: ItemDefinition): boolean {
 /** A refused batch as the StoreError of its failing operation's status; anything else unchanged. */
 export function refused(operation: string, error: unknown): unknown {
     return error instanceof BatchRefused ? translate({ code: error.statusCode }, operation) : error;
+}
+
+/**
+ * A client's If-Match as the write's own condition, checked by Cosmos DB where the write lands: a comparison with a
+ * read made here could be against a version another instance has already replaced. `*` asks only that the document
+ * exist, which the write requires anyway; a weak tag never matches (RFC 9110 compares strongly).
+ */
+export function writeCondition(ifMatch: string | undefined): { ifMatch?: string } {
+    if (ifMatch === undefined || ifMatch === '*') {
+        return {};
+    }
+    if (ifMatch.startsWith('W/')) {
+        throw new StoreError('preconditionFailed', 'If-Match names a weak ETag: it never matches');
+    }
+    return { ifMatch };
 }
 
 /**

@@ -31,6 +31,7 @@ import {
     ifMatchHolds,
     type Meter,
     StoreError,
+    writeCondition,
 } from './assignmentStore.js';
 import {
     type ConfigurationDocument,
@@ -159,17 +160,6 @@ function fieldOperations(fields: Partial<ConfigurationFields>): PatchOperation[]
     return operations.length > 0 ? operations : [{ op: 'set', path: '/kind', value: 'configuration' }];
 }
 
-/** A strong tag the client named: the write's own `ifMatch`. `*` only asks that the document exist. */
-function writeCondition(ifMatch: string | undefined): { ifMatch?: string } {
-    if (ifMatch === undefined || ifMatch === '*') {
-        return {};
-    }
-    if (ifMatch.startsWith('W/')) {
-        throw new StoreError('preconditionFailed', 'If-Match names a weak ETag: it never matches');
-    }
-    return { ifMatch };
-}
-
 /** What a refused member of a tenant batch means to the caller. */
 function memberRefusal(operation: string) {
     return (error: unknown): never => {
@@ -206,18 +196,6 @@ export class ConfigurationStore {
     private async readDocument(container: Container, meter: Meter, id: string) {
         const document = await this.assignments.read<ConfigurationDocument>(container, meter, TENANT_PARTITION, id);
         return document?.kind === 'configuration' ? document : undefined;
-    }
-
-    /**
-     * The document, or undefined once the primary confirms there is none: a read that finds nothing may come from a
-     * replica behind another instance's create, and the probe's answer brings this client's next read up to date.
-     */
-    private async readConfirmed(container: Container, meter: Meter, id: string) {
-        const document = await this.readDocument(container, meter, id);
-        if (document || !(await this.assignments.probe(container, meter, TENANT_PARTITION, id))) {
-            return document;
-        }
-        return await this.readDocument(container, meter, id);
     }
 
     /** The tenant's order of configuration ids, first priority first. One point read. */

@@ -252,6 +252,13 @@ function journal(items: Items): { rollBack(): void; commit(): void } {
     };
 }
 
+/** Cosmos DB's answer to an operation on a database or container that does not exist. */
+function ownerMissing(res: http.ServerResponse) {
+    res.statusCode = 404;
+    res.setHeader('x-ms-substatus', String(OWNER_RESOURCE_MISSING));
+    return { code: 'NotFound', message: 'Owner resource does not exist' };
+}
+
 /**
  * A transactional batch, all or nothing. After the body is read nothing awaits, so no other request runs until
  * the batch is applied or rolled back: batches, and every other write, are serialised by construction. On the
@@ -262,9 +269,7 @@ async function atomicBatch(account: Account, req: http.IncomingMessage, res: htt
     const body = await readJson(req);
     const collection = account.database(params.dbId ?? '').collection(params.collId ?? '');
     if (!collection.read()) {
-        res.statusCode = 404;
-        res.setHeader('x-ms-substatus', String(OWNER_RESOURCE_MISSING));
-        return { code: 'NotFound', message: 'Owner resource does not exist' };
+        return ownerMissing(res);
     }
     if (!Array.isArray(body)) {
         res.statusCode = 400;
@@ -308,9 +313,7 @@ async function pointPatch(account: Account, req: http.IncomingMessage, res: http
     const body = (await readJson(req)) as BatchInput['resourceBody'];
     const collection = account.database(params.dbId ?? '').collection(params.collId ?? '');
     if (!collection.read()) {
-        res.statusCode = 404;
-        res.setHeader('x-ms-substatus', String(OWNER_RESOURCE_MISSING));
-        return { code: 'NotFound', message: 'Owner resource does not exist' };
+        return ownerMissing(res);
     }
     const partitionKey = req.headers['x-ms-documentdb-partitionkey'];
     const ifMatch = req.headers['if-match'];
