@@ -177,6 +177,10 @@ export async function measureStoreCosts(appRoot: string, options: StoreCostsOpti
         operations['configuration create'] = await costOf(sim, samples, async () => {
             made.push(await newConfiguration());
         });
+        operations['configuration create, Idempotency-Key'] = await costOf(sim, samples, async (i) => {
+            const body = { '@odata.type': WINDOWS, displayName: 'bench' };
+            await call(configurations, 'POST', body, { 'Idempotency-Key': `bench-${Date.now()}-${i}` });
+        });
         operations['configuration GET'] = await costOf(sim, samples, async (i) => {
             await call(`${configurations}/${made[i % made.length] ?? ''}`, 'GET');
         });

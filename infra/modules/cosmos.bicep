@@ -45,9 +45,9 @@ param deployerPrincipalId string
 @description('true: reachable only through the private endpoint of the virtual network (public network access off).')
 param privateNetworkOnly bool
 
-// The partition key is part of the API contract (lib/store/assignmentStore.ts PARTITION_KEY_PATH): every route stays
-// inside one configuration's logical partition. It cannot change once the container exists.
-var partitionKeyPath = '/configurationId'
+// The container's partition key, default TTL and indexing policy, in the one file that the app also creates the
+// container from when it connects with a key (the emulator; lib/store/cosmosClient.ts): both containers behave alike.
+var containerDefinition = loadJsonContent('cosmos-container.json')
 
 // Cosmos DB Built-in Data Contributor (data plane: read, write, query items; no management operations).
 var dataContributorRoleDefinitionName = '00000000-0000-0000-0000-000000000002'
@@ -106,15 +106,13 @@ resource container 'Microsoft.DocumentDB/databaseAccounts/sqlDatabases/container
   properties: {
     resource: {
       id: containerName
-      partitionKey: {
-        paths: [
-          partitionKeyPath
-        ]
-        kind: 'Hash'
-        version: 2
-      }
+      // Each property of cosmos-container.json by name: one added there is passed on here too
+      // (test/infra/containerDefinition.test.ts holds the compiled container to the file).
+      // The partition key is part of the API contract (lib/store/assignmentStore.ts PARTITION_KEY_PATH): every route
+      // stays inside one configuration's logical partition. It cannot change once the container exists.
+      partitionKey: containerDefinition.partitionKey
       // -1: no document expires unless it says so; the idempotency-key records set their own `ttl` (lib/store/idempotency.ts).
-      defaultTtl: -1
+      defaultTtl: containerDefinition.defaultTtl
       // Index only what the code filters or sorts on. The default policy indexes every path of every
       // document (`/*`), and each create, replace or delete pays request units to maintain those index
       // terms; the `target` object and anything added later would be indexed for nothing, as no query
@@ -133,20 +131,10 @@ resource container 'Microsoft.DocumentDB/databaseAccounts/sqlDatabases/container
       // No unique key: every uniqueness the service relies on is the id's within a partition (assignment and
       // configuration GUIDs, the set, order and idempotency-key documents), which Cosmos DB enforces already.
       // Point reads (id + partition key) never use the index. A future query on another property needs
-      // that path added here first, or it scans the partition (more RU).
+      // that path added to cosmos-container.json first, or it scans the partition (more RU).
       // See https://learn.microsoft.com/azure/cosmos-db/index-policy and
       // https://learn.microsoft.com/azure/cosmos-db/optimize-cost-reads-writes ("indexing policy").
-      indexingPolicy: {
-        indexingMode: 'consistent'
-        automatic: true
-        includedPaths: [
-          { path: '${partitionKeyPath}/?' }
-          { path: '/id/?' }
-        ]
-        excludedPaths: [
-          { path: '/*' }
-        ]
-      }
+      indexingPolicy: containerDefinition.indexingPolicy
     }
     options: throughputMode == 'autoscale'
       ? {

@@ -2,6 +2,7 @@
  * OData shaping: context URLs, entity and collection bodies (assignments and client configurations), and the headers
  * Graph puts on every response.
  */
+import { servedMediaType } from './mediaType.js';
 import {
     ASSIGNMENT_TYPE,
     type AssignmentTarget,
@@ -88,8 +89,8 @@ export function configurationsContext(root: string, select?: readonly string[]):
     return `${root}/$metadata#${CONFIGURATIONS_PATH}${selectSuffix(select)}`;
 }
 
-export function officeConfigurationContext(root: string): string {
-    return `${root}/$metadata#officeConfiguration`;
+export function officeConfigurationContext(root: string, select?: readonly string[]): string {
+    return `${root}/$metadata#officeConfiguration${selectSuffix(select)}`;
 }
 
 /** What a configuration's stream property is, as the entity tells it: never the bytes. */
@@ -147,7 +148,7 @@ export function configurationResource(
             const link = `${configurationUrl(root, configuration.id)}/${property}`;
             resource[`${property}@odata.mediaReadLink`] = link;
             resource[`${property}@odata.mediaEditLink`] = link;
-            resource[`${property}@odata.mediaContentType`] = media.contentType;
+            resource[`${property}@odata.mediaContentType`] = servedMediaType(media.contentType);
             resource[`${property}@odata.mediaEtag`] = media.etag;
         }
     }

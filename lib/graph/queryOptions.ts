@@ -6,7 +6,7 @@
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 
 import { badRequest } from './errors.js';
-import { ASSIGNMENT_TYPE, CONFIGURATION_BASE_TYPE } from './schema.js';
+import { ASSIGNMENT_TYPE, CONFIGURATION_BASE_TYPE, OFFICE_CONFIGURATION_TYPE } from './schema.js';
 
 export const DEFAULT_TOP = 100;
 export const MAX_TOP = 999;
@@ -21,6 +21,15 @@ export const CONFIGURATION_SELECTABLE = [
     'policyPayload',
     'userPreferencePayload',
 ] as const;
+/**
+ * The singleton's properties, and its navigation property: selecting `clientConfigurations` without `$expand`
+ * returns nothing of it (OData JSON, minimal metadata), but names no unknown property either.
+ */
+export const OFFICE_CONFIGURATION_SELECTABLE = [
+    'tenantCheckinStatuses',
+    'tenantUserCheckinSummary',
+    'clientConfigurations',
+] as const;
 
 /** What a resource's collection accepts beyond the common options. */
 interface Shape {
@@ -32,6 +41,11 @@ interface Shape {
 
 const ASSIGNMENTS: Shape = { type: ASSIGNMENT_TYPE, selectable: SELECTABLE, orderby: false };
 const CONFIGURATIONS: Shape = { type: CONFIGURATION_BASE_TYPE, selectable: CONFIGURATION_SELECTABLE, orderby: true };
+const OFFICE_CONFIGURATION: Shape = {
+    type: OFFICE_CONFIGURATION_TYPE,
+    selectable: OFFICE_CONFIGURATION_SELECTABLE,
+    orderby: false,
+};
 
 const UNSUPPORTED = ['filter', 'orderby', 'search', 'expand', 'skip', 'apply', 'compute', 'levels'];
 const SYSTEM = ['top', 'skiptoken', 'count', 'select', 'format', ...UNSUPPORTED];
@@ -166,6 +180,15 @@ export function parseEntityOptions(query: URLSearchParams): { select?: string[] 
 
 export function parseConfigurationEntityOptions(query: URLSearchParams): { select?: string[] } {
     const select = parseSelect(systemOptions(query, 'entity', CONFIGURATIONS).get('select'), CONFIGURATIONS);
+    return select ? { select } : {};
+}
+
+/** The options of `GET /officeConfiguration`: `$select` of the singleton's own properties, and `$format`. */
+export function parseOfficeConfigurationOptions(query: URLSearchParams): { select?: string[] } {
+    const select = parseSelect(
+        systemOptions(query, 'entity', OFFICE_CONFIGURATION).get('select'),
+        OFFICE_CONFIGURATION,
+    );
     return select ? { select } : {};
 }
 

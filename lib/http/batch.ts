@@ -2,16 +2,23 @@
  * Graph JSON batching (`POST /beta/$batch`): up to 20 requests in one round trip, each answered as if it had been
  * sent alone. Every part is turned back into an HTTP request and handed to the handler of the route table that
  * would have served it (lib/http/pipeline `createHttpHandler`): the same auth, validation, limits, idempotency and
- * error mapping, and a request-id of its own. The batch adds only what Graph's batching defines: the envelope, the
- * `dependsOn` order (424 when a dependency failed) and bounded concurrency. There is no batch-wide atomicity.
+ * error mapping, and a request-id of its own (under which telemetry records its Cosmos DB calls, in the batch's
+ * invocation and trace). The batch adds only what Graph's batching defines: the envelope, the `dependsOn` order (424
+ * when a dependency failed) and bounded concurrency. There is no batch-wide atomicity.
  */
 import { randomUUID } from 'node:crypto';
 
-import functions, { type HttpHandler, type HttpRequestInit, type HttpResponseInit } from '@azure/functions';
+import functions, {
+    type HttpHandler,
+    type HttpRequestInit,
+    type HttpResponseInit,
+    type InvocationContext as Context,
+} from '@azure/functions';
 
 import { badRequest, errorBody, GraphError, internalServerError, serviceUnavailable } from '../graph/errors.js';
 import { ODATA_JSON } from '../graph/odata.js';
-import type { Services } from '../platform/services.js';
+import type { RequestScope } from '../platform/requestScope.js';
+import type { Logger, Services } from '../platform/services.js';
 import { isJsonMediaType, readJsonBody } from './body.js';
 import { createHttpHandler, type Operation, type Route, UNAVAILABLE_RETRY_AFTER_SECONDS } from './pipeline.js';
 import { firstMatch, pathSegments, type RankedRoute, rankRoutes, ROUTE_PREFIX } from './routing.js';
@@ -231,13 +238,26 @@ function innerHeaders(request: BatchRequest, authorization: string | null): Head
 /** Standard base64, padded: a string of four-character groups. */
 const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
 
+/**
+ * A JSON body as bytes, not as a string: fetch gives a string body the Content-Type `text/plain;charset=UTF-8` when
+ * the part has none, and the part's operation would then answer about (or store as) a type its client never sent.
+ */
+function jsonBytes(value: unknown): Uint8Array {
+    try {
+        return Buffer.from(JSON.stringify(value));
+    } catch {
+        // JSON.parse takes any depth; JSON.stringify recurses, and a body nested a million deep overflows it.
+        throw badRequest('The body is nested too deeply.');
+    }
+}
+
 /** The part as the request it stands for. Throws a GraphError, or a TypeError for a method fetch refuses. */
 function innerRequest(part: BatchRequest, url: URL, authorization: string | null): Request {
     if (part.body !== undefined && (part.method === 'GET' || part.method === 'HEAD')) {
         throw badRequest(`A ${part.method} request has no body.`);
     }
     const headers = innerHeaders(part, authorization);
-    let body: string | Uint8Array | undefined;
+    let body: Uint8Array | undefined;
     const contentType = headers.get('content-type');
     if (part.body !== undefined && contentType !== null && !isJsonMediaType(contentType)) {
         // Any other media type travels base64-encoded, as Graph's batching writes it (and as answers come back).
@@ -245,13 +265,8 @@ function innerRequest(part: BatchRequest, url: URL, authorization: string | null
             throw badRequest(`A body of type '${contentType.slice(0, 64)}' must be a base64 string.`);
         }
         body = Buffer.from(part.body.value, 'base64');
-    } else {
-        try {
-            body = part.body === undefined ? undefined : JSON.stringify(part.body.value);
-        } catch {
-            // JSON.parse takes any depth; JSON.stringify recurses, and a body nested a million deep overflows it.
-            throw badRequest('The body is nested too deeply.');
-        }
+    } else if (part.body !== undefined) {
+        body = jsonBytes(part.body.value);
     }
     return new Request(url, {
         method: part.method,
@@ -303,6 +318,28 @@ function toBatchResponse(id: string, init: HttpResponseInit): BatchResponse {
     };
 }
 
+/**
+ * A part runs within the batch's invocation and trace: its context carries both, so that its Cosmos DB calls are
+ * recorded as the batch's top-level calls are, in the operation of the host's request telemetry for the `$batch`
+ * (and its invocation), each with the part's own request-id. A fresh invocation id and no trace would put every
+ * call of a part in an operation of its own, which nothing else in Application Insights belongs to.
+ */
+function partContext(routeName: string, batch: RequestScope | undefined, logger: Logger): Context {
+    return new InvocationContext({
+        invocationId: batch?.invocationId ?? randomUUID(),
+        functionName: routeName,
+        ...(batch?.traceParent ? { traceContext: { traceParent: batch.traceParent } } : {}),
+        logHandler: (level, ...args) => {
+            const line = `[$batch ${routeName}] ${args.map(String).join(' ')}`;
+            if (level === 'error' || level === 'critical') {
+                logger.error(line);
+            } else if (level === 'warning') {
+                logger.warn(line);
+            }
+        },
+    });
+}
+
 const succeeded = (response: BatchResponse) => response.status >= 200 && response.status < 300;
 
 /**
@@ -311,12 +348,12 @@ const succeeded = (response: BatchResponse) => response.status >= 200 && respons
  */
 export function batchOperation(routes: () => readonly Route[]): Operation {
     let entries: Entry[] | undefined;
-    return async ({ request, services }) => {
-        // The batch keeps to one request's budget, from its first byte: each part has what is left of it when it
-        // starts, so the batch answers in time, however slow its parts.
-        const deadline = services.requestBudgetMs === undefined ? undefined : Date.now() + services.requestBudgetMs;
+    return async ({ request, services, scope, body }) => {
         entries ??= rankRoutes(routes());
-        const requests = parseBatch(await readJsonBody(request, MAX_BATCH_BODY_BYTES));
+        const requests = parseBatch(await readJsonBody(request, MAX_BATCH_BODY_BYTES, body));
+        // The batch keeps to one request's budget, from when its body is in: each part has what is left of it when
+        // it starts, so the batch answers in time, however slow its parts.
+        const deadline = services.requestBudgetMs === undefined ? undefined : Date.now() + services.requestBudgetMs;
         const origin = new URL(request.url).origin;
         const targets = new Map<string, { entry: Entry; url: URL } | GraphError>();
         for (const part of requests) {
@@ -358,18 +395,7 @@ export function batchOperation(routes: () => readonly Route[]): Operation {
             }
             const partServices: Services = { ...services, requestBudgetMs: remaining };
             const handler: HttpHandler = createHttpHandler(target.entry.route, () => partServices);
-            const context = new InvocationContext({
-                invocationId: randomUUID(),
-                functionName: target.entry.route.name,
-                logHandler: (level, ...args) => {
-                    const line = `[$batch ${target.entry.route.name}] ${args.map(String).join(' ')}`;
-                    if (level === 'error' || level === 'critical') {
-                        services.logger.error(line);
-                    } else if (level === 'warning') {
-                        services.logger.warn(line);
-                    }
-                },
-            });
+            const context = partContext(target.entry.route.name, scope, services.logger);
             const init = (await handler(new HttpRequest({ nativeRequest: native } as HttpRequestInit), context)) as
                 | HttpResponseInit
                 | undefined;

@@ -129,6 +129,7 @@ function graphErrorHeaders(error: GraphError, id: string): Record<string, string
         'request-id': id,
         'client-request-id': id,
         'OData-Version': '4.0',
+        'X-Content-Type-Options': 'nosniff',
     };
 }
 

@@ -16,9 +16,10 @@ import {
     tooManyRequests,
 } from '../graph/errors.js';
 import { ODATA_JSON, serviceRoot } from '../graph/odata.js';
-import { requestScopeOf } from '../platform/requestScope.js';
+import { type RequestScope, requestScopeOf } from '../platform/requestScope.js';
 import type { Access, Services } from '../platform/services.js';
 import { StoreError, type StoreRequest } from '../store/assignmentStore.js';
+import type { BodyTiming } from './body.js';
 import { compileTemplate, decodeParams, matchTemplate, PathDecodingError, pathSegments } from './routing.js';
 
 export const HTTP_METHODS = ['GET', 'POST', 'PATCH', 'PUT', 'DELETE', 'HEAD', 'OPTIONS'] as const;
@@ -36,6 +37,10 @@ export interface OperationCall {
     /** The service root as the client addressed it, e.g. `https://host/beta`. */
     root: string;
     services: Services;
+    /** How the body is timed: hand it to the body readers (lib/http/body), so the store's budget waits for the body. */
+    body: BodyTiming;
+    /** Whose work this is, for telemetry ($batch runs its parts in the same invocation and trace). */
+    scope: RequestScope;
 }
 
 export interface OperationResult {
@@ -119,27 +124,37 @@ function toGraphError(error: unknown): GraphError | undefined {
 }
 
 /**
- * Races an operation against the request's time budget. When the budget runs out the client gets a 503, and the
- * budget, a plain value the operation's view of the store reads before each Cosmos call (lib/store/assignmentStore `forRequest`), is
- * marked expired: the operation may start no further call. A call already in flight is not cancelled, so a write may
+ * Races an operation against the request's time budget, which runs while the operation works and waits while its
+ * body arrives: the body has its own time (`body.timeoutMs`, a 408 past it), and the store gets its whole budget
+ * once the body is in. When the budget runs out the client gets a 503, and the budget, a plain value the
+ * operation's view of the store reads before each Cosmos call (lib/store/assignmentStore `forRequest`), is marked
+ * expired: the operation may start no further call. A call already in flight is not cancelled, so a write may
  * still land: its client may retry, safely with an Idempotency-Key.
  */
 async function withinBudget<T>(
-    operation: (budget?: StoreRequest['budget']) => Promise<T>,
-    budgetMs: number | undefined,
+    operation: (body: BodyTiming, budget?: StoreRequest['budget']) => Promise<T>,
+    limits: { budgetMs: number | undefined; bodyTimeoutMs: number | undefined },
     onLateFailure: (error: unknown) => void,
 ): Promise<T> {
+    const { budgetMs, bodyTimeoutMs } = limits;
+    const timeout = bodyTimeoutMs === undefined ? {} : { timeoutMs: bodyTimeoutMs };
     if (budgetMs === undefined) {
-        return await operation();
+        return await operation({ ...timeout, reading: () => undefined, read: () => undefined });
     }
     const budget = { expired: false, deadline: Date.now() + budgetMs };
-    const running = operation(budget);
     return await new Promise<T>((resolve, reject) => {
-        const timer = setTimeout(() => {
-            budget.expired = true;
-            reject(new StoreError('unavailable', `the request did not complete within ${budgetMs} ms`));
-        }, budgetMs);
-        running.then(
+        let timer: NodeJS.Timeout | undefined;
+        const start = () => {
+            clearTimeout(timer);
+            budget.deadline = Date.now() + budgetMs;
+            timer = setTimeout(() => {
+                budget.expired = true;
+                reject(new StoreError('unavailable', `the request did not complete within ${budgetMs} ms`));
+            }, budgetMs);
+        };
+        start();
+        const body: BodyTiming = { ...timeout, reading: () => clearTimeout(timer), read: start };
+        operation(body, budget).then(
             (value) => {
                 clearTimeout(timer);
                 resolve(value);
@@ -221,7 +236,7 @@ export function createHttpHandler(route: Route, services: () => Services): Route
             // AsyncLocalStorage (which would hook every promise of the process).
             const scope = requestScopeOf(requestId, context);
             result = await withinBudget(
-                (budget) =>
+                (body, budget) =>
                     operation({
                         request,
                         params,
@@ -231,8 +246,13 @@ export function createHttpHandler(route: Route, services: () => Services): Route
                             ...current,
                             store: current.store.forRequest({ scope, ...(budget ? { budget } : {}) }),
                         },
+                        body,
+                        scope,
                     }),
-                route.ownBudget ? undefined : current.requestBudgetMs,
+                {
+                    budgetMs: route.ownBudget ? undefined : current.requestBudgetMs,
+                    bodyTimeoutMs: current.bodyTimeoutMs,
+                },
                 (late) => context.warn(`request-id ${requestId}: finished after its budget: ${describe(late)}`),
             );
         } catch (error) {
@@ -259,6 +279,8 @@ export function createHttpHandler(route: Route, services: () => Services): Route
         headers['request-id'] = ids.requestId;
         headers['client-request-id'] = ids.clientRequestId;
         headers['OData-Version'] = '4.0';
+        // No answer of this API is anything but what its Content-Type says (a payload is not a page).
+        headers['X-Content-Type-Options'] = 'nosniff';
         if (type !== undefined) {
             headers['Content-Type'] = type;
         }

@@ -21,7 +21,7 @@ import {
     requestDenied,
     serviceUnavailable,
 } from '../graph/errors.js';
-import { type AuthSettings, isLoopback } from './config.js';
+import { AUTHENTICATION_WAIT_MS, type AuthSettings, isLoopback } from './config.js';
 import type { Logger } from './logger.js';
 
 /** Reads need the read (or write) permission; everything that changes data needs the write permission. */
@@ -50,6 +50,11 @@ export interface AuthenticatorOptions {
     jwksCooldownMs?: number;
     /** Milliseconds since the epoch: token lifetimes, key age, cooldown and back-off. Tests move it by hand. */
     now?: () => number;
+    /**
+     * The longest a request waits for an attempt at the keys (AUTHENTICATION_WAIT_MS, counted in the request's limits
+     * by lib/platform/config); the attempt itself, discovery and key set, may take longer and serves later requests.
+     */
+    waitMs?: number;
 }
 
 /** Entra ID signs access tokens with RS256 only; anything else (HS256 with the public key, `none`) is an attack. */
@@ -258,7 +263,28 @@ class SigningKeys {
         private readonly logger: Logger,
         private readonly now: () => number,
         private readonly cooldownMs: number,
+        private readonly waitMs: number,
     ) {}
+
+    /** The attempt, as long as a request may wait for it: past that, a 503 (the attempt goes on). */
+    private waitFor(attempt: Promise<void>): Promise<void> {
+        return new Promise<void>((resolve, reject) => {
+            const timer = setTimeout(
+                () => reject(new IdentityProviderUnavailable(`Entra ID did not answer within ${this.waitMs} ms`)),
+                this.waitMs,
+            );
+            attempt.then(
+                () => {
+                    clearTimeout(timer);
+                    resolve();
+                },
+                (error: unknown) => {
+                    clearTimeout(timer);
+                    reject(error as Error);
+                },
+            );
+        });
+    }
 
     readonly resolve = async (header: JWSHeaderParameters, token: FlattenedJWSInput): Promise<CryptoKey> => {
         // Entra ID always names the key; without a name jose would try whichever key fits.
@@ -266,7 +292,7 @@ class SigningKeys {
             throw new TokenRejected('unknownKey');
         }
         if (!this.keys) {
-            await this.refresh();
+            await this.waitFor(this.refresh());
         } else if (this.now() - this.keys.fetchedAt >= KEYS_MAX_AGE_MS) {
             // Failures are logged and backed off inside; the keys held keep serving.
             this.refresh().catch(() => undefined);
@@ -278,7 +304,7 @@ class SigningKeys {
                 throw error;
             }
             // Perhaps a key Entra ID published since; if it cannot be asked now, the keys held are the answer.
-            const refreshed = await this.refresh().then(
+            const refreshed = await this.waitFor(this.refresh()).then(
                 () => true,
                 () => false,
             );
@@ -448,7 +474,13 @@ function authorize(payload: JWTPayload, access: Access, settings: AuthSettings, 
 export function createAuthenticator(settings: AuthSettings, options: AuthenticatorOptions = {}): Authenticator {
     const logger = options.logger ?? console;
     const now = options.now ?? Date.now;
-    const keys = new SigningKeys(settings, logger, now, options.jwksCooldownMs ?? JWKS_COOLDOWN_MS);
+    const keys = new SigningKeys(
+        settings,
+        logger,
+        now,
+        options.jwksCooldownMs ?? JWKS_COOLDOWN_MS,
+        options.waitMs ?? AUTHENTICATION_WAIT_MS,
+    );
     // The audience tells a client what to ask Entra ID a token for.
     const realm = settings.audiences[0] ?? '';
     const verifyOptions = () => ({

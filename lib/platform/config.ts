@@ -80,10 +80,12 @@ export interface AppConfig {
     runningInAzure: boolean;
     cosmos: CosmosSettings;
     /**
-     * Time one request may take in all. It ends a request stuck on storage with a 503 well before the Functions
-     * host's own timeout (host.json: 30 s), which would answer with a bare 500.
+     * Time a request may spend on storage, from when its body is in. It ends a request stuck on storage with a 503
+     * before the Functions host's own timeout (host.json: 30 s), which would answer with a bare 500.
      */
     requestBudgetMs: number;
+    /** Time a body may take to arrive once the function asks for it, whichever host serves it: past it, 408. */
+    bodyTimeoutMs: number;
     /**
      * The origin clients use (`https://api.contoso.com`), when a gateway in front of the app (API Management, Front
      * Door) rewrites the Host: every absolute URL the service writes (Location, @odata.context, @odata.nextLink)
@@ -121,6 +123,19 @@ export interface HostTimeoutSettings {
     bodyIdleMs: number;
     requestMs: number;
 }
+
+/**
+ * The limits one request keeps to, together, within the Functions host's own (host.json `functionTimeout`, 30 s),
+ * where the host would end the call with a bare error instead of the app's Graph-shaped 408 or 503: waiting for
+ * Entra ID's keys (AUTHENTICATION_WAIT_MS), reading the body (BODY_TIMEOUT_SECONDS), the store (REQUEST_BUDGET_MS),
+ * and a margin to write the answer.
+ */
+export const FUNCTION_TIMEOUT_MS = 30_000;
+export const ANSWER_MARGIN_MS = 2_000;
+/** The longest a request waits for Entra ID's signing keys; a fetch still running goes on for the next requests. */
+export const AUTHENTICATION_WAIT_MS = 5_000;
+export const DEFAULT_REQUEST_BUDGET_MS = 10_000;
+export const DEFAULT_BODY_TIMEOUT_SECONDS = 10;
 
 export const DEFAULT_HEADERS_TIMEOUT_SECONDS = 10;
 export const DEFAULT_BODY_IDLE_TIMEOUT_SECONDS = 10;
@@ -419,6 +434,25 @@ function hostTimeouts(env: Env): HostTimeoutSettings {
     return { headersMs: headers * 1000, bodyIdleMs: bodyIdle * 1000, requestMs: request * 1000 };
 }
 
+/** The store's budget and the body's time, refused together when a request could outlast the function timeout. */
+function requestLimits(env: Env): { requestBudgetMs: number; bodyTimeoutMs: number } {
+    const requestBudgetMs = positiveInteger(env, 'REQUEST_BUDGET_MS', DEFAULT_REQUEST_BUDGET_MS, FUNCTION_TIMEOUT_MS);
+    const bodyTimeoutMs =
+        positiveInteger(env, 'BODY_TIMEOUT_SECONDS', DEFAULT_BODY_TIMEOUT_SECONDS, FUNCTION_TIMEOUT_MS / 1000) * 1000;
+    const longest = AUTHENTICATION_WAIT_MS + bodyTimeoutMs + requestBudgetMs + ANSWER_MARGIN_MS;
+    if (longest > FUNCTION_TIMEOUT_MS) {
+        throw new ConfigurationError(
+            text(env, 'REQUEST_BUDGET_MS') !== undefined ? 'REQUEST_BUDGET_MS' : 'BODY_TIMEOUT_SECONDS',
+            `a request could take ${longest / 1000} s (authentication ${AUTHENTICATION_WAIT_MS / 1000} s + ` +
+                `BODY_TIMEOUT_SECONDS ${bodyTimeoutMs / 1000} s + REQUEST_BUDGET_MS ${requestBudgetMs / 1000} s + ` +
+                `${ANSWER_MARGIN_MS / 1000} s to answer), past the function timeout (host.json: ` +
+                `${FUNCTION_TIMEOUT_MS / 1000} s); the three may add up to ` +
+                `${(FUNCTION_TIMEOUT_MS - ANSWER_MARGIN_MS) / 1000} s`,
+        );
+    }
+    return { requestBudgetMs, bodyTimeoutMs };
+}
+
 export function loadConfig(env: Env = process.env): AppConfig {
     const runningInAzure = isRunningInAzure(env);
     const cosmos: CosmosSettings = {
@@ -427,7 +461,7 @@ export function loadConfig(env: Env = process.env): AppConfig {
         container: resourceName(env, 'COSMOS_CONTAINER', DEFAULT_COSMOS_CONTAINER),
         requestTimeoutMs: positiveInteger(env, 'COSMOS_REQUEST_TIMEOUT_MS', 5000, 60_000),
     };
-    const requestBudgetMs = positiveInteger(env, 'REQUEST_BUDGET_MS', 10_000, 25_000);
+    const { requestBudgetMs, bodyTimeoutMs } = requestLimits(env);
     const publicOrigin = origin(env, 'PUBLIC_ORIGIN');
     const auth = authSettings(env, runningInAzure);
     const telemetry = telemetrySettings(env);
@@ -436,6 +470,7 @@ export function loadConfig(env: Env = process.env): AppConfig {
         runningInAzure,
         cosmos,
         requestBudgetMs,
+        bodyTimeoutMs,
         skipTokenKey: skipTokenKey(env, runningInAzure),
         hostTimeouts: timeouts,
         sweepIntervalMs: positiveInteger(env, 'SWEEP_INTERVAL_SECONDS', DEFAULT_SWEEP_INTERVAL_SECONDS, 3600) * 1000,

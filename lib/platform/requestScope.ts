@@ -3,8 +3,9 @@
  * and hands the scope down as a plain value, in the request's view of the store (lib/store/assignmentStore `forRequest`), which
  * gives it to the observer with each call. Telemetry puts the request-id on the dependency record (what a client
  * quotes in a support case) and the invocation's trace id (the operation id of the Functions host's own request
- * telemetry, which joins the two in Application Insights). No AsyncLocalStorage: one would put a hook on every
- * promise of the process, and the scope is known where the store is called anyway.
+ * telemetry, which joins the two in Application Insights). A `$batch` part has a request-id of its own in the batch's
+ * invocation and trace (lib/http/batch), so its calls join the batch's request telemetry. No AsyncLocalStorage: one
+ * would put a hook on every promise of the process, and the scope is known where the store is called anyway.
  */
 export interface RequestScope {
     /** The request-id the pipeline answers with. */

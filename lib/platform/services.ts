@@ -22,8 +22,10 @@ export interface Services {
     store: AssignmentStore;
     clock: () => Date;
     logger: Logger;
-    /** Time a request may take in all before it is answered 503; none when absent. */
+    /** Time a request may spend on storage, from when its body is in, before it is answered 503; none when absent. */
     requestBudgetMs?: number;
+    /** Time a body may take to arrive once asked for, before it is answered 408; none when absent. */
+    bodyTimeoutMs?: number;
     /** The origin clients use, when it is not the request's own (lib/platform/config PUBLIC_ORIGIN). */
     publicOrigin?: string;
     /** Signs `$skiptoken`s (lib/platform/config SKIPTOKEN_KEY); absent in tests, which then use a key of their process. */
@@ -73,6 +75,7 @@ export function createAppServices(config: AppConfig, logger: Logger = consoleLog
         clock: () => new Date(),
         logger,
         requestBudgetMs: config.requestBudgetMs,
+        bodyTimeoutMs: config.bodyTimeoutMs,
         skipTokenKey: config.skipTokenKey,
         ...(config.publicOrigin ? { publicOrigin: config.publicOrigin } : {}),
         warmUp: async () => (await open()).description,

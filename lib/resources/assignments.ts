@@ -25,7 +25,7 @@ import { type AssignmentTarget, bareTypeName, GUID_PATTERN } from '../graph/sche
 import type { Operation, OperationCall } from '../http/pipeline.js';
 import { ifMatchHolds, MAX_SET_CHANGES, type StoredAssignment, StoreError } from '../store/assignmentStore.js';
 import { idempotencyKeyOf, KEY_LIFETIME_SECONDS, keyRecordId, requestHash } from '../store/idempotency.js';
-import { ifMatchOf, validBody, wantsRepresentation } from './requests.js';
+import { existsAlready, ifMatchOf, ifNoneMatchAny, validBody, wantsRepresentation } from './requests.js';
 
 export const MAX_CONFIGURATION_ID_LENGTH = 128;
 const GUID = new RegExp(GUID_PATTERN);
@@ -232,6 +232,10 @@ export const updateAssignment: Operation = async (call) => {
         ]);
     }
     const { store } = call.services;
+    if (ifNoneMatchAny(call)) {
+        const current = await inConfiguration(call, configurationId, store.get(configurationId, id));
+        throw current ? existsAlready('assignment') : notFound(`No assignment with id '${id}' exists.`);
+    }
     let stored: StoredAssignment;
     if (body.target) {
         // A target is replaced whole: its type may change, so merging the old properties in would be wrong.

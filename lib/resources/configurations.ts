@@ -7,6 +7,7 @@
 import { createHash, randomUUID } from 'node:crypto';
 
 import { badRequest, GraphError, type GraphErrorDetail, notFound } from '../graph/errors.js';
+import { DEFAULT_MEDIA_TYPE, isMediaType, MEDIA_TYPE_RULE } from '../graph/mediaType.js';
 import {
     configurationEntityContext,
     configurationResource,
@@ -27,6 +28,7 @@ import {
     GUID_PATTERN,
     MAX_CONFIGURATIONS,
     PAYLOAD_PROPERTIES,
+    type PayloadProperty,
 } from '../graph/schema.js';
 import { MAX_BODY_BYTES } from '../http/body.js';
 import type { Operation, OperationCall, OperationResult } from '../http/pipeline.js';
@@ -34,12 +36,14 @@ import { StoreError } from '../store/assignmentStore.js';
 import {
     type ConfigurationFields,
     ConfigurationStore,
+    type KeyedConfiguration,
     type NewPayload,
     type PriorityOrder,
     type Reorder,
     type StoredConfiguration,
 } from '../store/configurationStore.js';
-import { ifMatchOf, validBody, wantsRepresentation } from './requests.js';
+import { idempotencyKeyOf, KEY_LIFETIME_SECONDS, keyRecordId, requestHash } from '../store/idempotency.js';
+import { existsAlready, ifMatchOf, ifNoneMatchAny, validBody, wantsRepresentation } from './requests.js';
 
 /**
  * The bytes one stream property may hold. Stored base64 (1.4 MB), a payload document stays within Cosmos DB's 2 MB
@@ -59,8 +63,8 @@ export const MAX_CREATE_CONFIGURATION_BODY_BYTES =
  */
 export const MAX_UPDATE_PRIORITIES_BODY_BYTES = 256 * 1024;
 
-/** The media type of inline payloads that do not state one (`policyPayload@odata.mediaContentType`). */
-export const DEFAULT_PAYLOAD_TYPE = 'application/octet-stream';
+/** The media type of payloads that do not state one (`policyPayload@odata.mediaContentType`, a PUT's Content-Type). */
+export const DEFAULT_PAYLOAD_TYPE = DEFAULT_MEDIA_TYPE;
 
 const GUID = new RegExp(GUID_PATTERN);
 
@@ -173,6 +177,20 @@ function fieldsOf(body: ConfigurationBody): Partial<ConfigurationFields> {
     };
 }
 
+/** `policyPayload@odata.mediaContentType`: absent (or null) for the default, else a media type it is sent back as. */
+function statedMediaType(body: ConfigurationBody, property: PayloadProperty): string {
+    const annotation = `${property}@odata.mediaContentType`;
+    const stated = body[annotation];
+    if (stated === undefined || stated === null) {
+        return DEFAULT_PAYLOAD_TYPE;
+    }
+    const value = typeof stated === 'string' ? stated.trim() : undefined;
+    if (value === undefined || !isMediaType(value)) {
+        throw badRequest(`Invalid request body: '${annotation}' must be ${MEDIA_TYPE_RULE}.`);
+    }
+    return value;
+}
+
 /** Inline payloads of a create: base64 (standard or URL-safe), each within the payload limit. */
 function inlinePayloads(body: ConfigurationBody): NewPayload[] {
     return PAYLOAD_PROPERTIES.flatMap((property): NewPayload[] => {
@@ -187,8 +205,7 @@ function inlinePayloads(body: ConfigurationBody): NewPayload[] {
         if (bytes.byteLength > MAX_PAYLOAD_BYTES) {
             throw tooLargePayload(property);
         }
-        const stated = body[`${property}@odata.mediaContentType`];
-        const contentType = typeof stated === 'string' && stated.trim() !== '' ? stated.trim() : DEFAULT_PAYLOAD_TYPE;
+        const contentType = statedMediaType(body, property);
         return [{ property, contentType, bytes, etag: payloadEtag(contentType, bytes) }];
     });
 }
@@ -201,7 +218,33 @@ function representation(call: OperationCall, stored: StoredConfiguration, status
     };
 }
 
+/** A create's 201: the entity, its `Location`, its ETag (none on a replay of a configuration changed since). */
+function created(call: OperationCall, stored: KeyedConfiguration['stored'], replayed = false): OperationResult {
+    return {
+        status: 201,
+        body: { '@odata.context': configurationEntityContext(call.root), ...configurationResource(call.root, stored) },
+        headers: {
+            ...(stored.etag === undefined ? {} : { ETag: stored.etag }),
+            Location: configurationUrl(call.root, stored.id),
+            ...(replayed ? { 'Idempotent-Replayed': 'true' } : {}),
+        },
+    };
+}
+
+/**
+ * What a keyed create's hash covers: what the request asks to store (its type, names, priority, each payload's media
+ * type and bytes, by their ETag), not what is ignored (`id`, other annotations, spacing, the base64 alphabet).
+ */
+function createRequest(fields: ConfigurationFields, priority: number | undefined, payloads: readonly NewPayload[]) {
+    return {
+        fields,
+        priority: priority ?? null,
+        payloads: payloads.map((p) => ({ property: p.property, contentType: p.contentType, etag: p.etag })),
+    };
+}
+
 export const createConfiguration: Operation = async (call) => {
+    const key = idempotencyKeyOf(call.request.headers.get('idempotency-key'));
     const body = await validBody<ConfigurationBody>(
         call,
         'createConfiguration',
@@ -211,9 +254,23 @@ export const createConfiguration: Operation = async (call) => {
     const payloads = inlinePayloads(body);
     const id = randomUUID();
     const fields = fieldsOf(body) as ConfigurationFields; // the schema requires `@odata.type`
-    const stored = await configurationsOf(call).create(id, fields, insertAt(id, body.priority), payloads);
-    const result = representation(call, stored, 201);
-    return { ...result, headers: { ...result.headers, Location: configurationUrl(call.root, id) } };
+    const store = configurationsOf(call);
+    if (key === undefined) {
+        return created(call, await store.create(id, fields, insertAt(id, body.priority), payloads));
+    }
+    const outcome = await store.createOnce(id, fields, insertAt(id, body.priority), payloads, {
+        recordId: keyRecordId(key),
+        requestHash: requestHash(createRequest(fields, body.priority, payloads)),
+        now: call.services.clock().getTime(),
+        lifetimeSeconds: KEY_LIFETIME_SECONDS,
+    });
+    if (!outcome.sameRequest) {
+        throw new GraphError(
+            'UnprocessableEntity',
+            'The Idempotency-Key was already used for a different request body; use a new key for a new request.',
+        );
+    }
+    return created(call, outcome.stored, outcome.replayed);
 };
 
 export const listConfigurations: Operation = async (call) => {
@@ -301,12 +358,15 @@ export const updateConfiguration: Operation = async (call) => {
     }
     const store = configurationsOf(call);
     const { odataType, ...fields } = fieldsOf(body);
-    if (odataType !== undefined) {
+    if (odataType !== undefined || ifNoneMatchAny(call)) {
         const current = await store.get(id);
         if (!current) {
             throw missingConfiguration(id);
         }
-        if (current.odataType !== odataType) {
+        if (ifNoneMatchAny(call)) {
+            throw existsAlready('configuration');
+        }
+        if (odataType !== undefined && current.odataType !== odataType) {
             throw badRequest(`The type of a configuration cannot change: it is '${current.odataType}'.`, [
                 { code: 'InvalidValue', message: 'The type cannot be changed.', target: '@odata.type' },
             ]);

@@ -4,24 +4,32 @@
  * every count zero. Nothing is read from storage.
  */
 import { EMPTY_CHECKIN_SUMMARY, officeConfigurationContext } from '../graph/odata.js';
-import { parseEntityOptions } from '../graph/queryOptions.js';
+import { parseOfficeConfigurationOptions } from '../graph/queryOptions.js';
 import { OFFICE_CONFIGURATION_TYPE } from '../graph/schema.js';
 import type { Operation } from '../http/pipeline.js';
 
+/** The singleton as Graph writes it: its type, then the selected properties (all of them without `$select`). */
+function officeConfigurationResource(select?: readonly string[]): Record<string, unknown> {
+    const wanted = (name: string) => !select || select.includes(name);
+    return {
+        '@odata.type': `#${OFFICE_CONFIGURATION_TYPE}`,
+        ...(wanted('tenantCheckinStatuses') ? { tenantCheckinStatuses: [] } : {}),
+        ...(wanted('tenantUserCheckinSummary') ? { tenantUserCheckinSummary: { ...EMPTY_CHECKIN_SUMMARY } } : {}),
+    };
+}
+
 export const getOfficeConfiguration: Operation = (call) => {
-    // Only `$format` means something here; `$select` on assignment properties would be a 400, as elsewhere.
+    let select: string[] | undefined;
     try {
-        parseEntityOptions(new URLSearchParams([...call.query].filter(([name]) => !/^\$?select$/i.test(name))));
+        ({ select } = parseOfficeConfigurationOptions(call.query));
     } catch (error) {
         return Promise.reject(error as Error);
     }
     return Promise.resolve({
         status: 200,
         body: {
-            '@odata.context': officeConfigurationContext(call.root),
-            '@odata.type': `#${OFFICE_CONFIGURATION_TYPE}`,
-            tenantCheckinStatuses: [],
-            tenantUserCheckinSummary: { ...EMPTY_CHECKIN_SUMMARY },
+            '@odata.context': officeConfigurationContext(call.root, select),
+            ...officeConfigurationResource(select),
         },
     });
 };

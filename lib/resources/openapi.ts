@@ -11,7 +11,13 @@
  * scripts/build-openapi writes `openApiJson()` to dist/openapi.json; lib/resources/metadata serves the same text.
  */
 import { ODATA_JSON } from '../graph/odata.js';
-import { CONFIGURATION_SELECTABLE, DEFAULT_TOP, MAX_TOP, SELECTABLE } from '../graph/queryOptions.js';
+import {
+    CONFIGURATION_SELECTABLE,
+    DEFAULT_TOP,
+    MAX_TOP,
+    OFFICE_CONFIGURATION_SELECTABLE,
+    SELECTABLE,
+} from '../graph/queryOptions.js';
 import {
     assignActionSchema,
     ASSIGNMENT_TYPE,
@@ -490,6 +496,18 @@ const parameters: Json = {
             items: { type: 'string', enum: [...CONFIGURATION_SELECTABLE] },
         },
     },
+    selectOfficeConfiguration: {
+        name: '$select',
+        in: 'query',
+        description: 'Select properties to be returned; `@odata.type` always comes back.',
+        style: 'form',
+        explode: false,
+        schema: {
+            type: 'array',
+            uniqueItems: true,
+            items: { type: 'string', enum: [...OFFICE_CONFIGURATION_SELECTABLE] },
+        },
+    },
     orderby: {
         name: '$orderby',
         in: 'query',
@@ -593,7 +611,10 @@ const errorResponses = {
                 'priorities were updated) or a limit is reached; nothing was changed.',
         ),
     ],
-    PreconditionFailed: ['412', errorResponse('`PreconditionFailed`: `If-Match` does not match.')],
+    PreconditionFailed: [
+        '412',
+        errorResponse('`PreconditionFailed`: `If-Match` does not match, or `If-None-Match: *` and it exists.'),
+    ],
     UnprocessableEntity: [
         '422',
         errorResponse('`UnprocessableEntity`: the `Idempotency-Key` was already used for another request body.'),
@@ -822,7 +843,11 @@ function configurationPaths(): Json {
                 description: "The tenant's check-in statuses and summary (empty until check-ins are recorded).",
                 operationId: `${SINGLETON_PREFIX}.officeConfiguration.GetOfficeConfiguration`,
                 security: READ,
-                responses: responses({ '200': typedResponse(OFFICE_CONFIGURATION_TYPE, 'The singleton.') }),
+                parameters: [ref('parameters', 'selectOfficeConfiguration')],
+                responses: responses(
+                    { '200': typedResponse(OFFICE_CONFIGURATION_TYPE, 'The singleton.') },
+                    'BadRequest',
+                ),
                 'x-ms-docs-operation-type': 'operation',
             },
         },
@@ -861,6 +886,7 @@ function configurationPaths(): Json {
                     'payloads may come inline, base64-encoded.',
                 operationId: `${SINGLETON_PREFIX}.CreateClientConfigurations`,
                 security: WRITE,
+                parameters: [ref('parameters', 'idempotencyKey')],
                 requestBody: typedBody(CONFIGURATION_BASE_TYPE, 'New navigation property', {
                     windows: { summary: 'A Windows Office client configuration', value: windowsConfiguration },
                 }),
@@ -871,10 +897,12 @@ function configurationPaths(): Json {
                             'Created navigation property.',
                             'ETag',
                             'Location',
+                            'Idempotent-Replayed',
                         ),
                     },
                     ...WITH_BODY,
                     'Conflict',
+                    'UnprocessableEntity',
                 ),
                 'x-ms-docs-operation-type': 'operation',
             },

@@ -3,10 +3,11 @@
  * serves them: the entity carries media annotations only, and `GET`/`PUT .../{id}/policyPayload` read and replace
  * the bytes, with their media type and ETag. A PUT reads at most MAX_PAYLOAD_BYTES (413 past it, before storing).
  */
-import { GraphError } from '../graph/errors.js';
+import { badRequest, GraphError } from '../graph/errors.js';
+import { isMediaType, MEDIA_TYPE_RULE, servedMediaType } from '../graph/mediaType.js';
 import type { PayloadProperty } from '../graph/schema.js';
 import { readBytes } from '../http/body.js';
-import type { HttpMethod, Operation } from '../http/pipeline.js';
+import type { HttpMethod, Operation, OperationCall } from '../http/pipeline.js';
 import { StoreError } from '../store/assignmentStore.js';
 import {
     configurationIdOf,
@@ -17,6 +18,28 @@ import {
     payloadEtag,
 } from './configurations.js';
 import { ifMatchOf } from './requests.js';
+
+/**
+ * Whoever may write a payload chooses its bytes and media type: served as a page under the API's origin, an HTML
+ * payload would run its script there. A payload is a download, never rendered, never sniffed into something else.
+ */
+const DOWNLOAD_HEADERS = {
+    'Content-Disposition': 'attachment',
+    'Content-Security-Policy': "default-src 'none'; sandbox",
+    'X-Content-Type-Options': 'nosniff',
+};
+
+/** The Content-Type of a PUT: absent for the default, else a media type it is sent back as. */
+function sentMediaType(call: OperationCall, property: PayloadProperty): string {
+    const sent = call.request.headers.get('content-type')?.trim();
+    if (sent === undefined || sent === '') {
+        return DEFAULT_PAYLOAD_TYPE;
+    }
+    if (!isMediaType(sent)) {
+        throw badRequest(`The Content-Type of ${property} must be ${MEDIA_TYPE_RULE}.`);
+    }
+    return sent;
+}
 
 /** The stored bytes, as sent; 204 when the configuration has none yet (OData: a null stream has no content). */
 function getPayload(property: PayloadProperty): Operation {
@@ -32,8 +55,8 @@ function getPayload(property: PayloadProperty): Operation {
         }
         return {
             status: 200,
-            content: { type: payload.contentType, text: payload.bytes },
-            headers: { ETag: payload.etag },
+            content: { type: servedMediaType(payload.contentType), text: payload.bytes },
+            headers: { ETag: payload.etag, ...DOWNLOAD_HEADERS },
         };
     };
 }
@@ -43,8 +66,8 @@ function putPayload(property: PayloadProperty): Operation {
     return async (call) => {
         const id = configurationIdOf(call);
         const ifMatch = ifMatchOf(call);
-        const bytes = await readBytes(call.request, MAX_PAYLOAD_BYTES);
-        const contentType = call.request.headers.get('content-type')?.trim() || DEFAULT_PAYLOAD_TYPE;
+        const contentType = sentMediaType(call, property);
+        const bytes = await readBytes(call.request, MAX_PAYLOAD_BYTES, call.body);
         const info = await configurationsOf(call)
             .writePayload(id, { property, contentType, bytes, etag: payloadEtag(contentType, bytes) }, ifMatch)
             .catch((error: unknown) => {

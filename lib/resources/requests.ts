@@ -1,7 +1,7 @@
 /**
  * What every resource reads from a request the same way: a validated JSON body, `If-Match`, `Prefer`.
  */
-import { badRequest } from '../graph/errors.js';
+import { badRequest, GraphError } from '../graph/errors.js';
 import { type BodyKind, validateBody } from '../graph/validation.js';
 import { MAX_BODY_BYTES, readJsonBody } from '../http/body.js';
 import type { OperationCall } from '../http/pipeline.js';
@@ -17,7 +17,7 @@ export async function validBody<T>(
     limit = MAX_BODY_BYTES,
     precheck?: (body: unknown) => void,
 ): Promise<T> {
-    const body = await readJsonBody(call.request, limit);
+    const body = await readJsonBody(call.request, limit, call.body);
     precheck?.(body);
     const result = validateBody(kind, body);
     if (!result.valid) {
@@ -54,6 +54,18 @@ export function ifMatchOf(call: OperationCall): string | undefined {
     }
     return tag;
 }
+
+/**
+ * `If-None-Match: *` on a change: the client asks for it only where nothing is there yet, so RFC 9110 (section
+ * 13.1.2) makes it a 412 where the target exists. A missing target is a 404 first: preconditions count only where
+ * the request would otherwise succeed.
+ */
+export function ifNoneMatchAny(call: OperationCall): boolean {
+    return call.request.headers.get('if-none-match')?.trim() === '*';
+}
+
+export const existsAlready = (what: string) =>
+    new GraphError('PreconditionFailed', `If-None-Match: * does not hold: the ${what} exists.`);
 
 export function wantsRepresentation(call: OperationCall): boolean {
     return prefersRepresentation(call.request.headers.get('prefer'));

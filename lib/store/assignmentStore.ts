@@ -24,6 +24,7 @@ import {
     type OperationInput,
     type OperationResponse,
     PriorityLevel,
+    type QueryIterator,
     type RequestOptions,
 } from '@azure/cosmos';
 
@@ -341,6 +342,16 @@ function assignmentsQuery(select: string, configurationId: string) {
     };
 }
 
+/**
+ * The number of assignments a `VALUE COUNT(1)` query answers. A single-partition query goes without a query plan,
+ * so nothing in the SDK aggregates for us: Cosmos DB may answer a count as partial counts over several pages, and
+ * each page's numbers are a share of the whole.
+ */
+async function countOf(meter: Meter, query: QueryIterator<number>): Promise<number> {
+    const { resources } = meter(await query.fetchAll());
+    return resources.reduce((total, share) => total + share, 0);
+}
+
 /** A failed transactional batch: which operation failed, and with what status. */
 export class BatchRefused extends Error {
     constructor(
@@ -536,15 +547,16 @@ export class AssignmentStore {
      * the create's uniqueness or the replace's condition.
      */
     private async countSet(container: Container, meter: Meter, configurationId: string, existing?: SetDocument) {
-        const { resources } = meter(
-            await container.items
-                .query<number>(assignmentsQuery('VALUE COUNT(1)', configurationId), { partitionKey: configurationId })
-                .fetchAll(),
+        const total = await countOf(
+            meter,
+            container.items.query<number>(assignmentsQuery('VALUE COUNT(1)', configurationId), {
+                partitionKey: configurationId,
+            }),
         );
         const document: SetDocument = {
             id: SET_VERSION_ID,
             configurationId,
-            total: resources[0] ?? 0,
+            total,
             revision: existing?.revision ?? 0,
         };
         this.checkDeadline('write');
@@ -753,14 +765,12 @@ export class AssignmentStore {
 
     async count(configurationId: string): Promise<number> {
         return await this.run('count', async (container, meter) => {
-            const { resources } = meter(
-                await container.items
-                    .query<number>(assignmentsQuery('VALUE COUNT(1)', configurationId), {
-                        partitionKey: configurationId,
-                    })
-                    .fetchAll(),
+            return await countOf(
+                meter,
+                container.items.query<number>(assignmentsQuery('VALUE COUNT(1)', configurationId), {
+                    partitionKey: configurationId,
+                }),
             );
-            return resources[0] ?? 0;
         });
     }
 

@@ -22,13 +22,14 @@ import {
     type PatchOperation,
 } from '@azure/cosmos';
 
-import type { PayloadProperty } from '../graph/schema.js';
+import { PAYLOAD_PROPERTIES, type PayloadProperty } from '../graph/schema.js';
 import {
     type AssignmentStore,
     BatchRefused,
     expectedRefusal,
     httpEtag,
     ifMatchHolds,
+    type KeyedCreate,
     type Meter,
     StoreError,
     writeCondition,
@@ -36,6 +37,8 @@ import {
 import {
     type ConfigurationDocument,
     type ConfigurationFields,
+    type ConfigurationKeyRecord,
+    type FirstAnswer,
     ORDER_ID,
     type OrderDocument,
     type PayloadDocument,
@@ -66,6 +69,15 @@ export interface StoredConfiguration extends ConfigurationFields {
     payloads: Partial<Record<PayloadProperty, PayloadInfo>>;
     /** The configuration document's ETag. */
     etag: string;
+}
+
+/** The answer of a keyed create: the configuration it created, or, replayed, the first answer for its key. */
+export interface KeyedConfiguration {
+    /** A replay has its ETag only while the configuration is still as the first answer showed it. */
+    stored: FirstAnswer & { etag?: string };
+    replayed: boolean;
+    /** False: the key was first used with another request body (a 422). */
+    sameRequest: boolean;
 }
 
 export interface NewPayload {
@@ -114,6 +126,26 @@ function later(task: () => Promise<unknown>): void {
             }
         }
     })();
+}
+
+/** Whether a key's record still names its first request (Cosmos DB's `ttl` may remove it later than that). */
+function isLive(record: ConfigurationKeyRecord, key: KeyedCreate): boolean {
+    return key.now - record.createdAt < record.ttl * 1000;
+}
+
+/** Whether a configuration's document is still as a create's first answer showed it (its priority aside). */
+function sameEntity(document: ConfigurationDocument, first: FirstAnswer): boolean {
+    const payloads = (p: ConfigurationDocument['payloads']) =>
+        JSON.stringify(
+            PAYLOAD_PROPERTIES.map((property) => p[property] ?? null),
+            ['contentType', 'etag', 'size'],
+        );
+    return (
+        document.odataType === first.odataType &&
+        (document.displayName ?? null) === (first.displayName ?? null) &&
+        (document.description ?? null) === (first.description ?? null) &&
+        payloads(document.payloads ?? {}) === payloads(first.payloads)
+    );
 }
 
 /** ETags this service makes for payloads (a quoted base64url hash); no other value can match one. */
@@ -215,6 +247,38 @@ export class ConfigurationStore {
         reorder: Reorder,
         payloads: readonly NewPayload[],
     ): Promise<StoredConfiguration> {
+        const outcome = await this.insert(id, fields, reorder, payloads, undefined);
+        if (!('created' in outcome)) {
+            throw new StoreError('unexpected', 'Cosmos DB create: a create without a key was replayed');
+        }
+        return outcome.created;
+    }
+
+    /**
+     * The create of a request that carries an idempotency key (lib/store/idempotency.ts): as `create`, and the key's
+     * record is created in the create's own tenant batch, so that Cosmos DB's uniqueness of ids settles every race
+     * between requests with the key, on any instance: of those batches one lands, the others fail whole (409 on the
+     * record) and answer the record's first answer again. A record past its lifetime is replaced, on condition of its
+     * ETag, as if the key were new.
+     */
+    async createOnce(
+        id: string,
+        fields: ConfigurationFields,
+        reorder: Reorder,
+        payloads: readonly NewPayload[],
+        key: KeyedCreate,
+    ): Promise<KeyedConfiguration> {
+        const outcome = await this.insert(id, fields, reorder, payloads, key);
+        return 'created' in outcome ? { stored: outcome.created, replayed: false, sameRequest: true } : outcome.replay;
+    }
+
+    private async insert(
+        id: string,
+        fields: ConfigurationFields,
+        reorder: Reorder,
+        payloads: readonly NewPayload[],
+        key: KeyedCreate | undefined,
+    ): Promise<{ created: StoredConfiguration } | { replay: KeyedConfiguration }> {
         const document: ConfigurationDocument = {
             id,
             configurationId: TENANT_PARTITION,
@@ -235,20 +299,14 @@ export class ConfigurationStore {
             target: id,
             at: Date.now(),
         };
-        const [order, recordEtag] = await Promise.all([
+        // A retry finds its key's record here, most often: answered from it, it writes nothing but the sweep record.
+        // A read from a replica behind another instance's create misses it; that create's record then refuses ours.
+        const [order, recordEtag, used] = await Promise.all([
             this.order(),
             this.run('create', async (container, meter) => String(meter(await container.items.create(record)).etag)),
+            key ? this.readKey(key.recordId, false) : undefined,
         ]);
-        const written = payloads.map((p) => p.property);
-        try {
-            // A bad priority is refused before the parent or a payload is written; on an order known to be current.
-            try {
-                reorder(order.ids);
-            } catch {
-                reorder((await this.run('read', async (c, m) => await this.committer.freshOrder(c, m))).ids);
-            }
-        } catch (error) {
-            // Nothing but the record was written: it goes at once (its ETag as created: nothing else can change it).
+        const dropRecord = async () =>
             await this.unbudgeted()
                 .run('delete', async (container, meter) => {
                     meter(
@@ -258,9 +316,61 @@ export class ConfigurationStore {
                     );
                 })
                 .catch(() => undefined); // left behind, the sweeper removes it past its grace
+        if (key && used && isLive(used, key)) {
+            // Nothing but the record was written: it goes at once (its ETag as created: nothing else can change it).
+            await dropRecord();
+            return { replay: await this.replay(used, key.requestHash) };
+        }
+        const written = payloads.map((p) => p.property);
+        try {
+            // A bad priority is refused before the parent or a payload is written; on an order known to be current.
+            try {
+                reorder(order.ids);
+            } catch {
+                reorder((await this.run('read', async (c, m) => await this.committer.freshOrder(c, m))).ids);
+            }
+        } catch (error) {
+            await dropRecord();
             throw error;
         }
-        let commit: TenantCommit;
+        const own: OperationInput[] = [
+            { operationType: BulkOperationType.Create, resourceBody: document as unknown as JSONObject },
+            { operationType: BulkOperationType.Delete, id: record.id, ifMatch: recordEtag } as OperationInput,
+        ];
+        /** A record found past its lifetime (not yet removed by its `ttl`): replaced on condition of its ETag. */
+        let expired = used;
+        const keyWrite = (ids: readonly string[]): OperationInput[] => {
+            if (!key) {
+                return [];
+            }
+            const keyRecord: ConfigurationKeyRecord = {
+                id: key.recordId,
+                configurationId: TENANT_PARTITION,
+                kind: 'idempotencyKey',
+                requestHash: key.requestHash,
+                configuration: {
+                    id,
+                    ...fields,
+                    priority: ids.indexOf(id) + 1,
+                    payloads: document.payloads,
+                },
+                createdAt: key.now,
+                ttl: key.lifetimeSeconds,
+            };
+            const resourceBody = keyRecord as unknown as JSONObject;
+            return [
+                expired
+                    ? {
+                          operationType: BulkOperationType.Replace,
+                          id: key.recordId,
+                          ifMatch: String(expired._etag),
+                          resourceBody,
+                      }
+                    : { operationType: BulkOperationType.Create, resourceBody },
+            ];
+        };
+        let commit: TenantCommit | undefined;
+        let replay: ConfigurationKeyRecord | undefined;
         try {
             await Promise.all([
                 this.assignments.createParent(id),
@@ -272,26 +382,42 @@ export class ConfigurationStore {
                     );
                 }),
             ]);
-            commit = await this.committer
-                .submit({
-                    operations: [
-                        { operationType: BulkOperationType.Create, resourceBody: document as unknown as JSONObject },
-                        {
-                            operationType: BulkOperationType.Delete,
-                            id: record.id,
-                            ifMatch: recordEtag,
-                        } as OperationInput,
-                    ],
-                    reorder,
-                    added: { id, odataType: fields.odataType },
-                    deadline: this.assignments.deadline(),
-                })
-                .catch((error: unknown) => {
-                    // Its own operations refused: the sweeper fenced its record (it took past the grace time).
-                    throw error instanceof BatchRefused
-                        ? new StoreError('conflict', 'Cosmos DB create: the create was fenced off')
-                        : error;
-                });
+            for (let attempt = 0; ; attempt++) {
+                try {
+                    commit = await this.committer.submit({
+                        operations: [...own, ...keyWrite([...order.ids, id])],
+                        completed: (ids) => [...own, ...keyWrite(ids)],
+                        reorder,
+                        added: { id, odataType: fields.odataType },
+                        deadline: this.assignments.deadline(),
+                    });
+                    break;
+                } catch (error) {
+                    // The key's record is there (409), or changed or went since it was found expired (412, 404).
+                    const keyTaken =
+                        key !== undefined &&
+                        error instanceof BatchRefused &&
+                        error.index === own.length &&
+                        [404, 409, 412].includes(error.statusCode);
+                    if (!keyTaken) {
+                        // Its own operations refused: the sweeper fenced its record (it took past the grace time).
+                        throw error instanceof BatchRefused
+                            ? new StoreError('conflict', 'Cosmos DB create: the create was fenced off')
+                            : error;
+                    }
+                }
+                // Refused whole, so nothing of this create's batch landed: the record that refused it is read (at the
+                // primary, if a replica has not seen it), and answers; one past its lifetime is replaced.
+                const found = await this.readKey(key.recordId, true);
+                if (found && isLive(found, key)) {
+                    replay = found;
+                    break;
+                }
+                if (attempt >= 2) {
+                    throw new StoreError('conflict', 'Cosmos DB create: the idempotency key changed concurrently');
+                }
+                expired = found;
+            }
         } catch (error) {
             const discard = () => this.unbudgeted().discardCreate(record, recordEtag, written);
             if (!isOutcomeUnknown(error)) {
@@ -305,8 +431,59 @@ export class ConfigurationStore {
             }
             throw error;
         }
+        if (replay) {
+            // Another request with the key created the configuration: what this one wrote before its batch goes.
+            await this.unbudgeted()
+                .discardCreate(record, recordEtag, written)
+                .catch(() => undefined);
+            return { replay: await this.replay(replay, (key as KeyedCreate).requestHash) };
+        }
         // It landed: whatever happens from here (a read-back that fails) must not undo it.
-        return await this.committed(id, commit);
+        return { created: await this.committed(id, commit as TenantCommit) };
+    }
+
+    /** A key's record; `confirmed`: one a replica has not seen yet is asked of the primary (`probe`) and read again. */
+    private async readKey(recordId: string, confirmed: boolean): Promise<ConfigurationKeyRecord | undefined> {
+        return await this.run('read', async (container, meter) => {
+            const read = async () => {
+                const found = await this.assignments.read<ConfigurationKeyRecord>(
+                    container,
+                    meter,
+                    TENANT_PARTITION,
+                    recordId,
+                );
+                return found?.kind === 'idempotencyKey' ? found : undefined;
+            };
+            const found = await read();
+            if (found || !confirmed || !(await this.assignments.probe(container, meter, TENANT_PARTITION, recordId))) {
+                return found;
+            }
+            return await read();
+        });
+    }
+
+    /**
+     * The first answer again, from the key's record. Its ETag only while the configuration is still as that answer
+     * showed it (a PATCH since: none; deleted since: none, and the replay does not create it again).
+     */
+    private async replay(record: ConfigurationKeyRecord, requestHash: string): Promise<KeyedConfiguration> {
+        const first = record.configuration;
+        if (record.requestHash !== requestHash) {
+            return { stored: first, replayed: true, sameRequest: false };
+        }
+        const current = await this.run('read', async (container, meter) => {
+            const read = await this.readDocument(container, meter, first.id);
+            if (read || !(await this.assignments.probe(container, meter, TENANT_PARTITION, first.id))) {
+                return read;
+            }
+            return await this.readDocument(container, meter, first.id);
+        });
+        const unchanged = current !== undefined && sameEntity(current, first);
+        return {
+            stored: { ...first, ...(unchanged ? { etag: httpEtag(current._etag) } : {}) },
+            replayed: true,
+            sameRequest: true,
+        };
     }
 
     /**

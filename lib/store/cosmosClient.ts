@@ -7,15 +7,23 @@ import type { Agent } from 'node:https';
 import {
     ConsistencyLevel,
     type Container,
+    type ContainerDefinition,
     CosmosClient,
     type CosmosClientOptions,
-    PartitionKeyKind,
     type PluginConfig,
 } from '@azure/cosmos';
 
+import cosmosContainer from '../../infra/modules/cosmos-container.json' with { type: 'json' };
 import type { CosmosSettings } from '../platform/config.js';
-import { noteCosmosFailure, PARTITION_KEY_PATH } from './assignmentStore.js';
+import { noteCosmosFailure } from './assignmentStore.js';
 import type { EmbeddedCosmos } from './embeddedCosmos.js';
+
+/**
+ * The container as the Bicep creates it (infra/modules/cosmos.bicep loads the same file): partition key, default TTL
+ * and indexing policy. A container made here without them would keep the idempotency-key records for ever (their
+ * `ttl` counts only under a default TTL) and index, and charge for, every path.
+ */
+export const CONTAINER_DEFINITION = cosmosContainer as Omit<ContainerDefinition, 'id'>;
 
 export interface OpenedContainer {
     container: Container;
@@ -74,12 +82,7 @@ async function ensureContainer(client: CosmosClient, settings: CosmosSettings): 
     };
     await client.databases.createIfNotExists({ id: settings.database }).catch(existing);
     const database = client.database(settings.database);
-    await database.containers
-        .createIfNotExists({
-            id: settings.container,
-            partitionKey: { paths: [PARTITION_KEY_PATH], kind: PartitionKeyKind.Hash, version: 2 },
-        })
-        .catch(existing);
+    await database.containers.createIfNotExists({ ...CONTAINER_DEFINITION, id: settings.container }).catch(existing);
     return database.container(settings.container);
 }
 

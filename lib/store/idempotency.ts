@@ -1,14 +1,17 @@
 /**
- * Idempotency-Key (draft-ietf-httpapi-idempotency-key-header) for creates. A key names one request for
- * KEY_LIFETIME_SECONDS after its first use, within its configuration:
+ * Idempotency-Key (draft-ietf-httpapi-idempotency-key-header) for creates: of an assignment (a key names one request
+ * within its configuration) and of a configuration (within the tenant). A key names one request for
+ * KEY_LIFETIME_SECONDS after its first use:
  * - a retry with the same key and the same body gets the first response again (201, the same id, Location and
- *   body, `Idempotent-Replayed: true`), whatever happened to the assignment since (a PATCH does not show, a DELETE
- *   does not make the retry create it again); the ETag is sent only while the assignment is still as created;
+ *   body, `Idempotent-Replayed: true`), whatever happened to what it created since (a PATCH does not show, a DELETE
+ *   does not make the retry create it again); the ETag is sent only while that is still as created;
  * - the same key with another body is a 422;
  * - after the lifetime the key is free, and a request with it is a new request.
- * No lock service: the key decides the id of a record, created in the same transactional batch as the assignment,
- * so Cosmos DB's uniqueness of ids within a partition settles concurrent retries. The record holds a hash of the
- * body and the first response, and a `ttl` so that Cosmos DB removes it after the lifetime.
+ * No lock service: the key decides the id of a record, created in the same transactional batch as what the request
+ * creates (an assignment's batch, in its configuration's partition; a configuration's tenant batch, in the tenant
+ * partition), so Cosmos DB's uniqueness of ids within a partition settles concurrent retries, on any instance. The
+ * record holds a hash of the body and the first response, and a `ttl` so that Cosmos DB removes it after the
+ * lifetime.
  */
 import { createHash } from 'node:crypto';
 
@@ -20,7 +23,7 @@ export const MAX_KEY_LENGTH = 255;
 /** How long a key names its first request: a day, as long as clients retry a create in practice. */
 export const KEY_LIFETIME_SECONDS = 24 * 60 * 60;
 
-/** The id of a key's record in its configuration's partition: no GUID, so no assignment id can name it. */
+/** The id of a key's record (in a configuration's partition, or the tenant's): no GUID, so no entity id is one. */
 export function keyRecordId(key: string): string {
     return `${KEY_RECORD_ID_PREFIX}${createHash('sha256').update(key).digest('hex')}`;
 }

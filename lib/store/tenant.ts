@@ -4,7 +4,8 @@
  * (lib/jobs/sweeper.ts) finds its work among them. docs/design.md has the whole picture.
  *
  * Every id here is of a form no other can take: configuration ids are lowercase GUIDs; the others carry a prefix or
- * a suffix a GUID never has.
+ * a suffix a GUID never has (a keyed create's idempotency-key record: `idempotency-key-{hash}`, lib/store/
+ * idempotency.ts).
  */
 import type { ItemDefinition } from '@azure/cosmos';
 
@@ -113,6 +114,32 @@ export interface ReceiptDocument extends ItemDefinition {
     /** true: written as a fence, after the batch's answer was lost: the batch did not land and never will. */
     fence: boolean;
     at: number;
+    ttl: number;
+}
+
+/** A configuration as a create's answer showed it: its entity, without the ETag (unknown until it is written). */
+export interface FirstAnswer extends ConfigurationFields {
+    id: string;
+    /** As the create's batch left the order. */
+    priority: number;
+    payloads: Partial<Record<PayloadProperty, PayloadInfo>>;
+}
+
+/**
+ * The idempotency-key record of a keyed configuration create (lib/store/idempotency.ts has the rules): id
+ * `idempotency-key-{hash of the key}`, in the tenant partition, created in the create's own tenant batch, so that
+ * Cosmos DB's uniqueness of ids settles concurrent requests with one key, whichever instance they reach.
+ */
+export interface ConfigurationKeyRecord extends ItemDefinition {
+    id: string;
+    configurationId: typeof TENANT_PARTITION;
+    kind: 'idempotencyKey';
+    requestHash: string;
+    /** The first answer's entity. */
+    configuration: FirstAnswer;
+    /** Milliseconds since the epoch, from the service's clock. */
+    createdAt: number;
+    /** Seconds: Cosmos DB removes the record after its lifetime (the code checks `createdAt` as well). */
     ttl: number;
 }
 

@@ -56,6 +56,12 @@ export type Reorder = (ids: readonly string[]) => string[];
 export interface TenantChange {
     /** The change's own operations (configuration documents, sweep records); the partition key is added here. */
     operations: OperationInput[];
+    /**
+     * The same operations completed with the order as the batch that carries them leaves it (a keyed create's record
+     * keeps the priority its answer shows): as many as `operations`, of about their size (`operations` is what a
+     * batch counts and sizes).
+     */
+    completed?: (ids: readonly string[]) => OperationInput[];
     /** How the order changes; absent: it does not (the change still rides on the order's condition). */
     reorder?: Reorder;
     /** A configuration the change adds to the order, with its concrete type. */
@@ -140,6 +146,18 @@ interface Pending {
 
 function tenantOperation(operation: OperationInput): OperationInput {
     return { ...operation, partitionKey: TENANT_PARTITION } as OperationInput;
+}
+
+/** The ids of the documents a change writes whole (creates, replaces, upserts). */
+function writtenIds(change: TenantChange): string[] {
+    return change.operations.flatMap((operation) => {
+        const id = (operation as { resourceBody?: { id?: unknown } }).resourceBody?.id;
+        return operation.operationType !== BulkOperationType.Patch &&
+            operation.operationType !== BulkOperationType.Delete &&
+            typeof id === 'string'
+            ? [id]
+            : [];
+    });
 }
 
 function typeIndex(type: string | undefined): string {
@@ -363,7 +381,15 @@ export class TenantCommitter {
                 }),
             ];
             let stale = false;
+            // Documents the members so far write whole: a second write of one in the same batch (two keyed creates with
+            // one key) would fail it; that member waits for the next group, where it meets the first one's result.
+            const claimed = new Set<string>();
             for (const pending of current()) {
+                const writes = writtenIds(pending.change);
+                if (writes.some((id) => claimed.has(id))) {
+                    deferred.push(pending);
+                    continue;
+                }
                 let next: string[];
                 try {
                     next = pending.change.reorder ? pending.change.reorder(ids) : [...ids];
@@ -385,6 +411,7 @@ export class TenantCommitter {
                 }
                 members.push({ pending, start: operations.length });
                 operations.push(...pending.change.operations.map(tenantOperation));
+                writes.forEach((id) => claimed.add(id));
             }
             if (stale) {
                 if (trust === 'cached') {
@@ -400,6 +427,12 @@ export class TenantCommitter {
             set(members.map((m) => m.pending));
             if (current().length === 0) {
                 return;
+            }
+            for (const { pending, start } of members) {
+                const { completed } = pending.change;
+                if (completed) {
+                    operations.splice(start, pending.change.operations.length, ...completed(ids).map(tenantOperation));
+                }
             }
             const orderIndex = operations.length;
             operations.push(orderWrite(order, ids, types));

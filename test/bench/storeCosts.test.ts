@@ -20,6 +20,10 @@ describe('bench/storeCosts', () => {
         const get = costs.operations['configuration GET'];
         expect(get?.requestUnits).toBeLessThan(costs.operations['configuration create']?.requestUnits ?? 0);
         expect(costs.operations['assignment list, page of 100']?.requestUnits).toBeGreaterThan(get?.requestUnits ?? 0);
+        // A keyed configuration create: its key's record read beside the order, and written in the create's batch.
+        const keyed = costs.operations['configuration create, Idempotency-Key'];
+        expect(keyed?.calls.batch).toBeGreaterThanOrEqual(1);
+        expect(keyed?.requestUnits).toBeGreaterThan(get?.requestUnits ?? 0);
         expect(costs.sweep.requestUnits).toBeGreaterThan(100 * 5); // about 5 RU a document deleted, 101 of them
         expect(costs.latency.assignmentCreate.requests).toBe(64);
         expect(costs.latency.assignmentCreate.p99).toBeGreaterThanOrEqual(costs.latency.assignmentCreate.p50);

@@ -218,6 +218,10 @@ describe('$batch over HTTP', () => {
         );
         expect(part(answers, 'invalid').status).toBe(400);
         expect(part(answers, 'no-type').status).toBe(415);
+        // The same refusal as a request sent alone without the header: the part carries no type the client never sent.
+        expect(part(answers, 'no-type').body?.error?.message).toBe(
+            "Write requests must carry the header 'Content-Type: application/json'.",
+        );
         expect(part(answers, 'too-large').status).toBe(413);
         expect(part(answers, 'missing').status).toBe(404);
         expect(part(answers, 'put').status).toBe(405);

@@ -122,7 +122,7 @@ describe('the pipeline under the Functions host', () => {
         expect(body.pulled()).toBe(0);
     });
 
-    it('stops pulling a body that passes 64 KiB', async () => {
+    it('stops pulling a body that passes 64 KiB, but for a bounded part discarded', async () => {
         const body = countedBody(50 * 1024 * 1024);
         const response = await call(
             'officeClientConfigurationAssignments',
@@ -132,7 +132,9 @@ describe('the pipeline under the Functions host', () => {
             body.stream,
         );
         expect(codeOf(response)).toBe('RequestEntityTooLarge');
-        expect(body.pulled()).toBeLessThanOrEqual(64 * 1024 + 16 * 1024);
+        // What is left is discarded in the background, up to 256 KiB (lib/http/body `discardRest`), then let go.
+        await new Promise((resolve) => setTimeout(resolve, 200));
+        expect(body.pulled()).toBeLessThanOrEqual(64 * 1024 + 256 * 1024 + 2 * 16 * 1024);
     });
 
     it('serves HEAD as GET without the body, asking only for the read permission', async () => {

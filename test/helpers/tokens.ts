@@ -42,6 +42,8 @@ export interface TokenServer {
     available: boolean;
     /** While false the key set alone answers 503 (discovery still works). */
     keysAvailable: boolean;
+    /** How long each endpoint waits before it answers: a slow Entra ID. */
+    delayMs: { openIdConfiguration: number; jwks: number };
     /** Members to add to or replace in the discovery document (`undefined` removes one). */
     discovery: Record<string, unknown>;
     /** The served key set's URL, and the v2 issuer, as the discovery document names them. */
@@ -89,7 +91,13 @@ export async function startTokenServer(): Promise<TokenServer> {
         } else if (!server.available || (path === jwksPath && !server.keysAvailable)) {
             send(response, 503, { error: 'temporarily_unavailable' });
         } else {
-            route(response);
+            const delay = path === jwksPath ? server.delayMs.jwks : server.delayMs.openIdConfiguration;
+            if (delay > 0) {
+                const timer = setTimeout(() => route(response), delay);
+                response.on('close', () => clearTimeout(timer));
+            } else {
+                route(response);
+            }
         }
     };
     const listener = http.createServer(serve);
@@ -152,6 +160,7 @@ export async function startTokenServer(): Promise<TokenServer> {
         requests: [],
         available: true,
         keysAvailable: true,
+        delayMs: { openIdConfiguration: 0, jwks: 0 },
         discovery: {},
         jwksUri: `${authority}${jwksPath}`,
         issuer,

@@ -316,6 +316,30 @@ describe('authenticator: keys from Entra ID', () => {
         expect((await refusal(closed, `Bearer ${await server.appToken()}`)).status).toBe(503);
     });
 
+    it('keeps a request waiting for slow keys no longer than its wait; the attempt goes on for later requests', async () => {
+        const server = await startTokenServer();
+        try {
+            // Discovery, then a key set that takes longer than a request may wait: together past what any wait allows.
+            server.delayMs = { openIdConfiguration: 300, jwks: 4000 };
+            const auth = createAuthenticator(server.settings, { logger, waitMs: 1000 });
+            const token = await server.appToken();
+            const started = Date.now();
+            const error = await refusal(auth, `Bearer ${token}`, 'write');
+            const waited = Date.now() - started;
+            expect([error.status, error.code]).toEqual([503, 'ServiceUnavailable']);
+            expect(error.stack).toContain('did not answer within 1000 ms');
+            // The whole attempt (discovery + keys) would be 4.3 s; the request was let go at its 1 s wait.
+            expect(waited).toBeLessThan(3000);
+            expect(server.fetches.jwks).toBe(0);
+            // The attempt went on: once the keys arrive, a request is served without asking again.
+            await vi.waitFor(() => expect(server.fetches.jwks).toBe(1), { timeout: 10_000, interval: 100 });
+            await expect(auth.authenticate(`Bearer ${token}`, 'write')).resolves.toBeDefined();
+            expect(server.fetches).toEqual({ openIdConfiguration: 1, jwks: 1 });
+        } finally {
+            await server.close();
+        }
+    });
+
     it('backs off while Entra ID fails: a few attempts a minute, one log line each, one attempt for concurrent requests', async () => {
         const server = await startTokenServer();
         try {

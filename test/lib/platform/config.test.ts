@@ -3,6 +3,8 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 
 import {
+    ANSWER_MARGIN_MS,
+    AUTHENTICATION_WAIT_MS,
     AZURE_APP_SETTINGS,
     ConfigurationError,
     DEFAULT_COSMOS_CONTAINER,
@@ -10,6 +12,7 @@ import {
     DEFAULT_READ_PERMISSION,
     DEFAULT_WRITE_PERMISSION,
     describeAuth,
+    FUNCTION_TIMEOUT_MS,
     loadConfig,
     MIN_SKIPTOKEN_KEY_LENGTH,
 } from '../../../lib/platform/config.js';
@@ -34,6 +37,7 @@ describe('config', () => {
                 requestTimeoutMs: 5000,
             },
             requestBudgetMs: 10_000,
+            bodyTimeoutMs: 10_000,
             skipTokenKey: expect.any(Buffer),
             hostTimeouts: { headersMs: 10_000, bodyIdleMs: 10_000, requestMs: 30_000 },
             sweepIntervalMs: 30_000,
@@ -91,6 +95,36 @@ describe('config', () => {
             database: 'db',
             container: 'c',
         });
+    });
+
+    it('refuses limits a request could outlast the function timeout with: authentication, body and store together', () => {
+        // The Functions host ends a call at host.json's functionTimeout, with a bare error: the limits keep under it.
+        const host = JSON.parse(readFileSync(new URL('../../../host.json', import.meta.url), 'utf8')) as {
+            functionTimeout: string;
+        };
+        const [hours, minutes, seconds] = host.functionTimeout.split(':').map(Number);
+        expect(((hours! * 60 + minutes!) * 60 + seconds!) * 1000).toBe(FUNCTION_TIMEOUT_MS);
+        const defaults = loadConfig({});
+        expect(
+            AUTHENTICATION_WAIT_MS + defaults.bodyTimeoutMs + defaults.requestBudgetMs + ANSWER_MARGIN_MS,
+        ).toBeLessThanOrEqual(FUNCTION_TIMEOUT_MS);
+        const room = FUNCTION_TIMEOUT_MS - ANSWER_MARGIN_MS - AUTHENTICATION_WAIT_MS;
+        expect(loadConfig({ REQUEST_BUDGET_MS: String(room - 10_000) }).requestBudgetMs).toBe(room - 10_000);
+        expect(loadConfig({ BODY_TIMEOUT_SECONDS: '3', REQUEST_BUDGET_MS: String(room - 3000) }).bodyTimeoutMs).toBe(
+            3000,
+        );
+        const refused: [Record<string, string>, string][] = [
+            [{ REQUEST_BUDGET_MS: '25000' }, 'REQUEST_BUDGET_MS'],
+            [{ REQUEST_BUDGET_MS: String(room - 10_000 + 1) }, 'REQUEST_BUDGET_MS'],
+            [{ BODY_TIMEOUT_SECONDS: '20' }, 'BODY_TIMEOUT_SECONDS'],
+            [{ BODY_TIMEOUT_SECONDS: '0' }, 'BODY_TIMEOUT_SECONDS'],
+        ];
+        for (const [env, setting] of refused) {
+            expect(() => loadConfig(env), JSON.stringify(env)).toThrow(new RegExp(`^Invalid setting ${setting}: `));
+        }
+        expect(() => loadConfig({ REQUEST_BUDGET_MS: '25000' })).toThrow(
+            /past the function timeout \(host\.json: 30 s\)/,
+        );
     });
 
     it('stops with a message naming the setting', () => {
