@@ -52,6 +52,8 @@ export async function startLibraryFloor(endpoint: string, key: string): Promise<
             'request-id': requestId,
             'client-request-id': requestId,
             'OData-Version': '4.0',
+            // As lib/http/pipeline.ts answers every request.
+            'X-Content-Type-Options': 'nosniff',
             'Content-Type': ODATA_JSON,
             'Content-Length': String(Buffer.byteLength(json)),
         });

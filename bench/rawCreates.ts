@@ -9,7 +9,6 @@
  */
 import { randomUUID } from 'node:crypto';
 
-import type { AssignmentTarget } from '../lib/graph/schema.js';
 import { DEFAULT_COSMOS_CONTAINER, DEFAULT_COSMOS_DATABASE } from '../lib/platform/config.js';
 import { createBatchOperations } from '../lib/store/assignmentStore.js';
 import { openContainer } from '../lib/store/cosmosClient.js';
@@ -51,7 +50,7 @@ serveWorker<RawRequest, RawResult>(async ({ amount, concurrency, configurationId
                 const { result } = await opened.container.items.batch(
                     createBatchOperations(configurationId, {
                         id: randomUUID(),
-                        target: PAYLOAD_TARGET as AssignmentTarget,
+                        target: PAYLOAD_TARGET,
                     }),
                     configurationId,
                 );

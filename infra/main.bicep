@@ -9,7 +9,8 @@ param environmentName string
 
 // The regions that offer the Flex Consumption plan, as Microsoft's Flex quickstarts list them
 // (Azure-Samples/functions-quickstart-typescript-azd, infra/main.bicep). `az functionapp list-flexconsumption-locations`
-// prints the current list: add a region here when it appears there.
+// prints the current list: add a region here when it appears there, unless it is an Early Updates Access Program
+// (EUAP, canary) region such as eastus2euap, open only to subscriptions enrolled in that program.
 @description('Azure region for every resource; one that offers the Functions Flex Consumption plan.')
 @minLength(1)
 @allowed([
@@ -22,7 +23,6 @@ param environmentName string
   'eastasia'
   'eastus'
   'eastus2'
-  'eastus2euap'
   'francecentral'
   'germanywestcentral'
   'italynorth'
@@ -75,10 +75,13 @@ param authAudience string
 @minLength(1)
 param authTenantId string = tenant().tenantId
 
-@description('Secret that signs paging tokens (SKIPTOKEN_KEY): every instance must share it. Generated anew by each deployment unless given; a new one only ends the $skiptokens already handed out.')
+// No default: a generated one (newGuid()) would change at every deployment and end every $skiptoken (@odata.nextLink)
+// already handed out. azd keeps it in the environment: the preprovision hook (scripts/azd-preprovision.sh/.ps1) sets
+// SKIPTOKEN_KEY once, main.parameters.json passes it, and `azd pipeline config` copies it to a CI secret (azure.yaml).
+@description('Secret that signs paging tokens (SKIPTOKEN_KEY), at least 32 characters: every instance must share it, and it must stay the same from one deployment to the next (a new one ends the $skiptokens already handed out). azd keeps it in the environment as SKIPTOKEN_KEY.')
 @secure()
 @minLength(32)
-param skipTokenKey string = '${newGuid()}${newGuid()}'
+param skipTokenKey string
 
 @description('Cosmos DB database name (COSMOS_DATABASE). Must match DEFAULT_COSMOS_DATABASE in lib/platform/config.ts unless the setting is changed with it.')
 @minLength(1)
@@ -126,7 +129,7 @@ param vnetEnabled bool = false
 @description('E-mail address the alerts are sent to (the action group\'s receiver). Empty: the alerts still fire in Azure Monitor, but notify no one.')
 param alertEmail string = ''
 
-@description('Alert when the function app answers at least this many server errors (HTTP 5xx) in 5 minutes.')
+@description('Alert when the API answers at least this many server errors (HTTP 5xx) in 5 minutes (a log search alert on Application Insights requests).')
 @minValue(1)
 param alertHttp5xxPer5Minutes int = 5
 
@@ -338,17 +341,18 @@ module alerts 'modules/alerts.bicep' = {
   scope: rg
   params: {
     namePrefix: resourceToken
+    location: location
     tags: tags
     alertEmail: alertEmail
-    functionAppName: names.functionApp
+    appInsightsName: names.appInsights
     cosmosAccountName: names.cosmos
     http5xxThreshold: alertHttp5xxPer5Minutes
     throttledRequestsThreshold: alertThrottledRequestsPer5Minutes
     requestUnitsPerHourThreshold: alertRequestUnitsPerHour
   }
   dependsOn: [
+    monitoring
     cosmos
-    functionApp
   ]
 }
 

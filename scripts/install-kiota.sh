@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs the Kiota CLI (the generator Microsoft builds the Graph SDKs with) into .tools/kiota from the NuGet dotnet
 # tool Microsoft.OpenApi.Kiota. Idempotent: does nothing when .tools/kiota already is the pinned version.
-# Exits 0 with a message when dotnet is missing; test/e2e/kiota.test.ts then skips and says why.
+# Exits 0 with a message when dotnet is missing; test/e2e/kiota.test.ts then fails and says why.
 set -euo pipefail
 
 KIOTA_VERSION="1.38.0"
@@ -25,7 +25,7 @@ if [[ "$(installed_version || true)" == "$KIOTA_VERSION" ]]; then
 fi
 
 if ! command -v dotnet >/dev/null 2>&1; then
-    echo "install-kiota: dotnet not found; cannot restore the Kiota CLI from NuGet (skipping; the Kiota client test will be skipped)"
+    echo "install-kiota: dotnet not found; cannot restore the Kiota CLI from NuGet (the Kiota client test needs it: install the .NET SDK, or set KIOTA_CLI)"
     exit 0
 fi
 

@@ -48,7 +48,7 @@ export const BUNDLE_OPTIONS = {
     chunkNames: 'chunks/[name]-[hash]',
     format: 'esm',
     platform: 'node',
-    target: 'node20',
+    target: 'node22',
     external: EXTERNAL,
     banner: { js: BANNER },
     minifyWhitespace: true,

@@ -36,7 +36,7 @@ Options:
   --help, -h         this text
 
 Settings: the local host reads the process environment; func start reads local.settings.json, which npm start
-creates from local.settings.json.sample when it is missing. See README.md, "Settings".`;
+creates from local.settings.json.sample when it is missing. See docs/settings.md.`;
 
 class UsageError extends Error {}
 
@@ -90,15 +90,51 @@ function findFunc(): string | undefined {
 }
 
 /**
+ * Who started this process, for the line that says why it stops: under `npm start`, npm runs this script through a
+ * shell (`sh -c`), so the parent is that shell and npm, whose PID a user signals, is the parent's parent. Read from
+ * /proc where there is one; elsewhere npm is named without a PID.
+ */
+function starter(): string {
+    const parent = process.ppid;
+    if (process.env.npm_lifecycle_event !== 'start') {
+        return `the parent process (PID ${parent})`;
+    }
+    // npm names its process after its command ("npm start ..."): the parent when npm runs no shell, else its parent.
+    const npm = [parent, parentOf(parent)].find((pid) => pid !== undefined && nameOf(pid)?.startsWith('npm'));
+    return npm === undefined ? 'npm start' : `npm start (PID ${npm})`;
+}
+
+function parentOf(pid: number): number | undefined {
+    try {
+        // "pid (comm) state ppid ...": comm may hold spaces and parentheses, so read from the last ')'.
+        const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+        const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+        return Number.isInteger(ppid) && ppid > 0 ? ppid : undefined;
+    } catch {
+        return undefined;
+    }
+}
+
+function nameOf(pid: number): string | undefined {
+    try {
+        return readFileSync(`/proc/${pid}/comm`, 'utf8');
+    } catch {
+        return undefined;
+    }
+}
+
+/**
  * Stops the server when npm's process goes (SIGTERM or SIGKILL to `npm start`'s PID): the shell between the two
- * does not pass signals on, and this process would otherwise keep the port with no one to stop it.
+ * does not pass signals on, and this process would otherwise keep the port with no one to stop it. `why` names npm
+ * (and its PID), not the shell in between.
  */
 function watchParent(stop: (why: string) => void): void {
     const parent = process.ppid;
+    const who = starter();
     const timer = setInterval(() => {
         if (process.ppid !== parent) {
             clearInterval(timer);
-            stop(`npm start (PID ${parent}) ended`);
+            stop(`${who} ended`);
         }
     }, 250);
     timer.unref();
@@ -120,6 +156,7 @@ function ensureLocalSettings(dir: string): { path: string; created: boolean } {
     } catch (error) {
         throw new Error(
             `${path} is not valid JSON (${(error as Error).message}); fix it, or delete it to start again from local.settings.json.sample`,
+            { cause: error },
         );
     }
     const runtime = (settings as { Values?: Record<string, unknown> } | null)?.Values?.FUNCTIONS_WORKER_RUNTIME;
@@ -164,8 +201,7 @@ function runFunc(func: string, port: number): void {
 async function runLocal(port: number, listen: string): Promise<void> {
     const config = loadConfig();
     const services = createAppServices(config);
-    await services.warmUp();
-    (config.auth ? console.info : console.warn)(describeAuth(config));
+    // The port first: where it is taken, the error is all that is printed (no banner about storage or auth).
     let host;
     try {
         host = await startLocalHost({ routes, services, port, hostname: listen, timeouts: config.hostTimeouts });
@@ -179,6 +215,15 @@ async function runLocal(port: number, listen: string): Promise<void> {
         }
         throw error;
     }
+    // Then the store (its banner says where the data lives) and auth, before the line that says where it serves.
+    try {
+        await services.warmUp();
+    } catch (error) {
+        await host.close();
+        await services.dispose();
+        throw error;
+    }
+    (config.auth ? console.info : console.warn)(describeAuth(config));
     const everywhere = listen === '0.0.0.0' || listen === '::';
     // The wildcard addresses are no one's URL: print the loopback one, which reaches the same server.
     const origin = everywhere ? `http://${listen === '::' ? '[::1]' : LOOPBACK}:${host.port}` : host.origin;

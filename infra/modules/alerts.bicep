@@ -1,5 +1,7 @@
-// Metric alerts an operator acts on, sent to one action group (e-mail):
-//   - the function app answers 5xx (server errors: the store unavailable, throttled past the SDK's retries, a bug),
+// Alerts an operator acts on, sent to one action group (e-mail):
+//   - the API answers server errors (5xx: the store unavailable, throttled past the SDK's retries, a bug): a log search
+//     alert on Application Insights' `requests`, because a Flex Consumption app emits no Http5xx metric
+//     (infra/metrics.json lists the metrics it does emit; test/infra/metrics.test.ts checks every metric alert),
 //   - Cosmos DB throttles requests (429): the container needs more RU/s, or a client misbehaves,
 //   - Cosmos DB consumes more request units per hour than expected (cost, or a hot loop).
 
@@ -8,16 +10,19 @@
 @maxLength(50)
 param namePrefix string
 
+@description('Azure region of the log search alert (that of the Application Insights component it queries).')
+param location string
+
 @description('Tags applied to the action group and the alerts.')
 param tags object
 
 @description('E-mail address that receives the alerts. Empty: the alerts fire (portal, Azure Monitor) but notify no one.')
 param alertEmail string
 
-@description('Name of the existing function app.')
-@minLength(2)
-@maxLength(60)
-param functionAppName string
+@description('Name of the existing Application Insights component whose requests the server-error alert counts.')
+@minLength(1)
+@maxLength(260)
+param appInsightsName string
 
 @description('Name of the existing Cosmos DB account.')
 @minLength(3)
@@ -36,8 +41,8 @@ param throttledRequestsThreshold int
 @minValue(1)
 param requestUnitsPerHourThreshold int
 
-resource functionApp 'Microsoft.Web/sites@2025-03-01' existing = {
-  name: functionAppName
+resource appInsights 'Microsoft.Insights/components@2020-02-02' existing = {
+  name: appInsightsName
 }
 
 resource cosmos 'Microsoft.DocumentDB/databaseAccounts@2026-03-15' existing = {
@@ -63,38 +68,44 @@ resource actionGroup 'Microsoft.Insights/actionGroups@2023-01-01' = {
   }
 }
 
-resource http5xx 'Microsoft.Insights/metricAlerts@2026-01-01' = {
-  name: 'alert-${namePrefix}-http5xx'
-  location: 'global'
+// The Functions host records every invocation in Application Insights' `requests` (host.json keeps them out of
+// sampling; itemCount counts any that were sampled all the same). requests/failed would count 4xx answers too.
+resource serverErrors 'Microsoft.Insights/scheduledQueryRules@2026-03-01' = {
+  name: 'alert-${namePrefix}-server-errors'
+  location: location
   tags: tags
+  kind: 'LogAlert'
   properties: {
-    description: 'The API answered more than ${http5xxThreshold} server errors (5xx) in 5 minutes.'
+    displayName: 'alert-${namePrefix}-server-errors'
+    description: 'The API answered at least ${http5xxThreshold} server errors (5xx) in 5 minutes (Application Insights requests).'
     severity: 1
     enabled: true
     scopes: [
-      functionApp.id
+      appInsights.id
     ]
-    evaluationFrequency: 'PT1M'
+    evaluationFrequency: 'PT5M'
     windowSize: 'PT5M'
     criteria: {
-      'odata.type': 'Microsoft.Azure.Monitor.SingleResourceMultipleMetricCriteria'
       allOf: [
         {
-          criterionType: 'StaticThresholdCriterion'
-          name: 'http5xx'
-          metricNamespace: 'Microsoft.Web/sites'
-          metricName: 'Http5xx'
+          query: 'requests | where toint(resultCode) >= 500'
           timeAggregation: 'Total'
+          metricMeasureColumn: 'itemCount'
           operator: 'GreaterThanOrEqual'
           threshold: http5xxThreshold
+          failingPeriods: {
+            numberOfEvaluationPeriods: 1
+            minFailingPeriodsToAlert: 1
+          }
         }
       ]
     }
-    actions: [
-      {
-        actionGroupId: actionGroup.id
-      }
-    ]
+    autoMitigate: true
+    actions: {
+      actionGroups: [
+        actionGroup.id
+      ]
+    }
   }
 }
 

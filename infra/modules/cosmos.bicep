@@ -47,7 +47,7 @@ param privateNetworkOnly bool
 
 // The container's partition key, default TTL and indexing policy, in the one file that the app also creates the
 // container from when it connects with a key (the emulator; lib/store/cosmosClient.ts): both containers behave alike.
-var containerDefinition = loadJsonContent('cosmos-container.json')
+var containerDefinition = loadJsonContent('../../lib/store/cosmos-container.json')
 
 // Cosmos DB Built-in Data Contributor (data plane: read, write, query items; no management operations).
 var dataContributorRoleDefinitionName = '00000000-0000-0000-0000-000000000002'
@@ -106,7 +106,7 @@ resource container 'Microsoft.DocumentDB/databaseAccounts/sqlDatabases/container
   properties: {
     resource: {
       id: containerName
-      // Each property of cosmos-container.json by name: one added there is passed on here too
+      // Each property of lib/store/cosmos-container.json by name: one added there is passed on here too
       // (test/infra/containerDefinition.test.ts holds the compiled container to the file).
       // The partition key is part of the API contract (lib/store/assignmentStore.ts PARTITION_KEY_PATH): every route
       // stays inside one configuration's logical partition. It cannot change once the container exists.
@@ -131,7 +131,7 @@ resource container 'Microsoft.DocumentDB/databaseAccounts/sqlDatabases/container
       // No unique key: every uniqueness the service relies on is the id's within a partition (assignment and
       // configuration GUIDs, the set, order and idempotency-key documents), which Cosmos DB enforces already.
       // Point reads (id + partition key) never use the index. A future query on another property needs
-      // that path added to cosmos-container.json first, or it scans the partition (more RU).
+      // that path added to lib/store/cosmos-container.json first, or it scans the partition (more RU).
       // See https://learn.microsoft.com/azure/cosmos-db/index-policy and
       // https://learn.microsoft.com/azure/cosmos-db/optimize-cost-reads-writes ("indexing policy").
       indexingPolicy: containerDefinition.indexingPolicy

@@ -21,7 +21,7 @@ param tags object
 @minLength(3)
 param identityName string
 
-@description('Name of the existing storage account for the deployment package and AzureWebJobsStorage.')
+@description('Name of the existing storage account for the deployment package and AzureWebJobsStorage (its blob service).')
 @minLength(3)
 @maxLength(24)
 param storageAccountName string
@@ -150,11 +150,15 @@ resource functionApp 'Microsoft.Web/sites@2025-03-01' = {
 
   // The names the app reads (lib/platform/config.ts AZURE_APP_SETTINGS) plus the host's own settings.
   // No key to any service: each is reached with the identity (AZURE_CLIENT_ID). The one secret is the app's own
-  // paging-token signing key, generated at deployment and never output.
+  // paging-token signing key, kept in the azd environment and never output.
   resource appSettings 'config' = {
     name: 'appsettings'
     properties: {
-      AzureWebJobsStorage__accountName: storage.name
+      // Host storage by service URI, blob only: what the host needs for HTTP and timer triggers (keys, timer locks),
+      // as infra/host-storage.json derives it; the identity has Storage Blob Data Owner and, with vnetEnabled, there is
+      // a blob private endpoint only. AzureWebJobsStorage__accountName would make the host derive the queue and table
+      // endpoints too, and write diagnostic events to a table it may not reach (403: azure-functions-host#10995).
+      AzureWebJobsStorage__blobServiceUri: storage.properties.primaryEndpoints.blob
       AzureWebJobsStorage__credential: 'managedidentity'
       AzureWebJobsStorage__clientId: identity.properties.clientId
       APPLICATIONINSIGHTS_CONNECTION_STRING: appInsights.properties.ConnectionString

@@ -30,8 +30,9 @@ param cosmosAccountName string
 var appSubnetName = 'app'
 var privateEndpointSubnetName = 'private-endpoints'
 
-// The Functions host of an HTTP-only app uses blobs only (leases, keys) and the deployment package is a blob too:
-// no queue, table or file endpoint is needed.
+// The Functions host of this app (HTTP triggers and a timer trigger) uses blobs only (keys, timer locks), and the
+// deployment package is a blob too: no queue, table or file endpoint is needed. infra/host-storage.json derives this
+// from the triggers the app registers; test/infra/host-storage.test.ts checks these endpoints against it.
 var privateLinkZones = {
   blob: 'privatelink.blob.${environment().suffixes.storage}'
   cosmos: 'privatelink.documents.azure.com'

@@ -31,7 +31,13 @@ resource workbook 'Microsoft.Insights/workbooks@2023-06-01' = {
     displayName: displayName
     category: 'workbook'
     sourceId: appInsights.id
-    serializedData: loadTextContent('../workbooks/api-operations.workbook.json')
+    // fallbackResourceIds: the component the workbook queries when opened outside its blade (Azure Monitor ->
+    // Workbooks, a link); the file keeps the portal's export, whose list is empty.
+    serializedData: string(union(loadJsonContent('../workbooks/api-operations.workbook.json'), {
+      fallbackResourceIds: [
+        appInsights.id
+      ]
+    }))
   }
 }
 

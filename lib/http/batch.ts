@@ -130,7 +130,7 @@ function parseRequest(value: unknown, index: number): BatchRequest {
 /** Kahn's algorithm over at most 20 requests: whatever cannot be ordered is on a cycle or waits on one. */
 function findCycle(requests: readonly BatchRequest[]): string[] {
     const waiting = new Map(requests.map((r) => [key(r.id), new Set(r.dependsOn.map(key))]));
-    for (let progress = true; progress; ) {
+    for (let progress = true; progress;) {
         progress = false;
         for (const [id, deps] of waiting) {
             if ([...deps].every((d) => !waiting.has(d))) {
@@ -397,8 +397,7 @@ export function batchOperation(routes: () => readonly Route[]): Operation {
             const handler: HttpHandler = createHttpHandler(target.entry.route, () => partServices);
             const context = partContext(target.entry.route.name, scope, services.logger);
             const init = (await handler(new HttpRequest({ nativeRequest: native } as HttpRequestInit), context)) as
-                | HttpResponseInit
-                | undefined;
+                HttpResponseInit | undefined;
             return toBatchResponse(part.id, init ?? { status: 500 });
         };
 
@@ -436,7 +435,7 @@ export function schedule(
     return new Promise((resolve) => {
         const pump = () => {
             // At most 20 parts: a few passes over them, until nothing more can start or be settled.
-            for (let changed = true; changed; ) {
+            for (let changed = true; changed;) {
                 changed = false;
                 for (const part of requests) {
                     const id = key(part.id);

@@ -369,7 +369,7 @@ export async function startLocalHost(options: LocalHostOptions): Promise<LocalHo
                           }),
                           duplex: 'half',
                       }),
-            } as RequestInit);
+            });
         } catch {
             // Methods fetch refuses (TRACE, TRACK): no function could be handed such a request.
             writeGraphError(response, badRequest(`The HTTP method '${method}' is not supported.`), true);

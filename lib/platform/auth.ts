@@ -278,9 +278,9 @@ class SigningKeys {
                     clearTimeout(timer);
                     resolve();
                 },
-                (error: unknown) => {
+                (error: Error) => {
                     clearTimeout(timer);
-                    reject(error as Error);
+                    reject(error);
                 },
             );
         });

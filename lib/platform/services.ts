@@ -56,7 +56,7 @@ export function createAppServices(config: AppConfig, logger: Logger = consoleLog
         opening ??= openContainer(config.cosmos).then(
             (opened) => {
                 const warning = config.cosmos.connection.kind === 'embedded' ? ' — for local use only' : '';
-                logger.info(`Assignments are stored ${opened.description}${warning}.`);
+                logger.info(`Configurations, payloads and assignments are stored ${opened.description}${warning}.`);
                 return opened;
             },
             (error: unknown) => {

@@ -41,12 +41,9 @@ export interface DependencyRecord {
  * holds the request charge of every create of the batch, recorded or sampled out: the metric is exact.
  */
 export type ToWorker =
-    | { kind: 'records'; records: DependencyRecord[]; createCharges: number[] }
-    | { kind: 'flush'; id: number };
+    { kind: 'records'; records: DependencyRecord[]; createCharges: number[] } | { kind: 'flush'; id: number };
 export type FromWorker =
-    | { kind: 'ready'; loadMs: number }
-    | { kind: 'failed'; message: string }
-    | { kind: 'flushed'; id: number };
+    { kind: 'ready'; loadMs: number } | { kind: 'failed'; message: string } | { kind: 'flushed'; id: number };
 
 export interface WorkerSettings extends TelemetrySettings {
     /** `database/container`: the dependency's target. */

@@ -23,7 +23,7 @@ export const getOfficeConfiguration: Operation = (call) => {
     try {
         ({ select } = parseOfficeConfigurationOptions(call.query));
     } catch (error) {
-        return Promise.reject(error as Error);
+        return Promise.reject(error instanceof Error ? error : new Error(String(error)));
     }
     return Promise.resolve({
         status: 200,

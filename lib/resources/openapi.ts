@@ -214,7 +214,7 @@ const concreteTypes = (entity: SourceSchema): string[] => [
 function graphTypes(): GraphType[] {
     const defs = createAssignmentSchema.$defs as Defs;
     const types: GraphType[] = [];
-    const entities: SourceSchema[] = [createAssignmentSchema, createConfigurationSchema as SourceSchema];
+    const entities: SourceSchema[] = [createAssignmentSchema, createConfigurationSchema];
     const complex = new Map<string, SourceSchema>();
     for (const entity of entities) {
         const derived = concreteTypes(entity);
@@ -428,6 +428,16 @@ const headers = (...names: string[]) =>
 const CONFIGURATION_KEY = 'officeClientConfiguration-id';
 const ASSIGNMENT_KEY = 'officeClientConfigurationAssignment-id';
 
+/** `$select` over the properties a resource may be narrowed to. */
+const selectParameter = (names: readonly string[]): Json => ({
+    name: '$select',
+    in: 'query',
+    description: 'Select properties to be returned; `@odata.type` always comes back.',
+    style: 'form',
+    explode: false,
+    schema: { type: 'array', uniqueItems: true, items: { type: 'string', enum: [...names] } },
+});
+
 const parameters: Json = {
     [CONFIGURATION_KEY]: {
         name: CONFIGURATION_KEY,
@@ -476,38 +486,9 @@ const parameters: Json = {
         explode: false,
         schema: { type: 'boolean', default: false },
     },
-    select: {
-        name: '$select',
-        in: 'query',
-        description: 'Select properties to be returned; `@odata.type` always comes back.',
-        style: 'form',
-        explode: false,
-        schema: { type: 'array', uniqueItems: true, items: { type: 'string', enum: [...SELECTABLE] } },
-    },
-    selectConfiguration: {
-        name: '$select',
-        in: 'query',
-        description: 'Select properties to be returned; `@odata.type` always comes back.',
-        style: 'form',
-        explode: false,
-        schema: {
-            type: 'array',
-            uniqueItems: true,
-            items: { type: 'string', enum: [...CONFIGURATION_SELECTABLE] },
-        },
-    },
-    selectOfficeConfiguration: {
-        name: '$select',
-        in: 'query',
-        description: 'Select properties to be returned; `@odata.type` always comes back.',
-        style: 'form',
-        explode: false,
-        schema: {
-            type: 'array',
-            uniqueItems: true,
-            items: { type: 'string', enum: [...OFFICE_CONFIGURATION_SELECTABLE] },
-        },
-    },
+    select: selectParameter(SELECTABLE),
+    selectConfiguration: selectParameter(CONFIGURATION_SELECTABLE),
+    selectOfficeConfiguration: selectParameter(OFFICE_CONFIGURATION_SELECTABLE),
     orderby: {
         name: '$orderby',
         in: 'query',
@@ -695,7 +676,7 @@ function assignParameters(): Json {
     return {
         type: 'object',
         ...(assignActionSchema.required.length > 0 ? { required: [...assignActionSchema.required] } : {}),
-        properties: properties(assignActionSchema as SourceSchema, defs, []),
+        properties: properties(assignActionSchema, defs, []),
     };
 }
 
@@ -754,7 +735,7 @@ const resourceParameters = [ref('parameters', CONFIGURATION_KEY), ref('parameter
 /**
  * One path per action, as Graph's OpenAPI has. Graph's (the one its SDKs are generated from) strips the
  * `microsoft.graph.` prefix from bound operations, so generators name the builder `assign` and its body
- * `AssignPostRequestBody`. The service also answers the qualified `.../microsoft.graph.assign`; the README says so,
+ * `AssignPostRequestBody`. The service also answers the qualified `.../microsoft.graph.assign`; docs/clients.md says so,
  * the document does not, so that generators make one builder.
  */
 const ASSIGN_PATH = `${CONFIGURATION}/assign`;
@@ -776,7 +757,7 @@ function updatePrioritiesParameters(): Json {
     return {
         type: 'object',
         required: [...updatePrioritiesSchema.required],
-        properties: properties(updatePrioritiesSchema as SourceSchema, {}, []),
+        properties: properties(updatePrioritiesSchema, {}, []),
     };
 }
 

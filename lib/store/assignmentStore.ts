@@ -173,7 +173,7 @@ function translate(error: unknown, operation: string): StoreError {
     const retryAfterMs =
         typeof e.retryAfterInMs === 'number' && Number.isFinite(e.retryAfterInMs) ? e.retryAfterInMs : undefined;
     const at = `Cosmos DB ${operation}`;
-    const reason = typeof e.message === 'string' ? e.message : `code ${String(e.code as string | number | undefined)}`;
+    const reason = typeof e.message === 'string' ? e.message : `code ${String(e.code)}`;
     switch (e.code) {
         case 404:
             return e.substatus === OWNER_RESOURCE_MISSING
@@ -998,13 +998,11 @@ export class AssignmentStore {
                         container,
                         meter,
                         configurationId,
-                        ids.map(
-                            (id): OperationInput => ({
-                                operationType: BulkOperationType.Delete,
-                                id,
-                                partitionKey: configurationId,
-                            }),
-                        ),
+                        ids.map((id): OperationInput => ({
+                            operationType: BulkOperationType.Delete,
+                            id,
+                            partitionKey: configurationId,
+                        })),
                         low,
                     );
                     deleted += ids.length;
@@ -1094,13 +1092,11 @@ export class AssignmentStore {
                 resourceBody: set,
                 ifMatch: version,
             },
-            ...removals.map(
-                (id): OperationInput => ({
-                    operationType: BulkOperationType.Delete,
-                    id,
-                    partitionKey: configurationId,
-                }),
-            ),
+            ...removals.map((id): OperationInput => ({
+                operationType: BulkOperationType.Delete,
+                id,
+                partitionKey: configurationId,
+            })),
             ...additions.map((a) => createOperation(configurationId, a)),
         ];
         await this.run('batch', async (container, meter) => {

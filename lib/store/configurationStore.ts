@@ -768,7 +768,7 @@ export class ConfigurationStore {
                 .submit({
                     operations: [
                         // The SDK's type leaves `ifMatch` out of a Delete; Cosmos DB honours it there as anywhere.
-                        { operationType: BulkOperationType.Delete, id, ...condition } as OperationInput,
+                        { operationType: BulkOperationType.Delete, id, ...condition },
                         { operationType: BulkOperationType.Create, resourceBody: record as unknown as JSONObject },
                     ],
                     reorder: (ids) => {
@@ -872,7 +872,7 @@ export class ConfigurationStore {
                     }),
                     tenantOperation({
                         operationType: BulkOperationType.Upsert,
-                        resourceBody: payloadDocument(id, payload) as unknown as JSONObject,
+                        resourceBody: payloadDocument(id, payload),
                     }),
                 ])
                 .catch((error: unknown) => {

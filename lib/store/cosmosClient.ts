@@ -13,9 +13,9 @@ import {
     type PluginConfig,
 } from '@azure/cosmos';
 
-import cosmosContainer from '../../infra/modules/cosmos-container.json' with { type: 'json' };
 import type { CosmosSettings } from '../platform/config.js';
 import { noteCosmosFailure } from './assignmentStore.js';
+import cosmosContainer from './cosmos-container.json' with { type: 'json' };
 import type { EmbeddedCosmos } from './embeddedCosmos.js';
 
 /**

@@ -37,6 +37,7 @@ import { patchOperation } from '@vercel/cosmosdb-server/lib/handler/_patch-opera
 import batchModule from '@vercel/cosmosdb-server/lib/handler/batch-documents.js';
 import patchModule from '@vercel/cosmosdb-server/lib/handler/patch-document.js';
 import routesModule from '@vercel/cosmosdb-server/lib/routes.js';
+import type { PatchOperationInput } from '@vercel/cosmosdb-server/lib/types.js';
 
 /** The server accepts any key; the SDK still signs requests, so it needs a base64 string. */
 const ANY_KEY = 'C2y6yDjf5/R+ob0N8A7Cgv30VRDJIWEHLM+4QDU9DE2nQ9nDuVTqobD4b8mGGyPMbIZnqyMsEcaGQy67XIw/Jw==';
@@ -178,15 +179,12 @@ function patchInBatch(collection: Collection, input: BatchInput): OperationResul
             }
         }
     }
-    return patchOperation(
-        collection as never,
-        {
-            id: input.id,
-            partitionKey: input.partitionKey,
-            ifMatch: input.ifMatch,
-            operations,
-        } as never,
-    );
+    return patchOperation(collection as never, {
+        id: input.id,
+        partitionKey: input.partitionKey,
+        ifMatch: input.ifMatch,
+        operations: operations as PatchOperationInput['operations'],
+    });
 }
 
 function applyOperation(collection: Collection, input: BatchInput): OperationResult {

@@ -145,7 +145,7 @@ interface Pending {
 }
 
 function tenantOperation(operation: OperationInput): OperationInput {
-    return { ...operation, partitionKey: TENANT_PARTITION } as OperationInput;
+    return { ...operation, partitionKey: TENANT_PARTITION };
 }
 
 /** The ids of the documents a change writes whole (creates, replaces, upserts). */
@@ -360,7 +360,7 @@ export class TenantCommitter {
         // listed) is answered only when computed on a fresh order; before that, the order is read again.
         let trust: 'cached' | 'read' | 'fresh' = this.known ? 'cached' : 'read';
         let order = this.known ?? (await this.readOrder(container, meter));
-        for (let lost = 0; ; ) {
+        for (let lost = 0; ;) {
             set(this.live(this.take(current()), lost));
             if (current().length === 0) {
                 return;

@@ -2,9 +2,12 @@
  * The load run of `npm run load`, in a small size: the app as a process, autocannon, the embedded Cosmos DB. The
  * full size (10,000 creates at concurrency 64) is only run by `npm run load`; figures are reported, not asserted.
  */
+import { execFile } from 'node:child_process';
 import { once } from 'node:events';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
 
 import autocannon from 'autocannon';
 import { describe, expect, it } from 'vitest';
@@ -81,4 +84,19 @@ describe('timing a load run', () => {
             server.close();
         }
     });
+});
+
+describe('npm run load, as printed', () => {
+    it("gives rates per second only: not autocannon's table, whose Req/Sec counts a 10 ms sample", async () => {
+        // The script `npm run load` runs, built by the global setup, at a small size.
+        const script = fileURLToPath(new URL('../../dist/scripts/load.js', import.meta.url));
+        const { stdout, stderr } = await promisify(execFile)(
+            process.execPath,
+            [script, '--requests', '200', '--concurrency', '4', '--warmup', '0'],
+            { timeout: 120_000 },
+        );
+        const output = `${stdout}\n${stderr}`;
+        expect(output).toMatch(/1 instance: \d+ requests\/s, p50 \d+ ms/);
+        expect(output).not.toMatch(/Req\/Sec|Bytes\/Sec|sampled every/);
+    }, 120_000);
 });

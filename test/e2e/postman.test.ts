@@ -52,7 +52,7 @@ afterAll(async () => {
 const runAgainstApp = (options: Partial<NewmanRunOptions> = {}) =>
     run({
         collection: structuredClone(collection) as NewmanRunOptions['collection'],
-        environment: structuredClone(environment) as NewmanRunOptions['environment'],
+        environment: structuredClone(environment),
         envVar: [{ key: 'baseUrl', value: app.host.origin }],
         timeoutRequest: 10_000,
         ...options,
@@ -159,7 +159,7 @@ describe('Postman collection (newman)', () => {
             const azure = await readJson<Environment>('azure.postman_environment.json');
             const summary = await run({
                 collection: structuredClone(collection) as NewmanRunOptions['collection'],
-                environment: azure as NewmanRunOptions['environment'],
+                environment: azure,
                 envVar: [
                     { key: 'baseUrl', value: secured.origin },
                     { key: 'authority', value: `http://127.0.0.1:${(tokenServer.address() as AddressInfo).port}` },
@@ -185,6 +185,28 @@ describe('Postman collection (newman)', () => {
         }
     });
 
+    it('runs the Errors folder alone, and it leaves no configuration behind', async () => {
+        const count = async () => {
+            const response = await fetch(`${app.root}/officeConfiguration/clientConfigurations?$count=true&$top=1`);
+            expect(response.status).toBe(200);
+            return ((await response.json()) as { '@odata.count': number })['@odata.count'];
+        };
+        const before = await count();
+        const summary = await runAgainstApp({ folder: 'Errors' });
+        expect(summary.run.failures.map((f) => `${f.source?.name ?? f.at}: ${f.error.message}`)).toEqual([]);
+        const errors = collection.item.find((folder) => folder.name === 'Errors');
+        expect(summary.run.stats.requests.total).toBe(requestCount(errors?.item ?? []));
+        // It created one configuration of its own, and deleted it.
+        const creates = summary.run.executions.filter(
+            ({ request, response }) =>
+                request.method === 'POST' &&
+                new URL(request.url.toString()).pathname === '/beta/officeConfiguration/clientConfigurations' &&
+                response.code === 201,
+        );
+        expect(creates).toHaveLength(1);
+        expect(await count()).toBe(before);
+    });
+
     it('fails when a response is not what a request expects', async () => {
         // The 415 request sent as JSON: the service now answers 400, which the request's assertions must catch.
         const changed = structuredClone(collection);
@@ -195,7 +217,7 @@ describe('Postman collection (newman)', () => {
         );
         const summary = await run({
             collection: changed as NewmanRunOptions['collection'],
-            environment: structuredClone(environment) as NewmanRunOptions['environment'],
+            environment: structuredClone(environment),
             envVar: [{ key: 'baseUrl', value: app.host.origin }],
             folder: 'Errors',
         });

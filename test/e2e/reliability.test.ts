@@ -92,8 +92,8 @@ describe('storage faults', () => {
 
     it('a throttled answer carries a request-id and none of the storage internals', async () => {
         faulty.fault = { kind: 'throttle', retryAfterMs: 10 };
-        let body = '';
-        let requestId = '';
+        let body: string;
+        let requestId: string;
         try {
             const response = await create(host.origin, configurationNamed('log'));
             requestId = response.headers.get('request-id') ?? '';

@@ -48,7 +48,10 @@ describe('npm start (local host)', () => {
     it('says which host serves, where, where the data lives and where its settings come from', () => {
         const output = app.output();
         expect(origin).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
-        expect(output).toMatch(/stored in memory \(embedded Cosmos DB server/);
+        // Configurations and payloads live there too, not assignments alone.
+        expect(output).toMatch(
+            /Configurations, payloads and assignments are stored in memory \(embedded Cosmos DB server/,
+        );
         expect(output).toContain('WARNING: authentication is OFF');
         expect(output).toContain('settings from the process environment');
     });
@@ -78,7 +81,8 @@ describe('npm start (local host)', () => {
         app.child.kill('SIGTERM');
         await app.exited;
         await allGone(below);
-        expect(app.output()).toMatch(/finishing requests in flight, then stopping\./);
+        // The log names the PID that was signalled, npm's, not the shell npm runs the script in.
+        expect(app.output()).toContain(`npm start (PID ${pid}) ended: finishing requests in flight, then stopping.`);
         await expect(fetch(origin)).rejects.toThrow();
     });
 });
@@ -109,6 +113,9 @@ describe('npm start, what a new user meets', () => {
             expect(await busy.exited).toBe(1);
             expect(busy.output()).toContain(`Port ${port} on 127.0.0.1 is already in use`);
             expect(busy.output()).toMatch(/npm start -- --port \d+/);
+            // Nothing was served: no banner about where data would live or about auth comes before the error.
+            expect(busy.output()).not.toContain('are stored');
+            expect(busy.output()).not.toContain('authentication is OFF');
         } finally {
             taken.close();
         }

@@ -4,15 +4,10 @@
  * telemetry worker (dist/, which test/globalSetup builds) sends to an ingestion endpoint in this process: what the SDK
  * really sends.
  */
-import { once } from 'node:events';
-import https from 'node:https';
-import type { AddressInfo } from 'node:net';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { gunzipSync } from 'node:zlib';
 
 import functions from '@azure/functions';
-import { generate } from 'selfsigned';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { routes } from '../../functions/routes.js';
@@ -22,6 +17,7 @@ import { startTelemetry, type Telemetry } from '../../lib/platform/telemetry.js'
 import { newStoredConfiguration } from '../helpers/configurations.js';
 import { startTestCosmos, type TestCosmos } from '../helpers/cosmos.js';
 import { SEED_REQUEST_BODY } from '../helpers/host.js';
+import { type Envelope, type Ingestion, startIngestion } from '../helpers/ingestion.js';
 
 const { HttpRequest, InvocationContext } = functions;
 
@@ -29,42 +25,9 @@ const repo = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const INSTRUMENTATION_KEY = '44444444-4444-4444-8444-444444444444';
 const TRACE_ID = '4bf92f3577b34da6a3ce929d0e0e4736';
 
-interface Envelope {
-    iKey: string;
-    tags: Record<string, string>;
-    data: { baseType: string; baseData: { name?: string; properties?: Record<string, string> } };
-}
-
-const received: Envelope[] = [];
-let ingestion: https.Server;
+let ingestion: Ingestion;
 let telemetry: Telemetry;
 let cosmos: TestCosmos;
-
-/** Azure Monitor's ingestion API, as far as the exporter uses it: gzip or plain JSON arrays of envelopes. */
-async function startIngestion(): Promise<string> {
-    const pems = await generate([{ name: 'commonName', value: '127.0.0.1' }], {
-        keySize: 2048,
-        notAfterDate: new Date(Date.now() + 24 * 3600 * 1000),
-    });
-    ingestion = https.createServer({ key: pems.private, cert: pems.cert }, (request, response) => {
-        const chunks: Buffer[] = [];
-        request.on('data', (chunk: Buffer) => chunks.push(chunk));
-        request.on('end', () => {
-            const body = Buffer.concat(chunks);
-            const envelopes = JSON.parse(
-                (request.headers['content-encoding'] === 'gzip' ? gunzipSync(body) : body).toString('utf8'),
-            ) as Envelope[];
-            received.push(...envelopes);
-            response.writeHead(200, { 'Content-Type': 'application/json' });
-            response.end(
-                JSON.stringify({ itemsReceived: envelopes.length, itemsAccepted: envelopes.length, errors: [] }),
-            );
-        });
-    });
-    ingestion.listen(0, '127.0.0.1');
-    await once(ingestion, 'listening');
-    return `https://127.0.0.1:${(ingestion.address() as AddressInfo).port}/`;
-}
 
 /**
  * The app's worker, in a thread that takes the ingestion endpoint's self-signed certificate: the exporter sends only
@@ -80,7 +43,8 @@ function trustingWorker(): URL {
 beforeAll(async () => {
     // The SDK's own usage statistics go to Microsoft's endpoint, which this machine cannot reach.
     process.env.APPLICATION_INSIGHTS_NO_STATSBEAT = 'true';
-    const endpoint = await startIngestion();
+    ingestion = await startIngestion();
+    const endpoint = ingestion.url;
     const logger = { info: () => {}, warn: () => {}, error: (m: string) => console.error(m) };
     telemetry = startTelemetry(
         {
@@ -99,8 +63,7 @@ beforeAll(async () => {
 afterAll(async () => {
     await telemetry?.dispose();
     await cosmos?.close();
-    ingestion?.closeAllConnections();
-    await new Promise((resolve) => ingestion?.close(resolve));
+    await ingestion?.close();
 });
 
 describe('$batch with telemetry on', () => {
@@ -147,7 +110,7 @@ describe('$batch with telemetry on', () => {
         ]);
         await telemetry.flush(30_000);
 
-        const dependencies = received.filter(
+        const dependencies = ingestion.received.filter(
             (e) => e.iKey === INSTRUMENTATION_KEY && e.data.baseType === 'RemoteDependencyData',
         );
         const [createId, listId] = responses.map((r) => r.headers['request-id']);

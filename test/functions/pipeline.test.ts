@@ -75,7 +75,7 @@ async function call(
         method,
         headers,
         ...(body ? { body, duplex: 'half' } : {}),
-    } as RequestInit);
+    });
     const context = new InvocationContext({ invocationId: randomUUID(), functionName: name });
     return await handler(new HttpRequest({ nativeRequest } as HttpRequestInit), context);
 }

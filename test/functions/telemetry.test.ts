@@ -7,15 +7,11 @@
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import https from 'node:https';
-import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { gunzipSync } from 'node:zlib';
 
 import { unzipSync } from 'fflate';
-import { generate } from 'selfsigned';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import {
@@ -26,18 +22,11 @@ import {
 import { MAX_DEPENDENCIES_PER_SECOND } from '../../lib/platform/sampling.js';
 import { type EmbeddedCosmos, startEmbeddedCosmos } from '../../lib/store/embeddedCosmos.js';
 import { buildPackage } from '../../scripts/package.js';
+import { type Envelope, type Ingestion, startIngestion } from '../helpers/ingestion.js';
 
 const repo = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const fixtures = join(repo, 'test', 'fixtures', 'functions-host');
 const functionsLibrary = pathToFileURL(join(repo, 'node_modules', '@azure', 'functions', 'dist', 'azure-functions.js'));
-
-interface Envelope {
-    name: string;
-    iKey: string;
-    sampleRate?: number;
-    tags: Record<string, string>;
-    data: { baseType: string; baseData: Record<string, unknown> & { properties?: Record<string, string> } };
-}
 
 interface HarnessResult {
     traceId: string;
@@ -50,42 +39,11 @@ interface HarnessResult {
 
 let work: string;
 let cosmos: EmbeddedCosmos;
-let ingestion: https.Server;
+let ingestion: Ingestion;
 let ingestionUrl: string;
 let caFile: string;
-const received: Envelope[] = [];
+let received: Envelope[];
 const entries: Record<'dist' | 'bundle', string> = { dist: '', bundle: '' };
-
-/** Azure Monitor's ingestion API, as far as the exporter uses it: gzip or plain JSON arrays of envelopes. */
-async function startIngestion(): Promise<void> {
-    const pems = await generate([{ name: 'commonName', value: '127.0.0.1' }], {
-        keySize: 2048,
-        notAfterDate: new Date(Date.now() + 24 * 3600 * 1000),
-        extensions: [{ name: 'subjectAltName', altNames: [{ type: 7, ip: '127.0.0.1' }] }],
-    });
-    // The exporter always sends over HTTPS: the child processes trust this certificate, and only it, in addition.
-    caFile = join(work, 'ingestion-ca.pem');
-    await writeFile(caFile, pems.cert);
-    ingestion = https.createServer({ key: pems.private, cert: pems.cert }, (request, response) => {
-        const chunks: Buffer[] = [];
-        request.on('data', (chunk: Buffer) => chunks.push(chunk));
-        request.on('end', () => {
-            let body = Buffer.concat(chunks);
-            if (request.headers['content-encoding'] === 'gzip') {
-                body = gunzipSync(body);
-            }
-            const envelopes = JSON.parse(body.toString('utf8')) as Envelope[];
-            received.push(...envelopes);
-            response.writeHead(200, { 'Content-Type': 'application/json' });
-            response.end(
-                JSON.stringify({ itemsReceived: envelopes.length, itemsAccepted: envelopes.length, errors: [] }),
-            );
-        });
-    });
-    ingestion.listen(0, '127.0.0.1');
-    await once(ingestion, 'listening');
-    ingestionUrl = `https://127.0.0.1:${(ingestion.address() as AddressInfo).port}/`;
-}
 
 /** The deployment zip, unpacked in a folder of its own: nothing outside it can be loaded by accident. */
 async function unpackBundle(): Promise<string> {
@@ -141,14 +99,17 @@ async function runHarness(
 beforeAll(async () => {
     work = await mkdtemp(join(tmpdir(), 'telemetry-test-'));
     cosmos = await startEmbeddedCosmos({ protocol: 'http' });
-    await startIngestion();
+    ingestion = await startIngestion();
+    ({ url: ingestionUrl, received } = ingestion);
+    // The exporter always sends over HTTPS: the child processes trust this certificate, and only it, in addition.
+    caFile = join(work, 'ingestion-ca.pem');
+    await writeFile(caFile, ingestion.cert);
     entries.dist = join(repo, 'dist', 'functions', 'index.js');
     entries.bundle = await unpackBundle();
 });
 
 afterAll(async () => {
-    ingestion?.closeAllConnections();
-    await new Promise((resolve) => ingestion?.close(resolve));
+    await ingestion?.close();
     await cosmos?.close();
     await rm(work, { recursive: true, force: true });
 });

@@ -39,7 +39,7 @@ export async function startFunctionsProxy(handler: RouteHandler, answerDelayMs =
                 headers,
                 // As createStreamRequest does: the IncomingMessage itself, an async iterable, is the body.
                 ...(method === 'GET' || method === 'HEAD' ? {} : { body: req, duplex: 'half' }),
-            } as RequestInit);
+            });
             const context = new InvocationContext({ invocationId: randomUUID(), functionName: 'proxy' });
             const init: HttpResponseInit = await handler(
                 new HttpRequest({ nativeRequest } as HttpRequestInit),

@@ -1,6 +1,6 @@
 /**
- * One App ID URI everywhere a user copies it from: the README, docs/entra-id.md, the azd files and the Postman
- * environment. Two names (api://office-config-assignments and api://office-configuration-assignments) gave 401s to
+ * One App ID URI everywhere a user copies it from: the README, docs/ (entra-id.md, deployment.md, settings.md), the
+ * azd files and the Postman environment. Two names (api://office-config-assignments and api://office-configuration-assignments) gave 401s to
  * whoever copied one from each place.
  */
 import { readFileSync } from 'node:fs';
@@ -15,6 +15,8 @@ const APP_ID_URI = 'api://office-config-assignments';
 const FILES = [
     'README.md',
     'docs/entra-id.md',
+    'docs/deployment.md',
+    'docs/settings.md',
     'infra/README.md',
     'azure.yaml',
     'infra/main.parameters.json',
@@ -29,12 +31,14 @@ describe("the API's App ID URI", () => {
         expect([...new Set(named)].filter((uri) => uri !== APP_ID_URI)).toEqual([]);
     });
 
-    it('is the one the Postman environment asks a token for and the README sets', () => {
+    it('is the one the Postman environment asks a token for and the deployment guide sets', () => {
         const environment = JSON.parse(
             readFileSync(path.join(repoRoot, 'postman', 'azure.postman_environment.json'), 'utf8'),
         ) as { values: { key: string; value: string }[] };
         expect(environment.values.find((v) => v.key === 'scope')?.value).toBe(`${APP_ID_URI}/.default`);
-        expect(readFileSync(path.join(repoRoot, 'README.md'), 'utf8')).toContain(`AUTH_AUDIENCE ${APP_ID_URI}`);
+        expect(readFileSync(path.join(repoRoot, 'docs', 'deployment.md'), 'utf8')).toContain(
+            `AUTH_AUDIENCE ${APP_ID_URI}`,
+        );
         expect(readFileSync(path.join(repoRoot, 'docs', 'entra-id.md'), 'utf8')).toContain(APP_ID_URI);
     });
 });

@@ -1,5 +1,5 @@
 /**
- * For the infra tests: find and run the Bicep CLI, and read the ARM template it compiles. A small evaluator for the
+ * For the infra tests: find (or install) and run the Bicep CLI, and read the ARM template it compiles. A small evaluator for the
  * template language functions Bicep emits traces a value in a nested deployment (a module) back to a literal: module
  * parameter -> caller's variable or parameter -> its default, through lambdas and user-defined functions. What it
  * cannot evaluate (reference(), uniqueString(), ...) stays an Unresolved value, rendered as '?' in strings.
@@ -36,28 +36,62 @@ function runs(file: string): boolean {
     }
 }
 
-/** The Bicep CLI to use, or the reason there is none. An explicit BICEP_CLI is used as given (and fails loudly). */
-function locateBicep(): { cli: string; reason?: undefined } | { cli?: undefined; reason: string } {
-    const fromEnv = process.env.BICEP_CLI;
-    if (fromEnv) return { cli: fromEnv };
-    const tried: string[] = [];
-    const local = path.join(repoRoot, '.tools', 'bicep');
-    tried.push(local);
-    if (isExecutable(local) && runs(local)) return { cli: local };
+/** Restoring the Bicep CLI from NuGet the first time (a download of about 50 MB). */
+export const INSTALL_TIMEOUT_MS = 600_000;
+
+const LOCAL_BICEP = path.join(repoRoot, '.tools', 'bicep');
+
+function found(): string | undefined {
+    if (isExecutable(LOCAL_BICEP) && runs(LOCAL_BICEP)) return LOCAL_BICEP;
     for (const dir of (process.env.PATH ?? '').split(path.delimiter).filter(Boolean)) {
         const candidate = path.join(dir, 'bicep');
-        if (isExecutable(candidate) && runs(candidate)) return { cli: candidate };
+        if (isExecutable(candidate) && runs(candidate)) return candidate;
     }
-    tried.push('bicep on PATH');
-    return {
-        reason: `no Bicep CLI found (BICEP_CLI unset; tried ${tried.join(', ')}). Run scripts/install-bicep.sh (needs dotnet) or set BICEP_CLI.`,
-    };
+    return undefined;
 }
 
-export const bicep = locateBicep();
+let cli: string | undefined;
+
+/**
+ * The Bicep CLI: BICEP_CLI as given, else .tools/bicep, else `bicep` on PATH. When none runs, scripts/install-bicep.sh
+ * restores .tools/bicep from NuGet, as test/e2e/kiota.test.ts installs Kiota, so a clean clone's `npm test` runs
+ * every infra test. Where that cannot be done (no dotnet, no NuGet) it throws, with the script's own words: the tests
+ * fail, loudly, rather than skip.
+ */
+export function bicepCli(): string {
+    if (cli) return cli;
+    if (process.env.BICEP_CLI) return (cli = process.env.BICEP_CLI);
+    let installed = found();
+    if (!installed) {
+        let said: string;
+        try {
+            said = execFileSync('bash', [path.join(repoRoot, 'scripts', 'install-bicep.sh')], {
+                cwd: repoRoot,
+                encoding: 'utf8',
+                stdio: ['ignore', 'pipe', 'pipe'],
+                timeout: INSTALL_TIMEOUT_MS,
+            });
+        } catch (error) {
+            const {
+                stdout = '',
+                stderr = '',
+                message,
+            } = error as { stdout?: string; stderr?: string; message: string };
+            said = `${stdout}${stderr}` || message;
+        }
+        installed = found();
+        if (!installed) {
+            throw new Error(
+                'No Bicep CLI: BICEP_CLI is unset, neither .tools/bicep nor `bicep` on PATH runs, and ' +
+                    `scripts/install-bicep.sh could not install one (it needs dotnet and NuGet): ${said.trim()}`,
+            );
+        }
+    }
+    return (cli = installed);
+}
 
 export function runBicep(args: string[]): string {
-    return execFileSync(bicep.cli as string, args, {
+    return execFileSync(bicepCli(), args, {
         cwd: repoRoot,
         encoding: 'utf8',
         stdio: ['ignore', 'pipe', 'pipe'],
@@ -527,7 +561,7 @@ function walkTemplate(
                     innerScope.params.set(
                         param,
                         evaluated !== null && typeof evaluated === 'object' && 'value' in evaluated
-                            ? (evaluated as { value: Value }).value
+                            ? evaluated.value
                             : new Unresolved(entry),
                     );
                     continue;

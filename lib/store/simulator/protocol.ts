@@ -8,15 +8,7 @@ import { randomUUID } from 'node:crypto';
 import type { IncomingHttpHeaders, IncomingMessage } from 'node:http';
 
 export type OperationKind =
-    | 'pointRead'
-    | 'create'
-    | 'upsert'
-    | 'replace'
-    | 'patch'
-    | 'delete'
-    | 'batch'
-    | 'query'
-    | 'metadata';
+    'pointRead' | 'create' | 'upsert' | 'replace' | 'patch' | 'delete' | 'batch' | 'query' | 'metadata';
 
 export const OPERATION_KINDS: readonly OperationKind[] = [
     'pointRead',

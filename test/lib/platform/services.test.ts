@@ -54,7 +54,10 @@ describe('createAppServices', () => {
         );
         expect(error).toBeInstanceOf(StoreError);
         expect((error as StoreError).kind).toBe('unavailable');
-        // One "Assignments are stored …" line: the store was opened once, and never again after dispose().
-        expect(logs.filter((line) => line.includes('Assignments are stored'))).toHaveLength(1);
+        // One line that says where all the data lives (configurations and payloads too, not assignments alone): the
+        // store was opened once, and never again after dispose().
+        expect(
+            logs.filter((line) => line.includes('Configurations, payloads and assignments are stored')),
+        ).toHaveLength(1);
     });
 });

@@ -438,22 +438,49 @@ describe('the telemetry worker, seen from the app', () => {
 });
 
 describe('the app at load, without telemetry', () => {
-    it('loads no worker thread module and builds no ICU collator (the cold start pays for neither)', async () => {
-        // The built entry point (vitest's global setup builds dist/), in a process of its own with no settings.
-        const entry = pathToFileURL(fileURLToPath(new URL('../../../dist/functions/index.js', import.meta.url))).href;
+    /** Runs `body` in a fresh Node.js process, after counting every Worker it constructs, and reports what it saw. */
+    async function inFreshProcess(body: string) {
         const script = `
+            import { createRequire, syncBuiltinESMExports } from 'node:module';
+            const require = createRequire(import.meta.url);
+            const workerThreads = require('node:worker_threads');
+            let workers = 0;
+            const Worker = workerThreads.Worker;
+            workerThreads.Worker = class extends Worker {
+                constructor(...args) { workers += 1; super(...args); }
+            };
+            syncBuiltinESMExports();
             let collations = 0;
             const compare = String.prototype.localeCompare;
             String.prototype.localeCompare = function (...args) { collations += 1; return compare.apply(this, args); };
-            await import(${JSON.stringify(entry)});
+            ${body}
             await new Promise((resolve) => setImmediate(resolve));
-            const workerThreads = process.moduleLoadList.includes('NativeModule worker_threads');
-            console.log('LOADED ' + JSON.stringify({ collations, workerThreads }));
+            console.log('LOADED ' + JSON.stringify({ collations, workers }));
         `;
-        const { stdout } = await promisify(execFile)(process.execPath, ['--input-type=module', '-e', script], {
-            env: { PATH: process.env.PATH },
-        });
-        const line = stdout.split('\n').find((l) => l.startsWith('LOADED '));
-        expect(JSON.parse(line?.slice('LOADED '.length) ?? '{}')).toEqual({ collations: 0, workerThreads: false });
+        // Without the preloading above: did loading \`body\` bring in node:worker_threads by itself?
+        const plain = `
+            ${body}
+            await new Promise((resolve) => setImmediate(resolve));
+            console.log('LOADED ' + JSON.stringify({ workerThreads: process.moduleLoadList.includes('NativeModule worker_threads') }));
+        `;
+        const run = async (code: string) => {
+            const { stdout } = await promisify(execFile)(process.execPath, ['--input-type=module', '-e', code], {
+                env: { PATH: process.env.PATH },
+            });
+            const line = stdout.split('\n').find((l) => l.startsWith('LOADED '));
+            return JSON.parse(line?.slice('LOADED '.length) ?? '{}') as Record<string, unknown>;
+        };
+        const [counted, loaded] = await Promise.all([run(script), run(plain)]);
+        return { ...counted, ...loaded };
+    }
+
+    it('starts no worker thread, loads node:worker_threads no more than its SDKs do, builds no ICU collator', async () => {
+        // The built entry point (vitest's global setup builds dist/), in a process of its own with no settings.
+        const entry = pathToFileURL(fileURLToPath(new URL('../../../dist/functions/index.js', import.meta.url))).href;
+        const app = await inFreshProcess(`await import(${JSON.stringify(entry)});`);
+        // Node.js 22 itself loads node:worker_threads when an ES module imports node:util or node:http (the
+        // facade reads every export), and the Azure SDKs do: what the app must not add is its own.
+        const sdks = await inFreshProcess(`await import('@azure/functions'); await import('@azure/cosmos');`);
+        expect(app).toEqual({ collations: 0, workers: 0, workerThreads: sdks.workerThreads });
     });
 });

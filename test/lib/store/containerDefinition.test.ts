@@ -1,6 +1,6 @@
 /**
  * The container the app creates itself (with a key: the emulator, or the embedded server) is the Bicep's: the same
- * partition key, default TTL and indexing policy, from infra/modules/cosmos-container.json. Read back through the
+ * partition key, default TTL and indexing policy, from lib/store/cosmos-container.json. Read back through the
  * SDK, as Cosmos DB stores it.
  */
 import { readFileSync } from 'node:fs';
@@ -15,7 +15,7 @@ import { testSettings } from '../../helpers/cosmos.js';
 
 /** The one source, read as a file: what the Bicep loads, whatever the app's module makes of it. */
 const definition = JSON.parse(
-    readFileSync(new URL('../../../infra/modules/cosmos-container.json', import.meta.url), 'utf8'),
+    readFileSync(new URL('../../../lib/store/cosmos-container.json', import.meta.url), 'utf8'),
 ) as Omit<ContainerDefinition, 'id'>;
 
 /** The parts of a container's definition that the file sets. */

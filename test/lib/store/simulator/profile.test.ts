@@ -41,7 +41,7 @@ function values(node: unknown, path = ''): { path: string; value: Record<string,
         return [];
     }
     if ('value' in node && 'source' in node) {
-        return [{ path, value: node as Record<string, unknown> }];
+        return [{ path, value: node }];
     }
     return Object.entries(node).flatMap(([key, child]) => (key === 'sources' ? [] : values(child, `${path}/${key}`)));
 }

@@ -150,9 +150,10 @@ describe('the RU/s budget through the SDK', () => {
         await Promise.all(loops);
         const admittedRate = spent / seconds;
         console.log(`admitted ${admittedRate.toFixed(1)} RU/s against a budget of ${rate} RU/s`);
-        // Never more than the budget, give or take the one request admitted into debt at each end of the window; less
-        // only when this shared machine could not keep 8 readers busy (a lower bound would be a timing assertion).
-        expect(admittedRate).toBeLessThan(rate * 1.2);
+        // Never more than the budget over the window, plus what its bucket may hold when the window opens (a second's
+        // budget, refilled while this shared machine left the readers waiting) and the 8 reads admitted into debt;
+        // less only when the machine could not keep 8 readers busy (a lower bound would be a timing assertion).
+        expect(spent).toBeLessThanOrEqual(rate * seconds + rate * settings.capacitySeconds + 8);
         expect(admittedRate).toBeGreaterThan(0);
         expect(sim.stats().throttled).toBeGreaterThan(0);
     });
