@@ -6,6 +6,8 @@
 # 2. The Microsoft.Web and Microsoft.App resource providers, registered through Azure Resource Manager with azd's own
 #    sign-in (`azd auth token`). The same by hand: az provider register --namespace Microsoft.App (and Microsoft.Web).
 $ErrorActionPreference = 'Stop'
+# `azd env get-value` exits non-zero for a key not yet set: an answer here, not an error to stop on.
+$PSNativeCommandUseErrorActionPreference = $false
 
 $Arm = 'https://management.azure.com'
 $ApiVersion = '2021-04-01'
@@ -16,7 +18,12 @@ $stored = (& azd env get-value SKIPTOKEN_KEY 2>$null)
 if ($LASTEXITCODE -eq 0 -and $stored) {
     Write-Host "SKIPTOKEN_KEY: the azd environment's, unchanged."
 } elseif ($env:SKIPTOKEN_KEY) {
-    Write-Host 'SKIPTOKEN_KEY: from the process environment (a CI secret).'
+    # Kept in the azd environment too: a later provision without the variable must not make another key.
+    if ($env:GITHUB_ACTIONS -ne 'true' -and -not $env:TF_BUILD) {
+        & azd env set SKIPTOKEN_KEY $env:SKIPTOKEN_KEY | Out-Null
+        if ($LASTEXITCODE -ne 0) { exit $LASTEXITCODE }
+    }
+    Write-Host 'SKIPTOKEN_KEY: from the process environment (a CI secret, or yours: kept in the azd environment).'
 } elseif ($env:GITHUB_ACTIONS -eq 'true' -or $env:TF_BUILD) {
     # A key made here would live as long as this runner: every deployment would end the links handed out before it.
     Write-Error ('SKIPTOKEN_KEY is not set: set the repository secret (azd pipeline config copies it from your azd ' +

@@ -21,7 +21,11 @@ stored=$(azd env get-value SKIPTOKEN_KEY 2>/dev/null || true)
 if [ -n "$stored" ]; then
     echo "SKIPTOKEN_KEY: the azd environment's, unchanged."
 elif [ -n "${SKIPTOKEN_KEY:-}" ]; then
-    echo "SKIPTOKEN_KEY: from the process environment (a CI secret)."
+    # Kept in the azd environment too: a later provision without the variable must not make another key.
+    if [ "${GITHUB_ACTIONS:-}" != "true" ] && [ -z "${TF_BUILD:-}" ]; then
+        azd env set SKIPTOKEN_KEY "$SKIPTOKEN_KEY" >/dev/null
+    fi
+    echo "SKIPTOKEN_KEY: from the process environment (a CI secret, or yours: kept in the azd environment)."
 elif [ "${GITHUB_ACTIONS:-}" = "true" ] || [ -n "${TF_BUILD:-}" ]; then
     # A key made here would live as long as this runner: every deployment would end the links handed out before it.
     echo "SKIPTOKEN_KEY is not set: set the repository secret (azd pipeline config copies it from your azd" \

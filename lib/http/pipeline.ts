@@ -153,22 +153,29 @@ async function withinBudget<T>(
             }, budgetMs);
         };
         start();
-        const body: BodyTiming = { ...timeout, reading: () => clearTimeout(timer), read: start };
-        operation(body, budget).then(
-            (value) => {
-                clearTimeout(timer);
-                resolve(value);
-            },
-            (error: unknown) => {
-                clearTimeout(timer);
-                if (budget.expired) {
-                    onLateFailure(error); // answered already: logged, never an unhandled rejection
-                } else {
-                    // eslint-disable-next-line @typescript-eslint/prefer-promise-reject-errors -- passed on as it came
-                    reject(error);
-                }
-            },
-        );
+        // The budget waits for a body only where the body has a time of its own: never both without a limit.
+        const body: BodyTiming =
+            bodyTimeoutMs === undefined
+                ? { reading: () => undefined, read: () => undefined }
+                : { ...timeout, reading: () => clearTimeout(timer), read: start };
+        // Through a promise: an operation that throws at once rejects like one that fails later, its timer cleared.
+        Promise.resolve()
+            .then(() => operation(body, budget))
+            .then(
+                (value) => {
+                    clearTimeout(timer);
+                    resolve(value);
+                },
+                (error: unknown) => {
+                    clearTimeout(timer);
+                    if (budget.expired) {
+                        onLateFailure(error); // answered already: logged, never an unhandled rejection
+                    } else {
+                        // eslint-disable-next-line @typescript-eslint/prefer-promise-reject-errors -- passed on as it came
+                        reject(error);
+                    }
+                },
+            );
     });
 }
 

@@ -442,7 +442,10 @@ function requestLimits(env: Env): { requestBudgetMs: number; bodyTimeoutMs: numb
     const longest = AUTHENTICATION_WAIT_MS + bodyTimeoutMs + requestBudgetMs + ANSWER_MARGIN_MS;
     if (longest > FUNCTION_TIMEOUT_MS) {
         throw new ConfigurationError(
-            text(env, 'REQUEST_BUDGET_MS') !== undefined ? 'REQUEST_BUDGET_MS' : 'BODY_TIMEOUT_SECONDS',
+            // The one raised above its default, else the budget (both were).
+            bodyTimeoutMs > DEFAULT_BODY_TIMEOUT_SECONDS * 1000 && requestBudgetMs <= DEFAULT_REQUEST_BUDGET_MS
+                ? 'BODY_TIMEOUT_SECONDS'
+                : 'REQUEST_BUDGET_MS',
             `a request could take ${longest / 1000} s (authentication ${AUTHENTICATION_WAIT_MS / 1000} s + ` +
                 `BODY_TIMEOUT_SECONDS ${bodyTimeoutMs / 1000} s + REQUEST_BUDGET_MS ${requestBudgetMs / 1000} s + ` +
                 `${ANSWER_MARGIN_MS / 1000} s to answer), past the function timeout (host.json: ` +

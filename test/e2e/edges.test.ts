@@ -232,7 +232,8 @@ describe('slow bodies are the client’s 408, and the store’s budget starts on
         // A budget shorter than the body's idle timeout: on a stalled body, the one that decides must be the body's.
         slow = await startLocalHost({
             routes,
-            services: { ...cosmos.services, requestBudgetMs: 600 },
+            // As the app's settings always give both: the body's own time, and the store's after it.
+            services: { ...cosmos.services, requestBudgetMs: 600, bodyTimeoutMs: 5000 },
             timeouts: { headersMs: 5000, bodyIdleMs: 1200, requestMs: 10_000 },
         });
     });

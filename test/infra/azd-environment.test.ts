@@ -183,6 +183,12 @@ esac
         expect(setKey(kept.calls)).toEqual([]);
     });
 
+    it('outside CI: keeps a key passed in the process environment, so a later provision without it reuses it', () => {
+        const passed = hook({ ...SUBSCRIPTION, ...REGISTERED, SKIPTOKEN_KEY: 'c'.repeat(64) });
+        expect(passed.status, passed.stderr).toBe(0);
+        expect(setKey(passed.calls)).toEqual([`azd env set SKIPTOKEN_KEY ${'c'.repeat(64)}`]);
+    });
+
     it('in CI: uses the secret passed in, and fails rather than make a key that would last one run', () => {
         const withSecret = hook({
             ...SUBSCRIPTION,

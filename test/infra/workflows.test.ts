@@ -18,6 +18,8 @@ const workflowFiles = readdirSync(workflowsDir).filter((f) => /\.ya?ml$/.test(f)
 
 interface Step {
     name?: string;
+    id?: string;
+    env?: Record<string, string>;
     uses?: string;
     run?: string;
     shell?: string;
@@ -32,6 +34,8 @@ interface Workflow {
         string,
         {
             if?: string;
+            needs?: string | string[];
+            outputs?: Record<string, string>;
             env?: Record<string, string>;
             steps: Step[];
             strategy?: { matrix?: Record<string, unknown> };
@@ -104,14 +108,20 @@ describe('.github/workflows', () => {
         expect(workflow.on.workflow_run).toEqual({ workflows: [ci.name], types: ['completed'], branches: ['main'] });
         // ...which does run for pushes to main.
         expect((ci.on.push as { branches?: string[] } | undefined)?.branches).toContain('main');
-        const [job, ...others] = Object.values(workflow.jobs);
-        expect(others).toEqual([]);
-        const condition = (job?.if ?? '').replace(/\s+/g, ' ');
+        expect(Object.keys(workflow.jobs)).toEqual(['newest', 'deploy']);
+        const { newest, deploy: job } = workflow.jobs;
+        const condition = (newest?.if ?? '').replace(/\s+/g, ' ');
         expect(condition).toContain("github.event.workflow_run.conclusion == 'success'");
         // A pull request's CI run from a branch named main (a fork's, say) matches `branches` too: never deploy one.
         expect(condition).toContain("github.event.workflow_run.event == 'push'");
         expect(condition).toContain('github.event.workflow_run.head_repository.full_name == github.repository');
         expect(condition).not.toMatch(/\|\|/);
+        // A re-run of CI on an older commit does not deploy it over main's newer head.
+        const head = newest?.steps.find((s) => s.id === 'head');
+        expect(head?.run).toContain('git ls-remote "$REPOSITORY" refs/heads/main');
+        expect(head?.env?.TESTED).toBe('${{ github.event.workflow_run.head_sha }}');
+        expect(job?.needs).toBe('newest');
+        expect(job?.if).toBe("needs.newest.outputs.current == 'true'");
         const checkout = job?.steps.find((s) => s.uses?.startsWith('actions/checkout@'));
         expect(checkout?.with?.ref).toBe('${{ github.event.workflow_run.head_sha }}');
         expect(job?.steps.filter((s) => s.uses?.startsWith('actions/checkout@'))).toHaveLength(1);
@@ -122,7 +132,7 @@ describe('.github/workflows', () => {
         expect(workflow.permissions).toEqual({ 'id-token': 'write', contents: 'read' });
         // The one secret is the app's own paging-token key (azure.yaml pipeline.secrets), no credential.
         expect([...text.matchAll(/secrets\.(\w+)/g)].map((m) => m[1])).toEqual(['SKIPTOKEN_KEY']);
-        const [job] = Object.values(workflow.jobs);
+        const job = workflow.jobs.deploy;
         const steps = job?.steps ?? [];
         const runs = steps.map((s) => s.run ?? '');
         const login = runs.findIndex((r) => r.includes('azd auth login'));
@@ -149,7 +159,7 @@ describe('.github/workflows', () => {
             .map((m) => m[1] as string)
             .filter((name) => name !== 'AZURE_PRINCIPAL_ID');
         expect(names).toEqual(expect.arrayContaining(['AZURE_ENV_NAME', 'AZURE_LOCATION', 'AUTH_AUDIENCE']));
-        const env = Object.values(load('azure-deploy.yml').workflow.jobs)[0]?.env ?? {};
+        const env = load('azure-deploy.yml').workflow.jobs.deploy?.env ?? {};
         for (const name of names) expect(Object.keys(env), name).toContain(name);
     });
 });
