@@ -25,7 +25,14 @@ import { type AssignmentTarget, bareTypeName, GUID_PATTERN } from '../graph/sche
 import type { Operation, OperationCall } from '../http/pipeline.js';
 import { ifMatchHolds, MAX_SET_CHANGES, type StoredAssignment, StoreError } from '../store/assignmentStore.js';
 import { idempotencyKeyOf, KEY_LIFETIME_SECONDS, keyRecordId, requestHash } from '../store/idempotency.js';
-import { existsAlready, ifMatchOf, ifNoneMatchAny, validBody, wantsRepresentation } from './requests.js';
+import {
+    existsAlready,
+    ifMatchOf,
+    ifNoneMatchAny,
+    keyReusedForAnotherBody,
+    validBody,
+    wantsRepresentation,
+} from './requests.js';
 
 export const MAX_CONFIGURATION_ID_LENGTH = 128;
 const GUID = new RegExp(GUID_PATTERN);
@@ -148,10 +155,7 @@ export const createAssignment: Operation = async (call) => {
     );
     const outcome = await inConfiguration(call, configurationId, keyed);
     if (!outcome.sameRequest) {
-        throw new GraphError(
-            'UnprocessableEntity',
-            'The Idempotency-Key was already used for a different request body; use a new key for a new request.',
-        );
+        throw keyReusedForAnotherBody();
     }
     return created(call, configurationId, outcome.stored, outcome.replayed);
 };

@@ -43,7 +43,14 @@ import {
     type StoredConfiguration,
 } from '../store/configurationStore.js';
 import { idempotencyKeyOf, KEY_LIFETIME_SECONDS, keyRecordId, requestHash } from '../store/idempotency.js';
-import { existsAlready, ifMatchOf, ifNoneMatchAny, validBody, wantsRepresentation } from './requests.js';
+import {
+    existsAlready,
+    ifMatchOf,
+    ifNoneMatchAny,
+    keyReusedForAnotherBody,
+    validBody,
+    wantsRepresentation,
+} from './requests.js';
 
 /**
  * The bytes one stream property may hold. Stored base64 (1.4 MB), a payload document stays within Cosmos DB's 2 MB
@@ -265,10 +272,7 @@ export const createConfiguration: Operation = async (call) => {
         lifetimeSeconds: KEY_LIFETIME_SECONDS,
     });
     if (!outcome.sameRequest) {
-        throw new GraphError(
-            'UnprocessableEntity',
-            'The Idempotency-Key was already used for a different request body; use a new key for a new request.',
-        );
+        throw keyReusedForAnotherBody();
     }
     return created(call, outcome.stored, outcome.replayed);
 };

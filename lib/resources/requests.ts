@@ -70,3 +70,10 @@ export const existsAlready = (what: string) =>
 export function wantsRepresentation(call: OperationCall): boolean {
     return prefersRepresentation(call.request.headers.get('prefer'));
 }
+
+/** An Idempotency-Key seen before with another body, on any keyed create. */
+export const keyReusedForAnotherBody = () =>
+    new GraphError(
+        'UnprocessableEntity',
+        'The Idempotency-Key was already used for a different request body; use a new key for a new request.',
+    );
