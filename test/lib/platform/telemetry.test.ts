@@ -289,7 +289,10 @@ describe('the telemetry worker, seen from the app', () => {
         const channel = new BroadcastChannel('telemetry-test-batches');
         const received: { messages: number; records: number; requestIds: string[] }[] = [];
         channel.onmessage = (event: unknown) => received.push((event as { data: (typeof received)[number] }).data);
-        const telemetry = startTelemetry(settings, cosmosNames, recordingLogger(), {
+        // Sampling off: batching is what is tested, and a worker slower than the sampler's first window (100 ms, on a
+        // loaded machine) would otherwise have its burst sampled.
+        const unsampled = { ...settings, maxDependenciesPerSecond: MAX_DEPENDENCIES_PER_SECOND };
+        const telemetry = startTelemetry(unsampled, cosmosNames, recordingLogger(), {
             workerUrl: fakeWorker(`
                 import { BroadcastChannel } from 'node:worker_threads';
                 const channel = new BroadcastChannel('telemetry-test-batches');
