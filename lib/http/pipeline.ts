@@ -16,7 +16,8 @@ import {
     tooManyRequests,
 } from '../graph/errors.js';
 import { ODATA_JSON, serviceRoot } from '../graph/odata.js';
-import { type RequestScope, requestScopeOf } from '../platform/requestScope.js';
+import type { Caller } from '../platform/auth.js';
+import { actorOf, type RequestScope, requestScopeOf } from '../platform/requestScope.js';
 import type { Access, Services } from '../platform/services.js';
 import { StoreError, type StoreRequest } from '../store/assignmentStore.js';
 import type { BodyTiming } from './body.js';
@@ -224,10 +225,11 @@ export function createHttpHandler(route: Route, services: () => Services): Route
         let result: OperationResult;
         try {
             const operation = operationFor(route, request.method);
+            let caller: Caller | undefined;
             if (!route.anonymous) {
                 // First of all: without a token, nothing about the route (its methods, its parameters) is told, and
                 // nothing is read or stored. The body is a stream no one has pulled yet.
-                await current.authenticator?.authenticate(
+                caller = await current.authenticator?.authenticate(
                     request.headers.get('authorization'),
                     route.access ?? accessOf(request.method, operation !== undefined),
                 );
@@ -241,7 +243,7 @@ export function createHttpHandler(route: Route, services: () => Services): Route
             );
             // The request's view of the store: its budget and its scope travel as plain values, not in an
             // AsyncLocalStorage (which would hook every promise of the process).
-            const scope = requestScopeOf(requestId, context);
+            const scope: RequestScope = { ...requestScopeOf(requestId, context), actor: actorOf(caller) };
             result = await withinBudget(
                 (body, budget) =>
                     operation({

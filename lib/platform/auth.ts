@@ -31,6 +31,13 @@ export interface Caller {
     /** `oid` of the token: the only claim that may reach the logs. */
     objectId: string | undefined;
     kind: 'application' | 'delegated';
+    /** For the audit trail (never the logs): the user's sign-in name, of a delegated token. */
+    userPrincipalName?: string;
+    /** The client application: `azp` (v2.0 tokens) or `appid` (v1.0), and its name when the token carries one. */
+    applicationId?: string;
+    applicationDisplayName?: string;
+    /** The permissions the token grants (scopes or app roles). */
+    granted?: string[];
 }
 
 export interface Authenticator {
@@ -459,7 +466,20 @@ function grantOf(payload: JWTPayload): { kind: Caller['kind']; granted: string[]
 
 function authorize(payload: JWTPayload, access: Access, settings: AuthSettings, realm: string, logger: Logger): Caller {
     const { kind, granted } = grantOf(payload);
-    const caller: Caller = { objectId: typeof payload.oid === 'string' ? payload.oid : undefined, kind };
+    const claim = (name: string) => (typeof payload[name] === 'string' ? (payload[name] as string) : undefined);
+    const caller: Caller = { objectId: claim('oid'), kind, granted };
+    const userPrincipalName = kind === 'delegated' ? (claim('upn') ?? claim('preferred_username')) : undefined;
+    const applicationId = claim('azp') ?? claim('appid');
+    const applicationDisplayName = claim('app_displayname');
+    if (userPrincipalName !== undefined) {
+        caller.userPrincipalName = userPrincipalName;
+    }
+    if (applicationId !== undefined) {
+        caller.applicationId = applicationId;
+    }
+    if (applicationDisplayName !== undefined) {
+        caller.applicationDisplayName = applicationDisplayName;
+    }
     const accepted =
         access === 'write' ? [settings.writePermission] : [settings.readPermission, settings.writePermission];
     if (accepted.some((permission) => granted.includes(permission))) {

@@ -7,9 +7,14 @@
  * invocation and trace (lib/http/batch), so its calls join the batch's request telemetry. No AsyncLocalStorage: one
  * would put a hook on every promise of the process, and the scope is known where the store is called anyway.
  */
+import { type AuditActor, UNAUTHENTICATED_ACTOR } from '../store/changeLog.js';
+import type { Caller } from './auth.js';
+
 export interface RequestScope {
     /** The request-id the pipeline answers with. */
     requestId: string;
+    /** Who sent it, as the audit trail names them (lib/store/changeLog); absent outside requests. */
+    actor?: AuditActor;
     invocationId: string;
     /** The invocation's W3C `traceparent`, when the host gave one; read only when a record is made (traceIdOf). */
     traceParent?: string;
@@ -30,4 +35,23 @@ export function requestScopeOf(
 ): RequestScope {
     const traceParent = context.traceContext?.traceParent;
     return { requestId, invocationId: context.invocationId, ...(traceParent ? { traceParent } : {}) };
+}
+
+/** The audit trail's actor of an authenticated caller; `undefined` (authentication off) is said to be so. */
+export function actorOf(caller: Caller | undefined): AuditActor {
+    if (caller === undefined) {
+        return UNAUTHENTICATED_ACTOR;
+    }
+    const delegated = caller.kind === 'delegated';
+    return {
+        auditActorType: delegated ? 'ItPro' : 'Application',
+        type: delegated ? 'ItPro' : 'Application',
+        userId: delegated ? (caller.objectId ?? null) : null,
+        userPrincipalName: caller.userPrincipalName ?? null,
+        applicationId: caller.applicationId ?? null,
+        applicationDisplayName: caller.applicationDisplayName ?? null,
+        servicePrincipalName: null,
+        ipAddress: null,
+        userPermissions: caller.granted ?? [],
+    };
 }

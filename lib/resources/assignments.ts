@@ -314,7 +314,7 @@ function checkDistinct(targets: readonly AssignmentTarget[]): void {
 /** What an assign changes: the assignments it keeps (by target), removes and adds, and the resulting set. */
 interface SetChange {
     result: Assignment[];
-    removals: string[];
+    removals: Assignment[];
     additions: Assignment[];
 }
 
@@ -337,7 +337,7 @@ async function diffSet(
 ): Promise<SetChange> {
     const wanted = new Map(targets.map((target, index) => [targetKey(target), index]));
     const kept = new Map<number, StoredAssignment>();
-    const removals: string[] = [];
+    const removals: Assignment[] = [];
     let continuation: string | undefined;
     do {
         const page = await call.services.store.list(configurationId, {
@@ -349,7 +349,7 @@ async function diffSet(
             if (index !== undefined && !kept.has(index)) {
                 kept.set(index, current);
             } else {
-                removals.push(current.id);
+                removals.push({ id: current.id, target: current.target });
             }
         }
         if (removals.length > MAX_SET_CHANGES) {

@@ -16,6 +16,8 @@
  * - *idempotency-key records* (`kind: idempotencyKey`): the first response to a keyed create, written in the
  *   create's batch (lib/store/idempotency.ts has the rules).
  */
+import { randomUUID } from 'node:crypto';
+
 import {
     BulkOperationType,
     type Container,
@@ -32,6 +34,20 @@ import { GraphError } from '../graph/errors.js';
 import type { Assignment } from '../graph/odata.js';
 import type { AssignmentTarget } from '../graph/schema.js';
 import type { RequestScope } from '../platform/requestScope.js';
+import {
+    ASSIGNMENT_RESOURCE_TYPE,
+    auditValue,
+    type ChangeContext,
+    type ChangeDraft,
+    type ChangedResource,
+    CHANGE_ID_PREFIX,
+    type ChangeRecord,
+    type ChangeLogSettings,
+    CONFIGURATION_RESOURCE_TYPE,
+    DEFAULT_CHANGE_LOG,
+    toRecord,
+    UNAUTHENTICATED_ACTOR,
+} from './changeLog.js';
 import { type ConfigurationDocument, TENANT_PARTITION } from './tenant.js';
 
 export const PARTITION_KEY_PATH = '/configurationId';
@@ -45,8 +61,8 @@ const SWEEP_PAGE_RESERVE_MS = 2000;
 /** The set document's id. It is no GUID, so no assignment id can name it. */
 export const SET_VERSION_ID = 'assign-version';
 
-/** Assignment changes one assign may make: the batch also carries the set document. */
-export const MAX_SET_CHANGES = MAX_BATCH_OPERATIONS - 1;
+/** Assignment changes one assign may make: the batch also carries the set document and the change's record. */
+export const MAX_SET_CHANGES = MAX_BATCH_OPERATIONS - 2;
 
 /**
  * Assignments one configuration may hold. Graph's policies target groups, and a policy aimed at thousands of
@@ -327,9 +343,10 @@ function responseOfError(error: unknown): { statusCode?: number; activityId?: st
  */
 export const KEY_RECORD_ID_PREFIX = 'idempotency-key-';
 
-/** Assignments only, not the set document or key records. */
+/** Assignments only, not the set document, key records or change records. */
 const ASSIGNMENTS_FILTER =
-    'c.configurationId = @configurationId AND c.id != @setVersion AND NOT STARTSWITH(c.id, @keyRecord)';
+    'c.configurationId = @configurationId AND c.id != @setVersion AND NOT STARTSWITH(c.id, @keyRecord) AND ' +
+    'NOT STARTSWITH(c.id, @changeRecord)';
 
 function assignmentsQuery(select: string, configurationId: string) {
     return {
@@ -338,6 +355,7 @@ function assignmentsQuery(select: string, configurationId: string) {
             { name: '@configurationId', value: configurationId },
             { name: '@setVersion', value: SET_VERSION_ID },
             { name: '@keyRecord', value: KEY_RECORD_ID_PREFIX },
+            { name: '@changeRecord', value: CHANGE_ID_PREFIX },
         ],
     };
 }
@@ -383,11 +401,32 @@ export interface StoreOptions {
     observer?: StoreObserver;
     /** MAX_ASSIGNMENTS_PER_CONFIGURATION unless a test needs a small one. */
     maxAssignments?: number;
+    /** The change log's retention, or the log off (the bench's baseline only). */
+    changeLog?: Partial<ChangeLogSettings>;
 }
+
+/** The set document's version as an assign reads it: its ETag, and the number of its partition's last change. */
+export interface SetVersion {
+    etag: string;
+    revision: number;
+}
+
+/** Keys of `AssignmentStore.shared`: the per-configuration write queues, and each one's last known change number. */
+const PARTITION_QUEUES = Symbol('partitionQueues');
+const REVISIONS = Symbol('revisions');
+/** Change numbers remembered at most: past it, the map starts again (a miss costs one read of the set document). */
+const MAX_REMEMBERED_REVISIONS = 10_000;
+
+/** Waits after losing a change number to another instance: full jitter over 5 ms doubling up to 200 ms. */
+const RACE_BACKOFF_BASE_MS = 5;
+const RACE_BACKOFF_CAP_MS = 200;
+/** Change numbers a write may lose to other instances before its client is told to retry (409). */
+const MAX_LOST_NUMBERS = 12;
 
 export class AssignmentStore {
     private readonly observer: StoreObserver | undefined;
     readonly maxAssignments: number;
+    readonly changeLog: ChangeLogSettings;
 
     /** Whom this instance works for: nobody in particular, or one request (`forRequest`). */
     private request: StoreRequest = {};
@@ -405,9 +444,49 @@ export class AssignmentStore {
         private readonly container: () => Promise<Container>,
         options: StoreOptions | StoreObserver = {},
     ) {
-        const { observer, maxAssignments } = typeof options === 'function' ? { observer: options } : options;
+        const { observer, maxAssignments, changeLog } =
+            typeof options === 'function' ? { observer: options, changeLog: undefined } : options;
         this.observer = observer;
         this.maxAssignments = maxAssignments ?? MAX_ASSIGNMENTS_PER_CONFIGURATION;
+        this.changeLog = { ...DEFAULT_CHANGE_LOG, ...changeLog };
+    }
+
+    /** Who and which request this view's writes are recorded for (lib/store/changeLog). */
+    changeContext(): ChangeContext {
+        const { scope } = this.request;
+        return {
+            actor: scope?.actor ?? UNAUTHENTICATED_ACTOR,
+            correlationId: scope?.requestId ?? randomUUID(),
+        };
+    }
+
+    /**
+     * Runs `action` after every earlier write of this process to the same configuration's assignments has ended:
+     * each write takes the partition's next change number, on condition that no other took it, so writes of one
+     * instance queue here rather than refuse each other in Cosmos DB. Other instances' writes still race, and the
+     * loser reads the number again (writeWithSet).
+     */
+    private async serialized<T>(configurationId: string, action: () => Promise<T>): Promise<T> {
+        const queues = this.sharedMap<Promise<unknown>>(PARTITION_QUEUES);
+        const before = queues.get(configurationId) ?? Promise.resolve();
+        const mine = before.then(action, action);
+        const settled = mine.catch(() => undefined);
+        queues.set(configurationId, settled);
+        void settled.then(() => {
+            if (queues.get(configurationId) === settled) {
+                queues.delete(configurationId);
+            }
+        });
+        return await mine;
+    }
+
+    private sharedMap<V>(key: symbol): Map<string, V> {
+        let map = this.shared.get(key) as Map<string, V> | undefined;
+        if (!map) {
+            map = new Map<string, V>();
+            this.shared.set(key, map);
+        }
+        return map;
     }
 
     /**
@@ -583,7 +662,11 @@ export class AssignmentStore {
         configurationId: string,
         operations: OperationInput[],
         delta: number,
+        draft?: ChangeDraft,
     ): Promise<OperationResponse[]> {
+        if (draft !== undefined && this.changeLog.enabled) {
+            return await this.writeLogged(container, meter, configurationId, operations, delta, draft);
+        }
         const setIndex = operations.length;
         let waits = 0;
         for (let attempt = 0; ; attempt++) {
@@ -627,6 +710,93 @@ export class AssignmentStore {
         }
     }
 
+    /**
+     * A single write with its change record (lib/store/changeLog): the batch is the write, the set document's patch
+     * on condition that the partition's last change is still number N, and the record of change N + 1. Whatever
+     * lands in between (another instance's write) makes the batch fail whole, and it goes again with the number read
+     * anew, after a jittered wait that grows. This process's own writes to the configuration queue (`serialized`),
+     * so they never race each other, and each knows the number its predecessor left.
+     */
+    private async writeLogged(
+        container: Container,
+        meter: Meter,
+        configurationId: string,
+        operations: OperationInput[],
+        delta: number,
+        draft: ChangeDraft,
+    ): Promise<OperationResponse[]> {
+        return await this.serialized(configurationId, async () => {
+            const revisions = this.sharedMap<number>(REVISIONS);
+            const setIndex = operations.length;
+            let revision = revisions.get(configurationId);
+            let waits = 0;
+            let lost = 0;
+            /** The number the last refused batch tried: a refusal on a number still current is the limit's. */
+            let refusedOn: number | undefined;
+            for (;;) {
+                if (revision === undefined) {
+                    const set = await this.read<SetDocument>(container, meter, configurationId, SET_VERSION_ID);
+                    if (!set) {
+                        throw configurationNotFound(configurationId);
+                    }
+                    if (set.deleting) {
+                        await this.settleDeletion(container, meter, configurationId, set.deleting, waits++);
+                        continue;
+                    }
+                    if (typeof set.total !== 'number') {
+                        await this.countSet(container, meter, configurationId, set);
+                        continue;
+                    }
+                    const current = set.revision ?? 0;
+                    if (refusedOn === current && delta > 0 && set.total >= this.maxAssignments) {
+                        throw new StoreError(
+                            'limitReached',
+                            `The configuration holds the most assignments allowed (${this.maxAssignments})`,
+                        );
+                    }
+                    revision = current;
+                }
+                const record = toRecord(
+                    configurationId,
+                    revision + 1,
+                    draft,
+                    this.changeContext(),
+                    this.changeLog,
+                    randomUUID(),
+                    new Date(),
+                );
+                try {
+                    const results = await this.batch(
+                        container,
+                        meter,
+                        configurationId,
+                        numberedOperations(configurationId, operations, delta, this.maxAssignments, record),
+                    );
+                    if (revisions.size >= MAX_REMEMBERED_REVISIONS) {
+                        revisions.clear();
+                    }
+                    revisions.set(configurationId, revision + 1);
+                    return results.slice(0, setIndex);
+                } catch (error) {
+                    revisions.delete(configurationId);
+                    if (!(error instanceof BatchRefused) || error.index < setIndex) {
+                        throw error; // the write's own refusal, or no answer: nothing more to learn here
+                    }
+                    // The number moved on (another instance's write), a DELETE marked the parent, or the limit.
+                    refusedOn = revision;
+                    revision = undefined;
+                    const deadline = this.deadline();
+                    if (lost++ >= MAX_LOST_NUMBERS || (deadline !== undefined && Date.now() >= deadline - 100)) {
+                        throw new StoreError('conflict', 'Cosmos DB batch: the set document kept changing concurrently');
+                    }
+                    if (lost > 1) {
+                        await sleep(Math.random() * Math.min(RACE_BACKOFF_CAP_MS, RACE_BACKOFF_BASE_MS * 2 ** lost));
+                    }
+                }
+            }
+        });
+    }
+
     /** Resolves only once Cosmos has acknowledged the write. */
     async create(configurationId: string, assignment: Assignment): Promise<StoredAssignment> {
         return await this.run('create', async (container, meter) => {
@@ -636,6 +806,7 @@ export class AssignmentStore {
                 configurationId,
                 [createOperation(configurationId, assignment)],
                 1,
+                createdDraft(assignment),
             ).catch(refusedAs('create'));
             return toAssignment(created?.resourceBody as AssignmentDocument);
         });
@@ -679,6 +850,7 @@ export class AssignmentStore {
                         configurationId,
                         [recordWrite, createOperation(configurationId, assignment)],
                         1,
+                        createdDraft(assignment),
                     );
                     return {
                         stored: toAssignment(created?.resourceBody as AssignmentDocument),
@@ -776,7 +948,8 @@ export class AssignmentStore {
 
     /**
      * Sets the target; `ifMatch` (an HTTP ETag) makes it conditional. A partial update rather than a replace, so
-     * the document keeps whatever else it holds.
+     * the document keeps whatever else it holds. With the change log, the assignment is read first, for the audit's
+     * old value, and the patch is on condition of the version read: the old value recorded is the one replaced.
      */
     async updateTarget(
         configurationId: string,
@@ -786,22 +959,56 @@ export class AssignmentStore {
     ): Promise<StoredAssignment> {
         return await this.run('patch', async (container, meter) => {
             const condition = writeCondition(ifMatch);
-            const [patched] = await this.writeWithSet(
-                container,
-                meter,
-                configurationId,
-                [
-                    {
-                        operationType: BulkOperationType.Patch,
-                        id,
-                        partitionKey: configurationId,
-                        ...condition,
-                        resourceBody: { operations: [{ op: 'set', path: '/target', value: target }] },
-                    },
-                ],
-                0,
-            ).catch(refusedUnless(ifMatch, 'patch'));
-            return toAssignment(patched?.resourceBody as AssignmentDocument);
+            const patch = (condition: { ifMatch?: string }, draft?: ChangeDraft) =>
+                this.writeWithSet(
+                    container,
+                    meter,
+                    configurationId,
+                    [
+                        {
+                            operationType: BulkOperationType.Patch,
+                            id,
+                            partitionKey: configurationId,
+                            ...condition,
+                            resourceBody: { operations: [{ op: 'set', path: '/target', value: target }] },
+                        },
+                    ],
+                    0,
+                    draft,
+                ).catch(refusedUnless(ifMatch, 'patch'));
+            if (!this.changeLog.enabled) {
+                const [patched] = await patch(condition);
+                return toAssignment(patched?.resourceBody as AssignmentDocument);
+            }
+            for (let attempt = 0; ; attempt++) {
+                let current = await this.read<AssignmentDocument>(container, meter, configurationId, id);
+                if (current && condition.ifMatch !== undefined && httpEtag(current._etag) !== condition.ifMatch) {
+                    // Perhaps a replica behind another instance's write that the client has seen: ask the primary.
+                    await this.probe(container, meter, configurationId, id);
+                    current = await this.read<AssignmentDocument>(container, meter, configurationId, id);
+                }
+                if (!current || isBookkeeping(current)) {
+                    if (ifMatch !== undefined) {
+                        throw new StoreError('preconditionFailed', 'If-Match: the document does not exist');
+                    }
+                    throw translate({ code: 404 }, 'patch');
+                }
+                const etag = httpEtag(current._etag);
+                if (condition.ifMatch !== undefined && etag !== condition.ifMatch) {
+                    throw new StoreError('preconditionFailed', 'If-Match does not match the stored ETag');
+                }
+                try {
+                    const [patched] = await patch({ ifMatch: String(current._etag) }, patchedDraft(current, target));
+                    return toAssignment(patched?.resourceBody as AssignmentDocument);
+                } catch (error) {
+                    // Changed (or deleted) since it was read, with no If-Match of the client's to fail: read it again.
+                    const raced =
+                        error instanceof StoreError && ['preconditionFailed', 'notFound'].includes(error.kind);
+                    if (!raced || ifMatch !== undefined || attempt >= 2) {
+                        throw error;
+                    }
+                }
+            }
         });
     }
 
@@ -814,6 +1021,19 @@ export class AssignmentStore {
                 configurationId,
                 [{ operationType: BulkOperationType.Delete, id, partitionKey: configurationId, ...condition }],
                 -1,
+                {
+                    activityType: 'Delete OfficeClientConfigurationAssignment',
+                    activityOperationType: 'Delete',
+                    resources: [
+                        {
+                            resourceId: id,
+                            type: ASSIGNMENT_RESOURCE_TYPE,
+                            displayName: null,
+                            modifiedProperties: [],
+                            removed: true,
+                        },
+                    ],
+                },
             ).catch(refusedUnless(ifMatch, 'delete'));
         });
     }
@@ -1040,10 +1260,11 @@ export class AssignmentStore {
     }
 
     /**
-     * The set document's `_etag` as Cosmos wrote it, or undefined while the configuration has none. A set marked by
-     * a DELETE under way is waited on: an assign replaces the whole set document, and must never replace a mark.
+     * The set document's version (its `_etag`, and its partition's last change number), or undefined while the
+     * configuration has none. A set marked by a DELETE under way is waited on: an assign replaces the whole set
+     * document, and must never replace a mark.
      */
-    async setVersion(configurationId: string): Promise<string | undefined> {
+    async setVersion(configurationId: string): Promise<SetVersion | undefined> {
         return await this.run('read', async (container, meter) => {
             for (let waits = 0; ; waits++) {
                 const document = await this.read<SetDocument>(container, meter, configurationId, SET_VERSION_ID);
@@ -1051,7 +1272,7 @@ export class AssignmentStore {
                     return undefined;
                 }
                 if (!document.deleting) {
-                    return String(document._etag);
+                    return { etag: String(document._etag), revision: document.revision ?? 0 };
                 }
                 try {
                     await this.settleDeletion(container, meter, configurationId, document.deleting, waits);
@@ -1068,13 +1289,14 @@ export class AssignmentStore {
     /**
      * Applies a whole new set in one transactional batch: Cosmos DB runs it atomically within the partition, so a
      * failure leaves the previous set as it was. The batch first replaces the set document, on condition that it is
-     * still the version read before the set itself (`version`), so any write since makes it fail whole. Each
-     * operation names its partition key, as batches require.
+     * still the version read before the set itself (`version`), so any write since makes it fail whole; with the
+     * change log, it also creates the record of the partition's next change. Each operation names its partition key,
+     * as batches require.
      */
     async applySet(
         configurationId: string,
-        version: string | undefined,
-        change: { removals: readonly string[]; additions: readonly Assignment[]; total: number },
+        version: SetVersion | undefined,
+        change: { removals: readonly Assignment[]; additions: readonly Assignment[]; total: number },
     ): Promise<void> {
         const { removals, additions, total } = change;
         if (removals.length + additions.length > MAX_SET_CHANGES) {
@@ -1083,26 +1305,115 @@ export class AssignmentStore {
         if (version === undefined) {
             throw configurationNotFound(configurationId);
         }
-        const set = { id: SET_VERSION_ID, configurationId, total, revision: 0 };
+        const logged = this.changeLog.enabled;
+        const revision = logged ? version.revision + 1 : 0;
+        const set = { id: SET_VERSION_ID, configurationId, total, revision };
         const operations: OperationInput[] = [
             {
                 operationType: BulkOperationType.Replace,
                 partitionKey: configurationId,
                 id: SET_VERSION_ID,
                 resourceBody: set,
-                ifMatch: version,
+                ifMatch: version.etag,
             },
-            ...removals.map((id): OperationInput => ({
+            ...removals.map((a): OperationInput => ({
                 operationType: BulkOperationType.Delete,
-                id,
+                id: a.id,
                 partitionKey: configurationId,
             })),
             ...additions.map((a) => createOperation(configurationId, a)),
         ];
+        if (logged) {
+            const record = toRecord(
+                configurationId,
+                revision,
+                assignDraft(configurationId, removals, additions),
+                this.changeContext(),
+                this.changeLog,
+                randomUUID(),
+                new Date(),
+            );
+            operations.push({
+                operationType: BulkOperationType.Create,
+                partitionKey: configurationId,
+                resourceBody: record as unknown as JSONObject,
+            });
+        }
         await this.run('batch', async (container, meter) => {
-            await this.batch(container, meter, configurationId, operations).catch(refusedAs('batch'));
+            await this.serialized(configurationId, async () => {
+                const revisions = this.sharedMap<number>(REVISIONS);
+                revisions.delete(configurationId);
+                await this.batch(container, meter, configurationId, operations).catch(refusedAs('batch'));
+                if (logged) {
+                    revisions.set(configurationId, revision);
+                }
+            });
         });
     }
+}
+
+/** The record of an assignment's create: its target, new. */
+function createdDraft(assignment: Assignment): ChangeDraft {
+    return {
+        activityType: 'Create OfficeClientConfigurationAssignment',
+        activityOperationType: 'Create',
+        resources: [
+            {
+                resourceId: assignment.id,
+                type: ASSIGNMENT_RESOURCE_TYPE,
+                displayName: null,
+                modifiedProperties: [{ displayName: 'target', oldValue: null, newValue: auditValue(assignment.target) }],
+            },
+        ],
+    };
+}
+
+function patchedDraft(current: AssignmentDocument, target: AssignmentTarget): ChangeDraft {
+    return {
+        activityType: 'Patch OfficeClientConfigurationAssignment',
+        activityOperationType: 'Patch',
+        resources: [
+            {
+                resourceId: current.id,
+                type: ASSIGNMENT_RESOURCE_TYPE,
+                displayName: null,
+                modifiedProperties: [
+                    { displayName: 'target', oldValue: auditValue(current.target), newValue: auditValue(target) },
+                ],
+            },
+        ],
+    };
+}
+
+/** An assign's record: the configuration it was called on, each assignment it removed and each it added. */
+function assignDraft(
+    configurationId: string,
+    removals: readonly Assignment[],
+    additions: readonly Assignment[],
+): ChangeDraft {
+    const resource = (a: Assignment, removed: boolean): ChangedResource => ({
+        resourceId: a.id,
+        type: ASSIGNMENT_RESOURCE_TYPE,
+        displayName: null,
+        modifiedProperties: [
+            {
+                displayName: 'target',
+                oldValue: removed ? auditValue(a.target) : null,
+                newValue: removed ? null : auditValue(a.target),
+            },
+        ],
+        ...(removed ? { removed: true as const } : {}),
+    });
+    return {
+        activityType: 'assign OfficeClientConfiguration',
+        activityOperationType: 'Action',
+        resources: [
+            // The configuration acted on: not a member of the assignments collection, so never in its delta.
+            ...removals.map((a) => resource(a, true)),
+            ...additions.map((a) => resource(a, false)),
+        ],
+        target: { resourceId: configurationId, type: CONFIGURATION_RESOURCE_TYPE },
+    };
 }
 
 export function configurationNotFound(configurationId: string): StoreError {
@@ -1115,7 +1426,14 @@ export function configurationNotFound(configurationId: string): StoreError {
  * fails; the revision only makes each write visible in the document itself, a PATCH (delta 0) included. Its
  * filter holds the limit for a create, and for any write refuses a set document that has no count yet.
  */
-function setPatchOperation(configurationId: string, delta: number, maxAssignments: number): OperationInput {
+function setPatchOperation(
+    configurationId: string,
+    delta: number,
+    maxAssignments: number,
+    revision?: number,
+): OperationInput {
+    // With the change log, the write takes the partition's next change number: only if no other write took it.
+    const numbered = revision === undefined ? '' : ` AND c.revision = ${revision}`;
     return {
         operationType: BulkOperationType.Patch,
         id: SET_VERSION_ID,
@@ -1127,9 +1445,9 @@ function setPatchOperation(configurationId: string, delta: number, maxAssignment
             ],
             // No write lands while a DELETE of the configuration has marked its parent (DeletionMark).
             condition:
-                delta > 0
+                (delta > 0
                     ? `FROM c WHERE c.total < ${maxAssignments} AND NOT IS_DEFINED(c.deleting)`
-                    : 'FROM c WHERE c.total >= 0 AND NOT IS_DEFINED(c.deleting)',
+                    : 'FROM c WHERE c.total >= 0 AND NOT IS_DEFINED(c.deleting)') + numbered,
         },
     };
 }
@@ -1145,15 +1463,53 @@ function withSetPatch(
 }
 
 /**
- * The transactional batch of a create, as `create` sends it: the assignment, then the set document's patch.
- * bench/libraryFloor and bench/rawCreates send the same, so that they do the store's work.
+ * A single write's operations with the change log: the set document's patch, on condition that the partition's
+ * last change is the one before `record`'s, then the record.
+ */
+function numberedOperations(
+    configurationId: string,
+    operations: OperationInput[],
+    delta: number,
+    maxAssignments: number,
+    record: ChangeRecord,
+): OperationInput[] {
+    return [
+        ...operations,
+        setPatchOperation(configurationId, delta, maxAssignments, record.sequence - 1),
+        {
+            operationType: BulkOperationType.Create,
+            partitionKey: configurationId,
+            resourceBody: record as unknown as JSONObject,
+        },
+    ];
+}
+
+/**
+ * The transactional batch of a create, as `create` sends it: the assignment, then the set document's patch, then
+ * (with the change log) the create's record, numbered. bench/libraryFloor and bench/rawCreates send the same, so
+ * that they do the store's work.
  */
 export function createBatchOperations(
     configurationId: string,
     assignment: Assignment,
-    maxAssignments = MAX_ASSIGNMENTS_PER_CONFIGURATION,
+    options: { maxAssignments?: number; record?: ChangeRecord } = {},
 ): OperationInput[] {
-    return withSetPatch(configurationId, [createOperation(configurationId, assignment)], 1, maxAssignments);
+    const maxAssignments = options.maxAssignments ?? MAX_ASSIGNMENTS_PER_CONFIGURATION;
+    const operations = [createOperation(configurationId, assignment)];
+    return options.record
+        ? numberedOperations(configurationId, operations, 1, maxAssignments, options.record)
+        : withSetPatch(configurationId, operations, 1, maxAssignments);
+}
+
+/** The record of a create (lib/store/changeLog), numbered: what the store writes with it. */
+export function createRecord(
+    configurationId: string,
+    assignment: Assignment,
+    sequence: number,
+    context: ChangeContext,
+    settings: ChangeLogSettings = DEFAULT_CHANGE_LOG,
+): ChangeRecord {
+    return toRecord(configurationId, sequence, createdDraft(assignment), context, settings, randomUUID(), new Date());
 }
 
 function createOperation(configurationId: string, assignment: Assignment): OperationInput {
@@ -1165,7 +1521,8 @@ function createOperation(configurationId: string, assignment: Assignment): Opera
 }
 
 function isBookkeeping(document: ItemDefinition): boolean {
-    return document.id === SET_VERSION_ID || (document.id ?? '').startsWith(KEY_RECORD_ID_PREFIX);
+    const id = document.id ?? '';
+    return id === SET_VERSION_ID || id.startsWith(KEY_RECORD_ID_PREFIX) || id.startsWith(CHANGE_ID_PREFIX);
 }
 
 /** A refused batch as the StoreError of its failing operation's status; anything else unchanged. */

@@ -9,9 +9,11 @@ import {
     AssignmentStore,
     createBatchOperations,
     noteCosmosFailure,
+    SET_VERSION_ID,
     type StoreCall,
     StoreError,
 } from '../../../lib/store/assignmentStore.js';
+import type { ChangeRecord } from '../../../lib/store/changeLog.js';
 import { checkContainer } from '../../../lib/store/cosmosClient.js';
 import { startTestCosmos, type TestCosmos, testSettings } from '../../helpers/cosmos.js';
 
@@ -52,6 +54,11 @@ describe('AssignmentStore', () => {
         const sent: unknown[] = [];
         const recording = new AssignmentStore(() =>
             Promise.resolve({
+                // The set document, read once for the partition's last change number.
+                item: () => ({
+                    read: () =>
+                        Promise.resolve({ statusCode: 200, resource: { id: SET_VERSION_ID, total: 0, revision: 4 } }),
+                }),
                 items: {
                     batch: (operations: { operationType: string; resourceBody?: object }[]) => {
                         sent.push(operations);
@@ -67,7 +74,9 @@ describe('AssignmentStore', () => {
             } as unknown as Container),
         );
         await recording.create('p7', { id: 'a', target });
-        expect(sent).toEqual([createBatchOperations('p7', { id: 'a', target })]);
+        const record = (sent[0] as { resourceBody: ChangeRecord }[])[2]?.resourceBody as ChangeRecord;
+        expect(record).toMatchObject({ id: 'change-000000000005', sequence: 5, kind: 'change' });
+        expect(sent).toEqual([createBatchOperations('p7', { id: 'a', target }, { record })]);
     });
 
     it('reports a duplicate id as a conflict, and a missing item as not found', async () => {
@@ -106,7 +115,7 @@ describe('AssignmentStore', () => {
         const { store } = cosmos.services;
         await store.create('p6', { id: 'old', target });
         await store.applySet('p6', await store.setVersion('p6'), {
-            removals: ['old'],
+            removals: [{ id: 'old', target }],
             additions: [{ id: 'new', target }],
             total: 1,
         });
@@ -142,7 +151,8 @@ describe('AssignmentStore', () => {
         expect((await failure(store.delete('p-gone', 'g2'))).kind).toBe('configurationNotFound');
         expect(await cosmos.documents('p-gone')).toHaveLength(250);
         const far = Date.now() + 60_000;
-        expect(await store.sweepPartition('p-gone', far)).toEqual({ deleted: 250, done: true });
+        // The assignments and the record of each one's create (lib/store/changeLog).
+        expect(await store.sweepPartition('p-gone', far)).toEqual({ deleted: 500, done: true });
         expect(await store.sweepPartition('p-gone', far)).toEqual({ deleted: 0, done: true }); // idempotent
         expect(await cosmos.documents('p-gone')).toEqual([]);
     });
@@ -174,8 +184,9 @@ describe('AssignmentStore', () => {
             ['read', undefined],
             ['delete', 'notFound'],
         ]);
-        // The embedded server charges 1 RU for each operation: a create is the assignment and the set document.
-        expect(calls.map((c) => c.requestCharge)).toEqual([2, 1, 1]);
+        // The embedded server charges 1 RU for each operation: a create is the assignment, the set document and the
+        // create's change record; the partition's last change number is known from the first create, not read.
+        expect(calls.map((c) => c.requestCharge)).toEqual([3, 1, 1]);
         calls.forEach((c) => expect(c.durationMs).toBeGreaterThanOrEqual(0));
     });
 
@@ -326,7 +337,7 @@ describe('AssignmentStore', () => {
             () => store.create('g', { id: 'b', target }),
             () => store.delete('g', 'a'),
             () => store.list('g', { top: 10 }),
-            () => store.applySet('g', '"a version"', { removals: [], additions: [], total: 0 }),
+            () => store.applySet('g', { etag: '"a version"', revision: 0 }, { removals: [], additions: [], total: 0 }),
         ]) {
             const error = await failure(attempt());
             expect(error.kind).toBe('unexpected');
