@@ -787,7 +787,10 @@ export class AssignmentStore {
                     revision = undefined;
                     const deadline = this.deadline();
                     if (lost++ >= MAX_LOST_NUMBERS || (deadline !== undefined && Date.now() >= deadline - 100)) {
-                        throw new StoreError('conflict', 'Cosmos DB batch: the set document kept changing concurrently');
+                        throw new StoreError(
+                            'conflict',
+                            'Cosmos DB batch: the set document kept changing concurrently',
+                        );
                     }
                     if (lost > 1) {
                         await sleep(Math.random() * Math.min(RACE_BACKOFF_CAP_MS, RACE_BACKOFF_BASE_MS * 2 ** lost));
@@ -1362,7 +1365,9 @@ function createdDraft(assignment: Assignment): ChangeDraft {
                 resourceId: assignment.id,
                 type: ASSIGNMENT_RESOURCE_TYPE,
                 displayName: null,
-                modifiedProperties: [{ displayName: 'target', oldValue: null, newValue: auditValue(assignment.target) }],
+                modifiedProperties: [
+                    { displayName: 'target', oldValue: null, newValue: auditValue(assignment.target) },
+                ],
             },
         ],
     };

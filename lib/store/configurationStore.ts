@@ -23,6 +23,7 @@ import {
 } from '@azure/cosmos';
 
 import { PAYLOAD_PROPERTIES, type PayloadProperty } from '../graph/schema.js';
+import { type AuditProperty, auditValue, type ChangeDraft, CONFIGURATION_RESOURCE_TYPE } from './changeLog.js';
 import {
     type AssignmentStore,
     BatchRefused,
@@ -390,6 +391,7 @@ export class ConfigurationStore {
                         reorder,
                         added: { id, odataType: fields.odataType },
                         deadline: this.assignments.deadline(),
+                        ...this.recorded((_, after) => createdDraft(document, after.indexOf(id) + 1)),
                     });
                     break;
                 } catch (error) {
@@ -665,6 +667,9 @@ export class ConfigurationStore {
         }
         const condition = writeCondition(ifMatch);
         const patch = { operations: fieldOperations(values), condition: "FROM c WHERE c.kind = 'configuration'" };
+        if (this.assignments.changeLog.enabled) {
+            return await this.updateLogged(id, values, reorder, condition.ifMatch, patch);
+        }
         if (!reorder) {
             return await this.run('patch', async (container, meter) => {
                 const patched = await container
@@ -707,6 +712,83 @@ export class ConfigurationStore {
     }
 
     /**
+     * A PATCH with its change record: the document is read first, for the audit's old values, and the patch goes on
+     * condition of the version read, so the old values recorded are the ones replaced. Fields and priority alike go
+     * through the group commit, which numbers the record on the order's condition. A PATCH without If-Match that
+     * loses its version to another write reads it again.
+     */
+    private async updateLogged(
+        id: string,
+        values: Partial<ConfigurationFields>,
+        reorder: Reorder | undefined,
+        ifMatch: string | undefined,
+        patch: { operations: PatchOperation[]; condition: string },
+    ): Promise<StoredConfiguration> {
+        for (let attempt = 0; ; attempt++) {
+            const holds = (document: ConfigurationDocument) =>
+                ifMatch === undefined || httpEtag(document._etag) === ifMatch;
+            const current = await this.current(id, holds);
+            if (!holds(current)) {
+                throw new StoreError('preconditionFailed', 'If-Match does not match the stored ETag');
+            }
+            try {
+                const commit = await this.committer
+                    .submit({
+                        operations: [
+                            {
+                                operationType: BulkOperationType.Patch,
+                                id,
+                                ifMatch: String(current._etag),
+                                resourceBody: patch,
+                            } as OperationInput,
+                        ],
+                        ...(reorder ? { reorder } : {}),
+                        deadline: this.assignments.deadline(),
+                        ...this.recorded((before, after) =>
+                            patchedDraft(current, values, reorder ? [before, after] : undefined),
+                        ),
+                    })
+                    .catch(memberRefusal('patch'));
+                return await this.committed(id, commit);
+            } catch (error) {
+                const raced = error instanceof StoreError && error.kind === 'preconditionFailed';
+                if (!raced || ifMatch !== undefined || attempt >= 2) {
+                    throw error;
+                }
+            }
+        }
+    }
+
+    /**
+     * The configuration's document as a write is about to change it: one missing, or failing the client's condition
+     * (`holds`), is read again after asking the primary, as a replica behind another instance's write may have
+     * answered.
+     */
+    private async current(
+        id: string,
+        holds: (document: ConfigurationDocument) => boolean,
+    ): Promise<ConfigurationDocument> {
+        return await this.run('read', async (container, meter) => {
+            let document = await this.readDocument(container, meter, id);
+            if (!document || !holds(document)) {
+                await this.assignments.probe(container, meter, TENANT_PARTITION, id);
+                document = await this.readDocument(container, meter, id);
+            }
+            if (!document) {
+                throw new StoreError('notFound', 'Cosmos DB read: the configuration does not exist');
+            }
+            return document;
+        });
+    }
+
+    /** The record a change carries through the group commit, when the change log is on. */
+    private recorded(draft: (before: readonly string[], after: readonly string[]) => ChangeDraft) {
+        return this.assignments.changeLog.enabled
+            ? { record: { draft, context: this.assignments.changeContext() } }
+            : {};
+    }
+
+    /**
      * A PATCH that changes nothing keeps the ETag, so nothing is written: If-Match is compared here, and a mismatch
      * is confirmed after the primary was asked, so that a replica behind another instance's write cannot answer it.
      */
@@ -729,7 +811,17 @@ export class ConfigurationStore {
 
     /** `updatePriorities`: the order alone, through the group commit. */
     async reorder(reorder: Reorder): Promise<void> {
-        await this.committer.submit({ operations: [], reorder, deadline: this.assignments.deadline() });
+        await this.committer.submit({
+            operations: [],
+            reorder,
+            deadline: this.assignments.deadline(),
+            // Every configuration it moved is in the record's priority changes: the action has no resource of its own.
+            ...this.recorded(() => ({
+                activityType: 'updatePriorities OfficeClientConfiguration',
+                activityOperationType: 'Action',
+                resources: [],
+            })),
+        });
     }
 
     /**
@@ -778,6 +870,25 @@ export class ConfigurationStore {
                         return ids.filter((other) => other !== id);
                     },
                     deadline: this.assignments.deadline(),
+                    ...this.recorded((before) => ({
+                        activityType: 'Delete OfficeClientConfiguration',
+                        activityOperationType: 'Delete',
+                        resources: [
+                            {
+                                resourceId: id,
+                                type: CONFIGURATION_RESOURCE_TYPE,
+                                displayName: null,
+                                modifiedProperties: [
+                                    {
+                                        displayName: 'priority',
+                                        oldValue: String(before.indexOf(id) + 1),
+                                        newValue: null,
+                                    },
+                                ],
+                                removed: true,
+                            },
+                        ],
+                    })),
                 })
                 .catch(memberRefusal('delete'));
         } catch (error) {
@@ -845,6 +956,9 @@ export class ConfigurationStore {
      * filter requires the configuration and the client's If-Match on the payload's ETag, then the payload document.
      */
     async writePayload(id: string, payload: NewPayload, ifMatch: string | undefined): Promise<PayloadInfo> {
+        if (this.assignments.changeLog.enabled) {
+            return await this.writePayloadLogged(id, payload, ifMatch);
+        }
         const info: PayloadInfo = {
             contentType: payload.contentType,
             etag: payload.etag,
@@ -884,4 +998,153 @@ export class ConfigurationStore {
             return info;
         });
     }
+
+    /**
+     * A payload PUT with its change record, through the group commit: the configuration's document is read first
+     * (its record of the payload is the audit's old value, and the client's If-Match is compared with it), and the
+     * patch goes on condition of that version; one that lost its version to another write reads it again.
+     */
+    private async writePayloadLogged(
+        id: string,
+        payload: NewPayload,
+        ifMatch: string | undefined,
+    ): Promise<PayloadInfo> {
+        const info: PayloadInfo = {
+            contentType: payload.contentType,
+            etag: payload.etag,
+            size: payload.bytes.byteLength,
+        };
+        for (let attempt = 0; ; attempt++) {
+            const matches = (document: ConfigurationDocument) => {
+                const stored = document.payloads?.[payload.property];
+                return ifMatch === undefined || (ifMatch === '*' ? stored !== undefined : stored?.etag === ifMatch);
+            };
+            const current = await this.current(id, matches);
+            if (!matches(current)) {
+                throw new StoreError('preconditionFailed', 'If-Match does not match the payload ETag');
+            }
+            const old = current.payloads?.[payload.property];
+            try {
+                await this.committer
+                    .submit({
+                        operations: [
+                            {
+                                operationType: BulkOperationType.Patch,
+                                id,
+                                ifMatch: String(current._etag),
+                                resourceBody: {
+                                    operations: [
+                                        { op: 'set', path: `/payloads/${payload.property}`, value: { ...info } },
+                                    ],
+                                    condition: "FROM c WHERE c.kind = 'configuration'",
+                                },
+                            } as OperationInput,
+                            {
+                                operationType: BulkOperationType.Upsert,
+                                resourceBody: payloadDocument(id, payload) as unknown as JSONObject,
+                            },
+                        ],
+                        deadline: this.assignments.deadline(),
+                        ...this.recorded(() => ({
+                            activityType: `Put ${payload.property} OfficeClientConfiguration`,
+                            activityOperationType: 'Patch',
+                            resources: [
+                                {
+                                    resourceId: id,
+                                    type: CONFIGURATION_RESOURCE_TYPE,
+                                    displayName: current.displayName ?? null,
+                                    modifiedProperties: [
+                                        {
+                                            displayName: payload.property,
+                                            oldValue: auditValue(old ? payloadValue(old) : undefined),
+                                            newValue: auditValue(payloadValue(info)),
+                                        },
+                                    ],
+                                },
+                            ],
+                        })),
+                    })
+                    .catch(memberRefusal('replace'));
+                return info;
+            } catch (error) {
+                const raced = error instanceof StoreError && error.kind === 'preconditionFailed';
+                if (!raced || attempt >= 2) {
+                    throw error;
+                }
+            }
+        }
+    }
+}
+
+/** A payload as the audit shows it: its media type, size and ETag, not its bytes. */
+function payloadValue(info: PayloadInfo) {
+    return { contentType: info.contentType, size: info.size, etag: info.etag };
+}
+
+function configurationValues(fields: Partial<ConfigurationFields>): [string, unknown][] {
+    return (['displayName', 'description'] as const)
+        .filter((name) => fields[name] !== undefined)
+        .map((name) => [name, fields[name]]);
+}
+
+/** A create's record: every property it set, its priority as its batch placed it. */
+function createdDraft(document: ConfigurationDocument, priority: number): ChangeDraft {
+    const added = (name: string, value: unknown): AuditProperty => ({
+        displayName: name,
+        oldValue: null,
+        newValue: auditValue(value),
+    });
+    return {
+        activityType: 'Create OfficeClientConfiguration',
+        activityOperationType: 'Create',
+        resources: [
+            {
+                resourceId: document.id,
+                type: CONFIGURATION_RESOURCE_TYPE,
+                displayName: document.displayName ?? null,
+                modifiedProperties: [
+                    added('@odata.type', `#${document.odataType}`),
+                    ...configurationValues(document).map(([name, value]) => added(name, value)),
+                    added('priority', String(priority)),
+                    ...PAYLOAD_PROPERTIES.flatMap((property) => {
+                        const info = document.payloads[property];
+                        return info ? [added(property, payloadValue(info))] : [];
+                    }),
+                ],
+            },
+        ],
+    };
+}
+
+/** A PATCH's record: each property it named, old and new, and its priority when it moved it. */
+function patchedDraft(
+    current: ConfigurationDocument,
+    values: Partial<ConfigurationFields>,
+    orders: [before: readonly string[], after: readonly string[]] | undefined,
+): ChangeDraft {
+    const modified: AuditProperty[] = configurationValues(values).map(([name, value]) => ({
+        displayName: name,
+        oldValue: auditValue(current[name as 'displayName' | 'description']),
+        newValue: auditValue(value),
+    }));
+    if (orders) {
+        const [before, after] = orders;
+        modified.push({
+            displayName: 'priority',
+            oldValue: String(before.indexOf(current.id) + 1),
+            newValue: String(after.indexOf(current.id) + 1),
+        });
+    }
+    return {
+        activityType: 'Patch OfficeClientConfiguration',
+        activityOperationType: 'Patch',
+        resources: [
+            {
+                resourceId: current.id,
+                type: CONFIGURATION_RESOURCE_TYPE,
+                displayName: values.displayName ?? current.displayName ?? null,
+                modifiedProperties: modified,
+            },
+        ],
+    };
 }

@@ -85,6 +85,11 @@ export interface OrderDocument extends ItemDefinition {
      * writes each element's `@odata.type`, as OData requires for a derived type. One byte an id.
      */
     types: string;
+    /**
+     * The number of the partition's last recorded change (lib/store/changeLog): each batch that records changes
+     * moves it on, on the order's own condition, so no two changes take one number.
+     */
+    sequence?: number;
 }
 
 /**

@@ -33,6 +33,7 @@ import {
     type Meter,
     StoreError,
 } from './assignmentStore.js';
+import { type ChangeContext, type ChangeDraft, priorityChanges, toRecord } from './changeLog.js';
 import {
     ORDER_ID,
     type OrderDocument,
@@ -48,6 +49,8 @@ export interface PriorityOrder {
     /** Each id's bare type name. */
     types: ReadonlyMap<string, string>;
     etag?: string;
+    /** The number of the tenant partition's last recorded change (lib/store/changeLog); 0 before the first. */
+    sequence: number;
 }
 
 /** A change of the order, computed from the current one; it may throw to refuse (a 400 of the caller's). */
@@ -68,6 +71,11 @@ export interface TenantChange {
     added?: { id: string; odataType: string };
     /** When the change's request is answered whatever happens (milliseconds since the epoch). */
     deadline?: number;
+    /**
+     * The change's record (lib/store/changeLog), from the order before and after it: written in the same batch,
+     * numbered after the order's last change. Absent: nothing is recorded (the log is off).
+     */
+    record?: { draft: (before: readonly string[], after: readonly string[]) => ChangeDraft; context: ChangeContext };
 }
 
 export interface TenantCommit {
@@ -120,6 +128,8 @@ const MAX_LOST_RACES = 30;
  * members a group, so that each pass's reorders stay few.
  */
 const MAX_BATCH_BYTES = 1_800_000;
+/** A change record's own size, its resources and actor (lib/store/changeLog), at most about. */
+const RECORD_BYTES = 4000;
 const MAX_MEMBERS = 50;
 
 /** Transport failures after which the request surely never reached Cosmos DB: no fence needed. */
@@ -166,7 +176,7 @@ function typeIndex(type: string | undefined): string {
 
 export function toPriorityOrder(document: OrderDocument | undefined): PriorityOrder {
     if (!document) {
-        return { ids: [], types: new Map() };
+        return { ids: [], types: new Map(), sequence: 0 };
     }
     const types = new Map(
         document.ids.map((id, i) => [
@@ -174,17 +184,23 @@ export function toPriorityOrder(document: OrderDocument | undefined): PriorityOr
             CONFIGURATION_TYPES[Number(document.types[i] ?? 0)] ?? CONFIGURATION_TYPES[0],
         ]),
     );
-    return { ids: document.ids, types, etag: String(document._etag) };
+    return { ids: document.ids, types, etag: String(document._etag), sequence: document.sequence ?? 0 };
 }
 
 /** The order document's write: a create the first time, else a replace on condition that it is still as read. */
-function orderWrite(order: PriorityOrder, ids: string[], types: ReadonlyMap<string, string>): OperationInput {
+function orderWrite(
+    order: PriorityOrder,
+    ids: string[],
+    types: ReadonlyMap<string, string>,
+    sequence: number,
+): OperationInput {
     const document: OrderDocument = {
         id: ORDER_ID,
         configurationId: TENANT_PARTITION,
         kind: 'priorityOrder',
         ids,
         types: ids.map((id) => typeIndex(types.get(id))).join(''),
+        ...(sequence > 0 ? { sequence } : {}),
     };
     return tenantOperation(
         order.etag === undefined
@@ -263,7 +279,9 @@ export class TenantCommitter {
 
     submit(change: TenantChange): Promise<TenantCommit> {
         return new Promise<TenantCommit>((resolve, reject) => {
-            const bytes = JSON.stringify(change.operations).length;
+            // A record names each configuration whose priority the change moves: about 50 bytes each, at most.
+            const recordBytes = change.record ? RECORD_BYTES + (this.known?.ids.length ?? 0) * 50 : 0;
+            const bytes = JSON.stringify(change.operations).length + recordBytes;
             this.queue.push({ change, bytes, reserve: settleReserve(change.deadline), resolve, reject });
             if (!this.draining) {
                 void this.drain();
@@ -291,19 +309,19 @@ export class TenantCommitter {
 
     /** Tops `group` up from the queue, first come first served, while the batch has room. */
     private take(group: Pending[]): Pending[] {
-        let operations = group.reduce((n, p) => n + p.change.operations.length, 2); // the receipt and the order
+        // The receipt and the order, and each member's operations and change record.
+        let operations = group.reduce((n, p) => n + p.change.operations.length + (p.change.record ? 1 : 0), 2);
         let bytes = group.reduce((n, p) => n + p.bytes, (this.known?.ids.length ?? 0) * 41 + 1000);
         while (this.queue.length > 0 && group.length < MAX_MEMBERS) {
             const next = this.queue[0] as Pending;
-            const fits =
-                operations + next.change.operations.length <= MAX_BATCH_OPERATIONS &&
-                bytes + next.bytes <= MAX_BATCH_BYTES;
+            const added = next.change.operations.length + (next.change.record ? 1 : 0);
+            const fits = operations + added <= MAX_BATCH_OPERATIONS && bytes + next.bytes <= MAX_BATCH_BYTES;
             if (!fits && group.length > 0) {
                 break;
             }
             this.queue.shift();
             group.push(next);
-            operations += next.change.operations.length;
+            operations += added;
             bytes += next.bytes;
         }
         return group;
@@ -370,7 +388,7 @@ export class TenantCommitter {
             // may yet be refused themselves.
             let ids = order.ids;
             const types = new Map(order.types);
-            const members: { pending: Pending; start: number }[] = [];
+            const members: { pending: Pending; start: number; before: readonly string[]; after: string[] }[] = [];
             const deferred: Pending[] = [];
             const receiptId = `${RECEIPT_PREFIX}${randomUUID()}`;
             // The receipt goes first: a batch sent twice (a retry below the SDK) fails on it, and so reads as landed.
@@ -405,11 +423,12 @@ export class TenantCommitter {
                     pending.reject(error);
                     continue;
                 }
+                const before = ids;
                 ids = next;
                 if (pending.change.added) {
                     types.set(pending.change.added.id, pending.change.added.odataType);
                 }
-                members.push({ pending, start: operations.length });
+                members.push({ pending, start: operations.length, before, after: next });
                 operations.push(...pending.change.operations.map(tenantOperation));
                 writes.forEach((id) => claimed.add(id));
             }
@@ -435,7 +454,36 @@ export class TenantCommitter {
                 }
             }
             const orderIndex = operations.length;
-            operations.push(orderWrite(order, ids, types));
+            // Each member's record after the order: numbered from the order's last change, in the members' order.
+            // A record's number taken by another batch means the order changed too, and the order fails first.
+            const now = new Date();
+            const records = members.flatMap(({ pending, before, after }) => {
+                const { record } = pending.change;
+                return record && this.store.changeLog.enabled ? [{ record, before, after }] : [];
+            });
+            const sequence = order.sequence + records.length;
+            operations.push(orderWrite(order, ids, types, sequence));
+            records.forEach(({ record, before, after }, i) => {
+                const draft = record.draft(before, after);
+                const own = new Set(draft.resources.map((r) => r.resourceId));
+                const moved = priorityChanges(before, after).filter(([id]) => !own.has(id));
+                const written = toRecord(
+                    TENANT_PARTITION,
+                    order.sequence + i + 1,
+                    draft,
+                    record.context,
+                    this.store.changeLog,
+                    randomUUID(),
+                    now,
+                    moved,
+                );
+                operations.push(
+                    tenantOperation({
+                        operationType: BulkOperationType.Create,
+                        resourceBody: written as unknown as JSONObject,
+                    }),
+                );
+            });
             const group = current();
             const sendFor = Math.min(...group.map((p) => (p.change.deadline ?? Infinity) - p.reserve)) - Date.now();
             let results: OperationResponse[];
@@ -453,7 +501,8 @@ export class TenantCommitter {
                 let landed: boolean;
                 if (error instanceof BatchRefused && error.index === 0 && error.statusCode === 409) {
                     landed = true; // the receipt exists: this very batch landed before (sent twice below the SDK)
-                } else if (error instanceof BatchRefused && error.index === orderIndex) {
+                } else if (error instanceof BatchRefused && error.index >= orderIndex) {
+                    // The order, or a record's number (taken only by a batch that changed the order as well).
                     // Another instance changed the order since it was read: read it and go again, at once the first
                     // time (the order known here was simply behind), after a jittered, growing wait after that.
                     this.known = undefined;

@@ -75,7 +75,13 @@ describe('authenticator: accepted tokens', () => {
         const auth = authenticator();
         const token = await idp.appToken();
         const caller = await auth.authenticate(`Bearer ${token}`, 'write');
-        expect(caller).toEqual({ objectId: expect.any(String), kind: 'application' });
+        // What the audit trail names an application by: its id (azp), and the permissions it was granted.
+        expect(caller).toEqual({
+            objectId: expect.any(String),
+            kind: 'application',
+            applicationId: expect.stringMatching(/^[0-9a-f-]{36}$/),
+            granted: [DEFAULT_WRITE_PERMISSION],
+        });
         await expect(auth.authenticate(`bearer ${token}`, 'read')).resolves.toMatchObject({ kind: 'application' });
     });
 
@@ -83,6 +89,7 @@ describe('authenticator: accepted tokens', () => {
         const token = await idp.delegatedToken(['openid', DEFAULT_READ_PERMISSION, 'profile']);
         await expect(authenticator().authenticate(`Bearer ${token}`, 'read')).resolves.toMatchObject({
             kind: 'delegated',
+            userPrincipalName: 'user@example.com',
         });
     });
 
