@@ -12,6 +12,7 @@ import {
     listAssignments,
     updateAssignment,
 } from '../lib/resources/assignments.js';
+import { getAuditEvent, listAuditEvents } from '../lib/resources/auditEvents.js';
 import {
     createConfiguration,
     deleteConfiguration,
@@ -20,6 +21,7 @@ import {
     updateConfiguration,
     updatePriorities,
 } from '../lib/resources/configurations.js';
+import { assignmentsDelta, configurationsDelta } from '../lib/resources/delta.js';
 import { getMetadata, getOpenApi } from '../lib/resources/metadata.js';
 import { getOfficeConfiguration } from '../lib/resources/officeConfiguration.js';
 import { payloadOperations } from '../lib/resources/payloads.js';
@@ -38,6 +40,16 @@ const configurationRoutes: Route[] = [
         operations: { GET: getOfficeConfiguration },
     },
     {
+        name: 'officeConfigurationAuditEvents',
+        template: 'officeConfiguration/auditEvents',
+        operations: { GET: listAuditEvents },
+    },
+    {
+        name: 'officeConfigurationAuditEvent',
+        template: 'officeConfiguration/auditEvents/{auditEventId}',
+        operations: { GET: getAuditEvent },
+    },
+    {
         name: 'officeClientConfigurations',
         template: configurations,
         operations: { GET: listConfigurations, POST: createConfiguration },
@@ -51,6 +63,16 @@ const configurationRoutes: Route[] = [
         name: 'officeClientConfigurationsUpdatePrioritiesQualified',
         template: `${configurations}/microsoft.graph.updatePriorities`,
         operations: { POST: updatePriorities },
+    },
+    {
+        name: 'officeClientConfigurationsDelta',
+        template: `${configurations}/delta`,
+        operations: { GET: configurationsDelta },
+    },
+    {
+        name: 'officeClientConfigurationsDeltaQualified',
+        template: `${configurations}/microsoft.graph.delta()`,
+        operations: { GET: configurationsDelta },
     },
     {
         name: 'officeClientConfiguration',
@@ -75,6 +97,16 @@ const resourceRoutes: Route[] = [
         name: 'officeClientConfigurationAssignments',
         template: `${configuration}/assignments`,
         operations: { GET: listAssignments, POST: createAssignment },
+    },
+    {
+        name: 'officeClientConfigurationAssignmentsDelta',
+        template: `${configuration}/assignments/delta`,
+        operations: { GET: assignmentsDelta },
+    },
+    {
+        name: 'officeClientConfigurationAssignmentsDeltaQualified',
+        template: `${configuration}/assignments/microsoft.graph.delta()`,
+        operations: { GET: assignmentsDelta },
     },
     {
         name: 'officeClientConfigurationAssignment',

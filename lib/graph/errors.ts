@@ -17,6 +17,7 @@ export type GraphErrorCode =
     | 'MethodNotAllowed'
     | 'RequestTimeout'
     | 'Conflict'
+    | 'SyncStateNotFound'
     | 'PreconditionFailed'
     | 'RequestEntityTooLarge'
     | 'UnsupportedMediaType'
@@ -35,6 +36,8 @@ const STATUS: Record<GraphErrorCode, number> = {
     MethodNotAllowed: 405,
     RequestTimeout: 408,
     Conflict: 409,
+    /** Delta query: the token is older than what the change log keeps (lib/graph/deltaQuery). */
+    SyncStateNotFound: 410,
     PreconditionFailed: 412,
     RequestEntityTooLarge: 413,
     UnsupportedMediaType: 415,

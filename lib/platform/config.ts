@@ -5,6 +5,7 @@
 
 import { randomBytes } from 'node:crypto';
 
+import { DEFAULT_CHANGE_RETENTION_DAYS } from '../store/changeLog.js';
 import { DEFAULT_MAX_DEPENDENCIES_PER_SECOND, MAX_DEPENDENCIES_PER_SECOND } from './sampling.js';
 
 export const DEFAULT_COSMOS_DATABASE = 'officeConfiguration';
@@ -97,6 +98,11 @@ export interface AppConfig {
      * Azure requires the setting; a local run makes a random one (its tokens end with the process).
      */
     skipTokenKey: Buffer;
+    /**
+     * How long the change log keeps each change (CHANGE_RETENTION_DAYS): delta tokens and audit events live as long.
+     * Cosmos DB's TTL removes older records.
+     */
+    changeRetentionSeconds: number;
     /** Absent when requests are served without a token: only ever locally. */
     auth?: AuthSettings;
     /** Absent without APPLICATIONINSIGHTS_CONNECTION_STRING: then the telemetry SDK is never loaded. */
@@ -138,6 +144,8 @@ export const DEFAULT_REQUEST_BUDGET_MS = 10_000;
 export const DEFAULT_BODY_TIMEOUT_SECONDS = 10;
 
 export const DEFAULT_HEADERS_TIMEOUT_SECONDS = 10;
+/** Ten years: far past any audit requirement, well within Cosmos DB's largest `ttl` (2^31 - 1 seconds). */
+export const MAX_CHANGE_RETENTION_DAYS = 3650;
 export const DEFAULT_BODY_IDLE_TIMEOUT_SECONDS = 10;
 export const DEFAULT_REQUEST_TIMEOUT_SECONDS = 30;
 
@@ -475,6 +483,9 @@ export function loadConfig(env: Env = process.env): AppConfig {
         requestBudgetMs,
         bodyTimeoutMs,
         skipTokenKey: skipTokenKey(env, runningInAzure),
+        changeRetentionSeconds:
+            positiveInteger(env, 'CHANGE_RETENTION_DAYS', DEFAULT_CHANGE_RETENTION_DAYS, MAX_CHANGE_RETENTION_DAYS) *
+            86_400,
         hostTimeouts: timeouts,
         sweepIntervalMs: positiveInteger(env, 'SWEEP_INTERVAL_SECONDS', DEFAULT_SWEEP_INTERVAL_SECONDS, 3600) * 1000,
         hostStorage:

@@ -71,7 +71,10 @@ export function createAppServices(config: AppConfig, logger: Logger = consoleLog
     return {
         ...(config.auth ? { authenticator: createAuthenticator(config.auth, { logger }) } : {}),
         ...(telemetry ? { telemetry } : {}),
-        store: new AssignmentStore(container, { ...(telemetry ? { observer: telemetry.observer } : {}) }),
+        store: new AssignmentStore(container, {
+            ...(telemetry ? { observer: telemetry.observer } : {}),
+            changeLog: { retentionSeconds: config.changeRetentionSeconds },
+        }),
         clock: () => new Date(),
         logger,
         requestBudgetMs: config.requestBudgetMs,

@@ -23,7 +23,6 @@ import {
 } from '@azure/cosmos';
 
 import { PAYLOAD_PROPERTIES, type PayloadProperty } from '../graph/schema.js';
-import { type AuditProperty, auditValue, type ChangeDraft, CONFIGURATION_RESOURCE_TYPE } from './changeLog.js';
 import {
     type AssignmentStore,
     BatchRefused,
@@ -35,6 +34,7 @@ import {
     StoreError,
     writeCondition,
 } from './assignmentStore.js';
+import { type AuditProperty, auditValue, type ChangeDraft, CONFIGURATION_RESOURCE_TYPE } from './changeLog.js';
 import {
     type ConfigurationDocument,
     type ConfigurationFields,
@@ -740,7 +740,7 @@ export class ConfigurationStore {
                                 id,
                                 ifMatch: String(current._etag),
                                 resourceBody: patch,
-                            } as OperationInput,
+                            },
                         ],
                         ...(reorder ? { reorder } : {}),
                         deadline: this.assignments.deadline(),
@@ -1038,7 +1038,7 @@ export class ConfigurationStore {
                                     ],
                                     condition: "FROM c WHERE c.kind = 'configuration'",
                                 },
-                            } as OperationInput,
+                            },
                             {
                                 operationType: BulkOperationType.Upsert,
                                 resourceBody: payloadDocument(id, payload) as unknown as JSONObject,

@@ -283,7 +283,10 @@ describe('infra/main.bicep', () => {
                     }
                 }
             }
-            expect([...queried].sort()).toEqual([`${PARTITION_KEY_PATH}/?`, '/id/?'].sort());
+            // The change log's audit reads (lib/store/changeReader) add the two paths only its records have.
+            expect([...queried].sort()).toEqual(
+                [`${PARTITION_KEY_PATH}/?`, '/id/?', '/activityDateTime/?', '/eventId/?'].sort(),
+            );
             const container = single(walked, 'Microsoft.DocumentDB/databaseAccounts/sqlDatabases/containers');
             const policy = valueAt(container, 'properties.resource.indexingPolicy') as {
                 includedPaths: { path: string }[];
@@ -292,14 +295,16 @@ describe('infra/main.bicep', () => {
             expect(valueAt(container, 'properties.resource.uniqueKeyPolicy')).toBeUndefined();
         });
 
-        it('indexes only the partition key and id', () => {
+        it("indexes only the partition key, id and the change records' audit paths", () => {
             const container = single(walked, 'Microsoft.DocumentDB/databaseAccounts/sqlDatabases/containers');
             const policy = valueAt(container, 'properties.resource.indexingPolicy') as {
                 includedPaths: { path: string }[];
                 excludedPaths: { path: string }[];
             };
             expect(policy.excludedPaths.map((p) => p.path)).toContain('/*');
-            expect(policy.includedPaths.map((p) => p.path).sort()).toEqual([`${PARTITION_KEY_PATH}/?`, '/id/?'].sort());
+            expect(policy.includedPaths.map((p) => p.path).sort()).toEqual(
+                [`${PARTITION_KEY_PATH}/?`, '/id/?', '/activityDateTime/?', '/eventId/?'].sort(),
+            );
         });
 
         it('reads at Strong consistency and lets the sweeper run at low priority', () => {

@@ -90,7 +90,12 @@ describe('presets', () => {
         expect(azureServerless.latencyMs.pointRead).toEqual({ p50: 5, p99: 12 });
         expect(azureServerless.replication).toEqual({ lagMs: 10, staleReplicaProbability: 0.25 });
         expect(azureServerless.faults.rates.writes[503]).toBe(0.0001);
-        expect(azureServerless.charges.indexingPolicy.includedPaths).toEqual(['/configurationId/?', '/id/?']);
+        expect(azureServerless.charges.indexingPolicy.includedPaths).toEqual([
+            '/configurationId/?',
+            '/id/?',
+            '/activityDateTime/?',
+            '/eventId/?',
+        ]);
         expect(azureAutoscaleFloor.throughput.budgetRuPerSecond).toBe(1000);
         expect(local.throughput.budgetRuPerSecond).toBeNull();
         expect(local.latencyMs.query).toEqual({ p50: 0, p99: 0 });
