@@ -324,8 +324,10 @@ async function countStored(
     const { resources } = await container.items
         .query<string>(
             {
-                // Assignments only: not the set document (lib/store/assignmentStore.ts).
-                query: "SELECT VALUE c.id FROM c WHERE c.configurationId = @id AND c.id != 'assign-version'",
+                // Assignments only: not the set document nor the change records (lib/store/assignmentStore.ts).
+                query:
+                    'SELECT VALUE c.id FROM c WHERE c.configurationId = @id AND ' +
+                    "c.id != 'assign-version' AND NOT STARTSWITH(c.id, 'change-')",
                 parameters: [{ name: '@id', value: configurationId }],
             },
             { partitionKey: configurationId },

@@ -1,8 +1,35 @@
 /**
- * The service's `$metadata`: Graph's own CSDL for the types this service exposes. Every definition inside the Schema
- * is copied verbatim from Graph's beta metadata (microsoftgraph/msgraph-metadata, beta_metadata.xml of 2021-07-13),
- * so a client generated from it sees Graph's types; types the served ones reference (the check-in statuses) come
- * along so that the document resolves. Kept in code rather than a file so that the build output holds it.
+ * The service's `$metadata`: Graph's own CSDL for the types this service exposes, then the service's own schema.
+ *
+ * - Schema `microsoft.graph`: every definition Graph publishes is copied verbatim from Graph's beta metadata
+ *   (microsoftgraph/msgraph-metadata, beta_metadata.xml of 2021-07-13), so a client generated from it sees Graph's
+ *   types; types the served ones reference (the check-in statuses) come along so that the document resolves. After
+ *   Graph's two actions come the two `delta` functions the service answers (`.../clientConfigurations/delta` and
+ *   `.../assignments/delta`, also `microsoft.graph.delta()`): the 2021 excerpt has none for these collections, so
+ *   they are written the way Graph declares each of its own (`<Function Name="delta" IsBound="true">`, a collection
+ *   bound and returned, no IsComposable, as in Graph's v1.0 CSDL), in Graph's namespace because the qualified URL
+ *   names `microsoft.graph.delta`. They add functions; no Graph type changes.
+ * - Schema `officeConfigurationService` (AUDIT_NAMESPACE of lib/resources/auditEvents): what the service adds and
+ *   Graph does not have: the audit event, shaped as Intune's `microsoft.graph.auditEvent` (beta), with its complex
+ *   types, and the `auditEvents` collection under `/officeConfiguration`.
+ *
+ * How `auditEvents` hangs off `/officeConfiguration` without touching Graph's `officeConfiguration` type: as the
+ * contained navigation property of a type derived from it, `officeConfigurationService.officeConfiguration`, while
+ * the singleton keeps Graph's declaration (`microsoft.graph.officeConfiguration`). The other ways do worse:
+ * - adding the property to Graph's type edits Graph's verbatim definition;
+ * - an entity set is addressed at the service root (`/auditEvents`), not under the singleton, and a document has
+ *   exactly one entity container, Graph's, so the service's namespace cannot have a container of its own;
+ * - retyping the singleton to the derived type breaks `GET /officeConfiguration`, which says
+ *   `#microsoft.graph.officeConfiguration` as Graph does: a strict OData reader (Microsoft.OData.Core) refuses a
+ *   payload of a base type where the metadata declares a derived one.
+ * The price, measured with Microsoft.OData.Core 8.4.4: OData addresses a derived type's navigation property through
+ * the type cast, `/officeConfiguration/officeConfigurationService.officeConfiguration/auditEvents` (and its context
+ * URL is `$metadata#officeConfiguration/officeConfigurationService.officeConfiguration/auditEvents`); the short
+ * `/officeConfiguration/auditEvents` the service answers is its own shorthand, which such a reader does not resolve.
+ * Generated clients are unaffected: the OpenAPI description (lib/resources/openapi) describes the short path, and
+ * Kiota generates from it. The document is valid CSDL 4.0 (CsdlReader parses it and `Validate` finds nothing).
+ *
+ * Kept in code rather than a file so that the build output holds it.
  */
 export const CSDL_XML = `<?xml version="1.0" encoding="utf-8"?>
 <edmx:Edmx Version="4.0" xmlns:edmx="http://docs.oasis-open.org/odata/ns/edmx">
@@ -63,9 +90,59 @@ export const CSDL_XML = `<?xml version="1.0" encoding="utf-8"?>
         <Parameter Name="officeConfigurationPolicyIds" Type="Collection(Edm.String)" Unicode="false" />
         <Parameter Name="officeConfigurationPriorities" Type="Collection(Edm.Int32)" Nullable="false" />
       </Action>
+      <Function Name="delta" IsBound="true">
+        <Parameter Name="bindingParameter" Type="Collection(graph.officeClientConfiguration)" />
+        <ReturnType Type="Collection(graph.officeClientConfiguration)" />
+      </Function>
+      <Function Name="delta" IsBound="true">
+        <Parameter Name="bindingParameter" Type="Collection(graph.officeClientConfigurationAssignment)" />
+        <ReturnType Type="Collection(graph.officeClientConfigurationAssignment)" />
+      </Function>
       <EntityContainer Name="GraphService">
         <Singleton Name="officeConfiguration" Type="microsoft.graph.officeConfiguration" />
       </EntityContainer>
+    </Schema>
+    <!-- This service's own types, not Microsoft Graph's: the audit trail, and the officeConfiguration that has it. -->
+    <Schema Namespace="officeConfigurationService" xmlns="http://docs.oasis-open.org/odata/ns/edm">
+      <ComplexType Name="auditActor">
+        <Property Name="applicationDisplayName" Type="Edm.String" />
+        <Property Name="applicationId" Type="Edm.String" />
+        <Property Name="auditActorType" Type="Edm.String" />
+        <Property Name="ipAddress" Type="Edm.String" />
+        <Property Name="servicePrincipalName" Type="Edm.String" />
+        <Property Name="type" Type="Edm.String" />
+        <Property Name="userId" Type="Edm.String" />
+        <Property Name="userPermissions" Type="Collection(Edm.String)" />
+        <Property Name="userPrincipalName" Type="Edm.String" />
+      </ComplexType>
+      <ComplexType Name="auditProperty">
+        <Property Name="displayName" Type="Edm.String" />
+        <Property Name="newValue" Type="Edm.String" />
+        <Property Name="oldValue" Type="Edm.String" />
+      </ComplexType>
+      <ComplexType Name="auditResource">
+        <Property Name="auditResourceType" Type="Edm.String" />
+        <Property Name="displayName" Type="Edm.String" />
+        <Property Name="modifiedProperties" Type="Collection(officeConfigurationService.auditProperty)" />
+        <Property Name="resourceId" Type="Edm.String" />
+        <Property Name="type" Type="Edm.String" />
+      </ComplexType>
+      <EntityType Name="auditEvent" BaseType="microsoft.graph.entity">
+        <Property Name="activity" Type="Edm.String" />
+        <Property Name="activityDateTime" Type="Edm.DateTimeOffset" Nullable="false" />
+        <Property Name="activityOperationType" Type="Edm.String" />
+        <Property Name="activityResult" Type="Edm.String" />
+        <Property Name="activityType" Type="Edm.String" />
+        <Property Name="actor" Type="officeConfigurationService.auditActor" />
+        <Property Name="category" Type="Edm.String" />
+        <Property Name="componentName" Type="Edm.String" />
+        <Property Name="correlationId" Type="Edm.Guid" Nullable="false" />
+        <Property Name="displayName" Type="Edm.String" />
+        <Property Name="resources" Type="Collection(officeConfigurationService.auditResource)" />
+      </EntityType>
+      <EntityType Name="officeConfiguration" BaseType="microsoft.graph.officeConfiguration">
+        <NavigationProperty Name="auditEvents" Type="Collection(officeConfigurationService.auditEvent)" ContainsTarget="true" />
+      </EntityType>
     </Schema>
   </edmx:DataServices>
 </edmx:Edmx>

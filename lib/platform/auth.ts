@@ -466,7 +466,7 @@ function grantOf(payload: JWTPayload): { kind: Caller['kind']; granted: string[]
 
 function authorize(payload: JWTPayload, access: Access, settings: AuthSettings, realm: string, logger: Logger): Caller {
     const { kind, granted } = grantOf(payload);
-    const claim = (name: string) => (typeof payload[name] === 'string' ? (payload[name]) : undefined);
+    const claim = (name: string) => (typeof payload[name] === 'string' ? payload[name] : undefined);
     const caller: Caller = { objectId: claim('oid'), kind, granted };
     const userPrincipalName = kind === 'delegated' ? (claim('upn') ?? claim('preferred_username')) : undefined;
     const applicationId = claim('azp') ?? claim('appid');

@@ -735,7 +735,12 @@ export class AssignmentStore {
             let refusedOn: number | undefined;
             for (;;) {
                 if (revision === undefined) {
-                    const set = await this.read<SetDocument>(container, meter, configurationId, SET_VERSION_ID);
+                    let set = await this.read<SetDocument>(container, meter, configurationId, SET_VERSION_ID);
+                    // A replica behind the configuration's create (another instance's) may not have it yet: the
+                    // primary is asked before the write is refused, and its answer brings the next read up to date.
+                    if (!set && (await this.probe(container, meter, configurationId, SET_VERSION_ID))) {
+                        set = await this.read<SetDocument>(container, meter, configurationId, SET_VERSION_ID);
+                    }
                     if (!set) {
                         throw configurationNotFound(configurationId);
                     }
@@ -985,7 +990,7 @@ export class AssignmentStore {
             }
             for (let attempt = 0; ; attempt++) {
                 let current = await this.read<AssignmentDocument>(container, meter, configurationId, id);
-                if (current && condition.ifMatch !== undefined && httpEtag(current._etag) !== condition.ifMatch) {
+                if (!current || (condition.ifMatch !== undefined && httpEtag(current._etag) !== condition.ifMatch)) {
                     // Perhaps a replica behind another instance's write that the client has seen: ask the primary.
                     await this.probe(container, meter, configurationId, id);
                     current = await this.read<AssignmentDocument>(container, meter, configurationId, id);
@@ -1007,8 +1012,11 @@ export class AssignmentStore {
                     // Changed (or deleted) since it was read, with no If-Match of the client's to fail: read it again.
                     const raced =
                         error instanceof StoreError && ['preconditionFailed', 'notFound'].includes(error.kind);
-                    if (!raced || ifMatch !== undefined || attempt >= 2) {
+                    if (!raced || ifMatch !== undefined) {
                         throw error;
+                    }
+                    if (attempt >= 2) {
+                        throw new StoreError('conflict', 'Cosmos DB patch: the assignment kept changing concurrently');
                     }
                 }
             }
@@ -1342,15 +1350,14 @@ export class AssignmentStore {
                 resourceBody: record as unknown as JSONObject,
             });
         }
+        // Not queued behind this process's single writes: the set document's ETag is the batch's condition, so no
+        // write can land between the read and the batch, and the number after the read's is the assign's own.
         await this.run('batch', async (container, meter) => {
-            await this.serialized(configurationId, async () => {
-                const revisions = this.sharedMap<number>(REVISIONS);
-                revisions.delete(configurationId);
+            try {
                 await this.batch(container, meter, configurationId, operations).catch(refusedAs('batch'));
-                if (logged) {
-                    revisions.set(configurationId, revision);
-                }
-            });
+            } finally {
+                this.sharedMap<number>(REVISIONS).delete(configurationId);
+            }
         });
     }
 }

@@ -5,7 +5,7 @@
  */
 import type { Assignment } from '../graph/odata.js';
 import type { AssignmentTarget } from '../graph/schema.js';
-import { type AssignmentStore, SET_VERSION_ID, type StoredAssignment,StoreError } from './assignmentStore.js';
+import { type AssignmentStore, SET_VERSION_ID, type StoredAssignment, StoreError } from './assignmentStore.js';
 import { changeId, type ChangeRecord } from './changeLog.js';
 
 /** The highest id a record can have: twelve nines. */

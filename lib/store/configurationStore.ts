@@ -752,8 +752,12 @@ export class ConfigurationStore {
                 return await this.committed(id, commit);
             } catch (error) {
                 const raced = error instanceof StoreError && error.kind === 'preconditionFailed';
-                if (!raced || ifMatch !== undefined || attempt >= 2) {
+                if (!raced || ifMatch !== undefined) {
                     throw error;
+                }
+                if (attempt >= 2) {
+                    // The client asked for no condition: losing to other writes is a conflict to retry, not a 412.
+                    throw new StoreError('conflict', 'Cosmos DB patch: the configuration kept changing concurrently');
                 }
             }
         }
@@ -1068,8 +1072,11 @@ export class ConfigurationStore {
                 return info;
             } catch (error) {
                 const raced = error instanceof StoreError && error.kind === 'preconditionFailed';
-                if (!raced || attempt >= 2) {
+                if (!raced) {
                     throw error;
+                }
+                if (attempt >= 2) {
+                    throw new StoreError('conflict', 'Cosmos DB replace: the configuration kept changing concurrently');
                 }
             }
         }

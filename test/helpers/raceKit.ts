@@ -3,6 +3,8 @@
  * the Azure-like Cosmos DB), requests as a client sends them, and how a round is judged: from storage itself, after the
  * sweeper's run (test/helpers/scaleOut.ts has the audit).
  */
+import { randomBytes } from 'node:crypto';
+
 import { afterAll, beforeAll, expect } from 'vitest';
 
 import { sweep } from '../../lib/jobs/sweeper.js';
@@ -32,7 +34,8 @@ async function startRaceScaleOut(): Promise<ScaleOut> {
             consistency: { defaultLevel: 'Session' },
             faults: { rates: { reads: none, writes: none, batches: none, queries: none } },
         },
-        env: { COSMOS_REQUEST_TIMEOUT_MS: '1500' },
+        // One paging key for every instance, as Azure requires (a token signed on one is followed on another).
+        env: { COSMOS_REQUEST_TIMEOUT_MS: '1500', SKIPTOKEN_KEY: randomBytes(32).toString('base64url') },
     });
 }
 
