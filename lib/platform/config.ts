@@ -227,6 +227,26 @@ function positiveInteger(env: Env, name: string, fallback: number, max: number):
     return Number(value);
 }
 
+/**
+ * The change log's retention in seconds, from CHANGE_RETENTION_DAYS: days, a fraction allowed (0.5 is 12 hours; the
+ * race suites keep a few minutes), from a minute to MAX_CHANGE_RETENTION_DAYS.
+ */
+function changeRetentionSeconds(env: Env): number {
+    const name = 'CHANGE_RETENTION_DAYS';
+    const value = text(env, name);
+    if (value === undefined) {
+        return DEFAULT_CHANGE_RETENTION_DAYS * 86_400;
+    }
+    const seconds = Math.round(Number(value) * 86_400);
+    if (!/^\d{1,4}(\.\d{1,6})?$/.test(value) || seconds < 60 || Number(value) > MAX_CHANGE_RETENTION_DAYS) {
+        throw new ConfigurationError(
+            name,
+            `expected a number of days from 0.0007 (a minute) to ${MAX_CHANGE_RETENTION_DAYS}, got '${value}'`,
+        );
+    }
+    return seconds;
+}
+
 function cosmosConnection(env: Env, runningInAzure: boolean): CosmosConnection {
     const cosmosEndpoint = endpoint(env, 'COSMOS_ENDPOINT');
     const key = text(env, 'COSMOS_KEY');
@@ -483,9 +503,7 @@ export function loadConfig(env: Env = process.env): AppConfig {
         requestBudgetMs,
         bodyTimeoutMs,
         skipTokenKey: skipTokenKey(env, runningInAzure),
-        changeRetentionSeconds:
-            positiveInteger(env, 'CHANGE_RETENTION_DAYS', DEFAULT_CHANGE_RETENTION_DAYS, MAX_CHANGE_RETENTION_DAYS) *
-            86_400,
+        changeRetentionSeconds: changeRetentionSeconds(env),
         hostTimeouts: timeouts,
         sweepIntervalMs: positiveInteger(env, 'SWEEP_INTERVAL_SECONDS', DEFAULT_SWEEP_INTERVAL_SECONDS, 3600) * 1000,
         hostStorage:

@@ -9,7 +9,13 @@
  * and limits come from the constants the code enforces, so the contract cannot drift from what the service accepts.
  * The keywords differ on purpose: ajv validates a `oneOf` of closed schemas, generators want class hierarchies.
  * scripts/build-openapi writes `openApiJson()` to dist/openapi.json; lib/resources/metadata serves the same text.
+ *
+ * Delta query is described as Graph's OpenAPI describes its delta functions (one path per function, a page of
+ * `BaseDeltaFunctionResponse`). The audit trail is the service's own extension: its schemas are apart from Graph's
+ * (named after their $metadata namespace, `officeConfigurationService`; see `auditSchemas`), and every part of it says
+ * so in its description and with `x-service-extension: true`.
  */
+import { DEFAULT_DELTA_PAGE_SIZE, MAX_DELTA_PAGE_SIZE } from '../graph/deltaQuery.js';
 import { ODATA_JSON } from '../graph/odata.js';
 import {
     CONFIGURATION_SELECTABLE,
@@ -39,8 +45,10 @@ import { BATCH_CONCURRENCY, MAX_BATCH_BODY_BYTES, MAX_BATCH_REQUESTS } from '../
 import { MAX_BODY_BYTES } from '../http/body.js';
 import { UNAVAILABLE_RETRY_AFTER_SECONDS } from '../http/pipeline.js';
 import { DEFAULT_READ_PERMISSION, DEFAULT_WRITE_PERMISSION } from '../platform/config.js';
+import { DEFAULT_CHANGE_RETENTION_DAYS } from '../store/changeLog.js';
 import { MAX_KEY_LENGTH } from '../store/idempotency.js';
 import { MAX_CONFIGURATION_ID_LENGTH } from './assignments.js';
+import { AUDIT_EVENT_TYPE, AUDIT_EVENTS_PATH, AUDIT_NAMESPACE, DEFAULT_AUDIT_TOP } from './auditEvents.js';
 import { MAX_CREATE_CONFIGURATION_BODY_BYTES, MAX_PAYLOAD_BYTES } from './configurations.js';
 
 type Json = Record<string, unknown>;
@@ -75,6 +83,8 @@ const DEFS = '#/$defs/';
 const ENTITY_TYPE = `${NAMESPACE}.entity`;
 /** Graph's own name for the part every collection page shares (`@odata.count`, `@odata.nextLink`). */
 const BASE_COLLECTION = 'BaseCollectionPaginationCountResponse';
+/** Graph's own name for the part every page of a delta function shares (`@odata.nextLink`, `@odata.deltaLink`). */
+const BASE_DELTA = 'BaseDeltaFunctionResponse';
 const ODATA_ERROR = `${NAMESPACE}.ODataErrors.ODataError`;
 const MAIN_ERROR = `${NAMESPACE}.ODataErrors.MainError`;
 const ERROR_DETAILS = `${NAMESPACE}.ODataErrors.ErrorDetails`;
@@ -387,6 +397,129 @@ const errorSchemas: Json = {
     },
 };
 
+/**
+ * The audit trail's types: this service's extension, shaped as Intune's `microsoft.graph.auditEvent`, declared in
+ * $metadata in the service's own namespace (lib/graph/csdl). Here each is named `microsoft.graph.` + its CSDL name
+ * (`microsoft.graph.officeConfigurationService.auditEvent` for `officeConfigurationService.auditEvent`), a namespace of
+ * its own under Graph's prefix, as Graph's OpenAPI names the types of its own sub-namespaces: Kiota places models by
+ * the prefix every schema name shares, so a second top-level prefix would move Graph's models out of `models/` (to
+ * `models/microsoft/...`), unlike the Graph SDK's; this way they stay, and the extension's land in
+ * `models/officeConfigurationService/`. Graph's schemas neither reference nor map them; each says it is the service's
+ * extension in its description and with `x-service-extension: true`. Standalone rather than `allOf` Graph's entity,
+ * whose discriminator maps Graph's types only. A value the service may leave out is `null`.
+ *
+ * The CSDL's `officeConfigurationService.officeConfiguration` (the derived type that holds `auditEvents`) is not
+ * described: no response carries it, its one navigation property is the path `/officeConfiguration/auditEvents`
+ * itself, and Kiota 1.38 generates a deserializer for it that calls itself in place of its base's (same-named types
+ * in two namespaces).
+ */
+const extensionSchema = (csdlName: string) => `${NAMESPACE}.${csdlName}`;
+const AUDIT_EVENT = extensionSchema(AUDIT_EVENT_TYPE);
+const AUDIT_ACTOR = extensionSchema(`${AUDIT_NAMESPACE}.auditActor`);
+const AUDIT_RESOURCE = extensionSchema(`${AUDIT_NAMESPACE}.auditResource`);
+const AUDIT_PROPERTY = extensionSchema(`${AUDIT_NAMESPACE}.auditProperty`);
+/** Marks every part of the document that describes the service's extension rather than Graph. */
+const EXTENSION = { 'x-service-extension': true } as const;
+const EXTENSION_NOTE = "This service's extension: not part of Microsoft Graph.";
+
+const auditShortName = (schema: string) => schema.slice(`${NAMESPACE}.${AUDIT_NAMESPACE}.`.length);
+const text = (description: string) => ({ type: 'string', description });
+const nullableText = (description: string) => ({ type: ['string', 'null'], description });
+
+function auditSchemas(): Json {
+    const extension = (name: string, description: string, body: Json): Json => ({
+        title: auditShortName(name),
+        type: 'object',
+        ...body,
+        description: `${description} ${EXTENSION_NOTE}`,
+        ...EXTENSION,
+    });
+    return {
+        [AUDIT_EVENT]: extension(
+            AUDIT_EVENT,
+            `\`${AUDIT_EVENT_TYPE}\`: one acknowledged write, as Intune's \`microsoft.graph.auditEvent\` tells one; ` +
+                'a refused write has none.',
+            {
+                required: ['id', 'activityDateTime', 'correlationId'],
+                properties: {
+                    id: { type: 'string', pattern: GUID_PATTERN, description: 'A GUID.', readOnly: true },
+                    displayName: text('The activity, as `activity` says it.'),
+                    componentName: { type: 'string', examples: ['OfficeConfiguration'] },
+                    actor: schemaRef(AUDIT_ACTOR),
+                    activity: { type: 'string', examples: ['Create OfficeClientConfiguration'] },
+                    activityDateTime: {
+                        type: 'string',
+                        format: 'date-time',
+                        description: 'When the write was sent to storage (UTC, milliseconds).',
+                    },
+                    activityType: { type: 'string', examples: ['Patch OfficeClientConfigurationAssignment'] },
+                    activityOperationType: { type: 'string', examples: ['Create', 'Patch', 'Delete', 'Action'] },
+                    activityResult: { type: 'string', examples: ['Success'] },
+                    correlationId: {
+                        type: 'string',
+                        pattern: GUID_PATTERN,
+                        description: "The `request-id` the write was answered with (a `$batch` step's own).",
+                    },
+                    resources: {
+                        type: 'array',
+                        items: schemaRef(AUDIT_RESOURCE),
+                        description:
+                            'What the write changed, with old and new values; then the configuration an assignment ' +
+                            'belongs to, and each configuration whose priority moved.',
+                    },
+                    category: { type: 'string', examples: ['OfficeConfiguration'] },
+                    [ODATA_TYPE]: { type: 'string', default: `#${AUDIT_EVENT_TYPE}` },
+                },
+            },
+        ),
+        [AUDIT_ACTOR]: extension(AUDIT_ACTOR, 'Who made the change (`auditActor`).', {
+            properties: {
+                auditActorType: {
+                    type: 'string',
+                    description:
+                        '`ItPro` (a delegated token), `Application`, or `Unknown` while authentication is off.',
+                    examples: ['ItPro', 'Application', 'Unknown'],
+                },
+                type: text('As `auditActorType`; `Unauthenticated` while authentication is off.'),
+                userId: nullableText("The user's object id (a delegated token)."),
+                userPrincipalName: nullableText("The user's principal name (a delegated token)."),
+                applicationId: nullableText("The calling application's client id."),
+                applicationDisplayName: nullableText("The calling application's name, when the token says it."),
+                servicePrincipalName: nullableText('Not recorded: always null.'),
+                ipAddress: nullableText('Not recorded: always null.'),
+                userPermissions: {
+                    type: 'array',
+                    items: { type: 'string' },
+                    description: 'The permissions the token granted.',
+                },
+            },
+        }),
+        [AUDIT_RESOURCE]: extension(AUDIT_RESOURCE, 'A resource the change touched (`auditResource`).', {
+            properties: {
+                displayName: nullableText("The resource's displayName, when it has one."),
+                modifiedProperties: { type: 'array', items: schemaRef(AUDIT_PROPERTY) },
+                type: { type: 'string', examples: [CONFIGURATION_BASE_TYPE, ASSIGNMENT_TYPE] },
+                auditResourceType: { type: 'string', examples: [CONFIGURATION_BASE_TYPE, ASSIGNMENT_TYPE] },
+                resourceId: text("The resource's id."),
+            },
+        }),
+        [AUDIT_PROPERTY]: extension(AUDIT_PROPERTY, 'A property the change modified (`auditProperty`).', {
+            properties: {
+                displayName: text("The property's name."),
+                oldValue: nullableText('Its value before, as text (a string as it is, else JSON); null if none.'),
+                newValue: nullableText('Its value after, as text (a string as it is, else JSON); null if none.'),
+            },
+        }),
+        [collectionResponse(AUDIT_EVENT)]: {
+            title: `Collection of ${auditShortName(AUDIT_EVENT)}`,
+            type: 'object',
+            allOf: [schemaRef(BASE_COLLECTION), collectionOf(AUDIT_EVENT)],
+            description: EXTENSION_NOTE,
+            ...EXTENSION,
+        },
+    };
+}
+
 const componentSchemas = (): Json => ({
     ...typeSchemas(),
     [BASE_COLLECTION]: {
@@ -410,7 +543,24 @@ const componentSchemas = (): Json => ({
             },
         ]),
     ),
+    [BASE_DELTA]: {
+        title: 'Base delta function response',
+        type: 'object',
+        properties: {
+            '@odata.nextLink': {
+                type: 'string',
+                description: 'More of this round: request it at once. Never on the same page as `@odata.deltaLink`.',
+            },
+            '@odata.deltaLink': {
+                type: 'string',
+                description:
+                    'The round is over: keep it, and request it later for what changed since. Never on the same ' +
+                    'page as `@odata.nextLink`.',
+            },
+        },
+    },
     ...errorSchemas,
+    ...auditSchemas(),
 });
 
 const ref = (kind: 'schemas' | 'parameters' | 'headers' | 'responses', name: string) => ({
@@ -427,6 +577,7 @@ const headers = (...names: string[]) =>
 /** Graph's names for the key segments, so that generated builders read `byOfficeClientConfigurationId(...)`. */
 const CONFIGURATION_KEY = 'officeClientConfiguration-id';
 const ASSIGNMENT_KEY = 'officeClientConfigurationAssignment-id';
+const AUDIT_EVENT_KEY = 'auditEvent-id';
 
 /** `$select` over the properties a resource may be narrowed to. */
 const selectParameter = (names: readonly string[]): Json => ({
@@ -499,6 +650,53 @@ const parameters: Json = {
         explode: false,
         schema: { type: 'array', uniqueItems: true, items: { type: 'string', enum: ['priority', 'priority desc'] } },
     },
+    deltatoken: {
+        name: '$deltatoken',
+        in: 'query',
+        description:
+            'Opaque; copied from `@odata.deltaLink`, which carries `$select` too: the changes since that round. ' +
+            '`latest` starts from now, with no items and a deltaLink. Never with `$skiptoken`.',
+        style: 'form',
+        explode: false,
+        schema: { type: 'string', examples: ['latest'] },
+    },
+    preferPageSize: {
+        name: 'Prefer',
+        in: 'header',
+        description:
+            `\`odata.maxpagesize=n\`: at most n items a page (1 to ${MAX_DELTA_PAGE_SIZE}; ${DEFAULT_DELTA_PAGE_SIZE} ` +
+            'without it), answered with `Preference-Applied`. Send it with every request of a round; a value the ' +
+            'service cannot honour is ignored.',
+        schema: { type: 'string', examples: ['odata.maxpagesize=50'] },
+    },
+    topAuditEvents: {
+        name: '$top',
+        in: 'query',
+        description: 'Show only the first n events: the page size. Also accepted without `$`, in any case.',
+        style: 'form',
+        explode: false,
+        schema: { type: 'integer', minimum: 1, maximum: MAX_TOP, default: DEFAULT_AUDIT_TOP },
+        example: 20,
+    },
+    filterAuditEvents: {
+        name: '$filter',
+        in: 'query',
+        description:
+            '`activityDateTime` compared with `ge`, `le`, `gt` or `lt` to a DateTimeOffset literal, the comparisons ' +
+            'joined by `and`; any other filter is a 400.',
+        style: 'form',
+        explode: false,
+        schema: { type: 'string' },
+        example: 'activityDateTime ge 2026-12-01T00:00:00Z and activityDateTime lt 2026-12-02T00:00:00Z',
+    },
+    [AUDIT_EVENT_KEY]: {
+        name: AUDIT_EVENT_KEY,
+        in: 'path',
+        required: true,
+        description: 'The unique identifier of auditEvent, a GUID; any other value names no event (404).',
+        schema: { type: 'string' },
+        'x-ms-docs-key-type': 'auditEvent',
+    },
     ifMatch: {
         name: 'If-Match',
         in: 'header',
@@ -568,8 +766,9 @@ const errorResponses = {
         '400',
         errorResponse(
             '`BadRequest`: invalid JSON, a schema violation (one `details` entry each, its `target` naming the ' +
-                'property), a bad path or query value, or an unsupported query option (`$filter`, `$orderby`, ' +
-                '`$search`, `$expand`, `$skip`).',
+                'property), a bad path or query value, a `$skiptoken` or `$deltatoken` the service did not issue ' +
+                'for this resource, or an unsupported query option (`$filter`, `$orderby`, `$search`, `$expand`, ' +
+                '`$skip`, where the operation does not list them).',
         ),
     ],
     Unauthorized: [
@@ -582,7 +781,10 @@ const errorResponses = {
     Forbidden: ['403', errorResponse('`Authorization_RequestDenied`: a valid token without the permission.')],
     NotFound: [
         '404',
-        errorResponse('`ResourceNotFound`: no such configuration, or no such assignment in this configuration.'),
+        errorResponse(
+            '`ResourceNotFound`: no such configuration, no such assignment in this configuration, or no such ' +
+                'audit event.',
+        ),
     ],
     MethodNotAllowed: ['405', errorResponse('`MethodNotAllowed`: a known path, another method.', 'Allow')],
     Conflict: [
@@ -590,6 +792,14 @@ const errorResponses = {
         errorResponse(
             '`Conflict`: another write raced this one (the set changed while an assign ran, the order changed while ' +
                 'priorities were updated) or a limit is reached; nothing was changed.',
+        ),
+    ],
+    Gone: [
+        '410',
+        errorResponse(
+            '`SyncStateNotFound`: the token is older than the change log keeps (the retention, ' +
+                `${DEFAULT_CHANGE_RETENTION_DAYS} days unless configured otherwise); start over with a request ` +
+                'without a token.',
         ),
     ],
     PreconditionFailed: [
@@ -1110,10 +1320,128 @@ function paths(): Json {
             parameters: resourceParameters,
             post: assignOperation(),
         },
+        ...deltaPaths(),
+        ...auditPaths(),
         '/$metadata': serviceDocument('getMetadata', 'The CSDL of the types this service exposes.', 'application/xml', {
             type: 'string',
         }),
         '/openapi.json': serviceDocument('getOpenApi', 'This OpenAPI description.', JSON_MEDIA, { type: 'object' }),
+    };
+}
+
+/**
+ * A delta function's page, as Graph's OpenAPI writes one (generators name it `DeltaGetResponse`): the items, and
+ * either `@odata.nextLink` or `@odata.deltaLink`. A removed item comes as `{"id", "@removed": {"reason": "deleted"}}`
+ * in the same array, as Graph sends it; generated clients keep `@removed` in its additional data.
+ */
+const deltaResponse = (type: string) => ({
+    description: 'A page of the round.',
+    headers: {
+        ...headers(),
+        'Preference-Applied': {
+            description: 'The page size applied, when the request said `Prefer: odata.maxpagesize`.',
+            schema: { type: 'string', pattern: '^odata\\.maxpagesize=\\d+$' },
+        },
+    },
+    content: json({
+        title: `Collection of ${shortName(type)}`,
+        type: 'object',
+        allOf: [
+            schemaRef(BASE_DELTA),
+            { type: 'object', properties: { value: { type: 'array', items: schemaRef(type) } } },
+        ],
+    }),
+});
+
+const DELTA_DESCRIPTION =
+    'Delta query. A request without a token starts a round that pages the current state; its pages carry ' +
+    '`@odata.nextLink` until the last, which carries `@odata.deltaLink`. Requesting the deltaLink later answers ' +
+    "what changed since, each changed item whole (or narrowed by the round's `$select`), each removed one as " +
+    '`{"id": …, "@removed": {"reason": "deleted"}}`, and ends on a new deltaLink. Tokens are opaque and signed.';
+
+/**
+ * One path per delta function, as Graph's OpenAPI has, so generators make one `delta` builder. The service also
+ * answers the qualified `.../microsoft.graph.delta()`; docs/clients.md says so, the document does not.
+ */
+function deltaPaths(): Json {
+    const operation = (operationId: string, select: string, errors: ErrorName[], type: string) => ({
+        tags: [TAG],
+        summary: 'Invoke function delta',
+        description: DELTA_DESCRIPTION,
+        operationId,
+        security: READ,
+        parameters: [select, 'skiptoken', 'deltatoken', 'preferPageSize'].map((p) => ref('parameters', p)),
+        responses: responses({ '200': deltaResponse(type) }, 'BadRequest', ...errors, 'Gone'),
+        'x-ms-docs-operation-type': 'function',
+        'x-ms-pageable': { nextLinkName: '@odata.nextLink', operationName: 'listMore' },
+    });
+    const description =
+        'Provides operations to call the delta method (also answered at `.../microsoft.graph.delta()`).';
+    return {
+        [`${CONFIGURATIONS}/delta`]: {
+            description,
+            parameters: [ref('parameters', 'clientRequestId')],
+            get: operation(`${OPERATION_PREFIX}.delta`, 'selectConfiguration', [], CONFIGURATION_BASE_TYPE),
+        },
+        [`${CONFIGURATION}/assignments/delta`]: {
+            description,
+            parameters: resourceParameters,
+            get: operation(
+                `${OPERATION_PREFIX}.officeClientConfiguration.assignments.delta`,
+                'select',
+                ['NotFound'],
+                ASSIGNMENT_TYPE,
+            ),
+        },
+    };
+}
+
+const AUDIT_TAG = 'officeConfiguration.auditEvent';
+
+function auditPaths(): Json {
+    const description = `Provides operations to read the audit trail. ${EXTENSION_NOTE}`;
+    return {
+        [`/${AUDIT_EVENTS_PATH}`]: {
+            description,
+            parameters: [ref('parameters', 'clientRequestId')],
+            get: {
+                tags: [AUDIT_TAG],
+                summary: 'List auditEvents',
+                description:
+                    'Every acknowledged write, newest first, kept as long as the change log keeps its records ' +
+                    `(${DEFAULT_CHANGE_RETENTION_DAYS} days unless configured otherwise). ${EXTENSION_NOTE}`,
+                operationId: `${SINGLETON_PREFIX}.ListAuditEvents`,
+                security: READ,
+                parameters: ['topAuditEvents', 'skiptoken', 'filterAuditEvents'].map((p) => ref('parameters', p)),
+                responses: responses(
+                    {
+                        '200': {
+                            description: 'A page of the trail.',
+                            headers: headers(),
+                            content: json(ref('schemas', collectionResponse(AUDIT_EVENT))),
+                        },
+                    },
+                    'BadRequest',
+                ),
+                'x-ms-pageable': { nextLinkName: '@odata.nextLink', operationName: 'listMore' },
+                'x-ms-docs-operation-type': 'operation',
+                ...EXTENSION,
+            },
+        },
+        [`/${AUDIT_EVENTS_PATH}/{${AUDIT_EVENT_KEY}}`]: {
+            description,
+            parameters: [ref('parameters', AUDIT_EVENT_KEY), ref('parameters', 'clientRequestId')],
+            get: {
+                tags: [AUDIT_TAG],
+                summary: 'Get auditEvent',
+                description: EXTENSION_NOTE,
+                operationId: `${SINGLETON_PREFIX}.GetAuditEvents`,
+                security: READ,
+                responses: responses({ '200': typedResponse(AUDIT_EVENT, 'The event.') }, 'BadRequest', 'NotFound'),
+                'x-ms-docs-operation-type': 'operation',
+                ...EXTENSION,
+            },
+        },
     };
 }
 
@@ -1261,12 +1589,15 @@ export function openApiDocument(): Json {
             version: 'beta',
             description:
                 'The Microsoft Graph beta officeConfiguration API (client configurations, their payloads, priorities ' +
-                'and assignments), served by an Azure Functions app ' +
+                'and assignments, with delta query on both collections), served by an Azure Functions app ' +
                 'over Cosmos DB. JSON responses are `' +
                 ODATA_JSON +
                 '`. Every response carries `request-id`, `client-request-id` and `OData-Version`; another method on ' +
                 'a known path is a 405 with `Allow`, and an unknown path under the service root a 400, both with ' +
-                'the Graph error body.',
+                "the Graph error body. `/officeConfiguration/auditEvents` is the service's own extension, not " +
+                "Microsoft Graph's: its types are `officeConfigurationService.*` in $metadata, " +
+                '`microsoft.graph.officeConfigurationService.*` here, and marked ' +
+                '`x-service-extension`.',
             license: { name: 'MIT', identifier: 'MIT' },
         },
         // Relative to where the document is served (/beta/openapi.json), so it is right on every host. A generated
@@ -1278,6 +1609,12 @@ export function openApiDocument(): Json {
                 name: TAG,
                 description: 'Client configurations, their payloads, priorities and assignments.',
                 'x-ms-docs-toc-type': 'page',
+            },
+            {
+                name: AUDIT_TAG,
+                description: `The audit trail of every acknowledged write. ${EXTENSION_NOTE}`,
+                'x-ms-docs-toc-type': 'page',
+                ...EXTENSION,
             },
             { name: 'service documents', description: 'Served without a token.' },
         ],

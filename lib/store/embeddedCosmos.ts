@@ -36,6 +36,8 @@ import {
 import { patchOperation } from '@vercel/cosmosdb-server/lib/handler/_patch-operations.js';
 import batchModule from '@vercel/cosmosdb-server/lib/handler/batch-documents.js';
 import patchModule from '@vercel/cosmosdb-server/lib/handler/patch-document.js';
+import queryModule from '@vercel/cosmosdb-server/lib/handler/query-documents.js';
+import readItemsModule from '@vercel/cosmosdb-server/lib/handler/_read-items.js';
 import routesModule from '@vercel/cosmosdb-server/lib/routes.js';
 import type { PatchOperationInput } from '@vercel/cosmosdb-server/lib/types.js';
 
@@ -105,6 +107,136 @@ const Account = cjsDefault<new (host: string, port: number) => Account>(accountM
 const route = cjsDefault<(req: http.IncomingMessage) => [Params, Handler] | undefined>(routesModule);
 const packageBatch = cjsDefault<Handler>(batchModule);
 const packagePatch = cjsDefault<Handler>(patchModule);
+const packageQuery = cjsDefault<Handler>(queryModule);
+const readItems =
+    cjsDefault<
+        (
+            req: http.IncomingMessage,
+            res: http.ServerResponse,
+            itemsName: string,
+            fn: (paging: { continuation: unknown; maxItemCount: number | null }) => Promise<unknown>,
+        ) => Promise<unknown>
+    >(readItemsModule);
+
+/** The package's stores: a Map of items by `_rid`, each item's `read()` its document. */
+interface ItemsStore {
+    _data: Map<string, { read(): Record<string, unknown> | undefined }>;
+    /** A document's partition key value, by the container's partition key path. */
+    _getPartition(document: Record<string, unknown>): unknown;
+    delete(idOrRid: string, partition: unknown): void;
+    query(params: unknown, options: { maxItemCount: number | null; continuation: unknown }): unknown;
+}
+
+/**
+ * A query that names one partition (`x-ms-documentdb-partitionkey`) is evaluated on that partition's documents only,
+ * as Cosmos DB routes it to one partition: the package evaluates every query on every document of the container, so
+ * each query cost as much as the whole container (tens of milliseconds at a few thousand documents).
+ */
+function queryInPartition(store: ItemsStore, partition: unknown, params: unknown, paging: object): unknown {
+    const all = store._data;
+    const only = new Map(
+        [...all].filter(([, item]) => {
+            const document = item.read();
+            return document !== undefined && store._getPartition(document) === partition;
+        }),
+    );
+    store._data = only;
+    try {
+        return store.query(params, paging as { maxItemCount: number | null; continuation: unknown });
+    } finally {
+        store._data = all;
+    }
+}
+
+/**
+ * The plan the SDK asks for beside every query (`x-ms-cosmos-is-query-plan-request`), and reads only when the gateway
+ * refuses the query without one. The package evaluated the query on the whole container to answer it; this server
+ * never refuses a query for want of a plan (it evaluates even a cross-partition ORDER BY as one partition), so the
+ * plan of a plain query is all it takes.
+ */
+const PLAIN_QUERY_PLAN = {
+    partitionedQueryExecutionInfoVersion: 2,
+    queryInfo: {
+        distinctType: 'None',
+        top: null,
+        offset: null,
+        limit: null,
+        orderBy: [],
+        orderByExpressions: [],
+        groupByExpressions: [],
+        groupByAliases: [],
+        aggregates: [],
+        groupByAliasToAggregateType: {},
+        rewrittenQuery: '',
+        hasSelectValue: false,
+        dCountInfo: null,
+    },
+    queryRanges: [{ min: '', max: 'FF', isMinInclusive: true, isMaxInclusive: false }],
+};
+
+/** The package's query handler, with a single-partition query evaluated on its partition alone. */
+const queryDocuments: Handler = async (account, req, res, params) => {
+    if (isTrue(req.headers['x-ms-cosmos-is-query-plan-request'])) {
+        await readJson(req);
+        return PLAIN_QUERY_PLAN;
+    }
+    const header = req.headers['x-ms-documentdb-partitionkey'];
+    const partitionHeader = Array.isArray(header) ? header[0] : header;
+    let partition: unknown;
+    try {
+        const parsed: unknown = partitionHeader ? JSON.parse(partitionHeader) : undefined;
+        partition = Array.isArray(parsed) ? (parsed as unknown[])[0] : parsed;
+    } catch {
+        partition = undefined;
+    }
+    if (typeof partition !== 'string') {
+        return await packageQuery(account, req, res, params);
+    }
+    return await readItems(req, res, 'Documents', async (paging) => {
+        const body = (await readJson(req)) as { query?: string };
+        if (!body.query) {
+            res.statusCode = 400;
+            return { message: 'missing query' };
+        }
+        const collection = account.database(params.dbId ?? '').collection(params.collId ?? '');
+        const store = (collection as unknown as { documents: ItemsStore }).documents;
+        try {
+            return queryInPartition(store, partition, body, paging);
+        } catch (error) {
+            if ((error as { badRequest?: boolean }).badRequest) {
+                res.statusCode = 400;
+                return { message: (error as Error).message };
+            }
+            throw error;
+        }
+    });
+};
+
+/**
+ * Cosmos DB's time to live: an item with `ttl` (seconds; or its container's `defaultTtl`, when above 0) is removed
+ * that long after its last write (`_ts`). Cosmos DB does it in the background; so does this, every second. Without
+ * it the server kept every receipt, key record and change record forever.
+ */
+const TTL_SWEEP_MS = 1000;
+
+function expire(account: Account): void {
+    const now = Date.now() / 1000;
+    const databases = (account as unknown as { databases: ItemsStore }).databases;
+    for (const database of databases._data.values()) {
+        const collections = (database as unknown as { collections: ItemsStore }).collections;
+        for (const collection of collections._data.values()) {
+            const defaultTtl = Number(collection.read()?.defaultTtl ?? -1);
+            const store = (collection as unknown as { documents: ItemsStore }).documents;
+            for (const item of [...store._data.values()]) {
+                const document = item.read();
+                const ttl = typeof document?.ttl === 'number' ? document.ttl : defaultTtl;
+                if (document && ttl > 0 && Number(document._ts) + ttl <= now) {
+                    store.delete(String(document.id), store._getPartition(document));
+                }
+            }
+        }
+    }
+}
 
 /**
  * Every document the package stores passes through `Items._set` (create, replace, upsert, patch): its `_etag`, a bare
@@ -359,7 +491,9 @@ function requestListener(account: () => Account) {
                         ? atomicBatch
                         : handler === packagePatch
                           ? pointPatch
-                          : handler;
+                          : handler === packageQuery
+                            ? queryDocuments
+                            : handler;
                 try {
                     body = await own(account(), req, res, params);
                 } catch (error) {
@@ -462,7 +596,10 @@ export async function startEmbeddedCosmos(options: EmbeddedCosmosOptions = {}): 
     const { stop, resume } = stoppable(server, () => server.closeAllConnections());
     const bound = await resume(port);
     // One account for the server's life: resuming keeps the data.
-    state.account = new Account('127.0.0.1', bound);
+    const account = new Account('127.0.0.1', bound);
+    state.account = account;
+    const expiring = setInterval(() => expire(account), TTL_SWEEP_MS);
+    expiring.unref();
     const agent = protocol === 'https' ? new https.Agent({ rejectUnauthorized: false, keepAlive: true }) : undefined;
     return {
         endpoint: `${protocol}://127.0.0.1:${bound}/`,
@@ -474,6 +611,7 @@ export async function startEmbeddedCosmos(options: EmbeddedCosmosOptions = {}): 
             await resume(bound);
         },
         close: async () => {
+            clearInterval(expiring);
             await stop();
             agent?.destroy();
         },

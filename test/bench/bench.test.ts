@@ -19,6 +19,7 @@ import { PAYLOAD } from '../../bench/payload.js';
 import { cpuMsOf, processCpuMs, stopChild } from '../../bench/processes.js';
 import { startTelemetrySink } from '../../bench/telemetrySink.js';
 import { DEFAULT_COSMOS_CONTAINER, DEFAULT_COSMOS_DATABASE } from '../../lib/platform/config.js';
+import { changeId } from '../../lib/store/changeLog.js';
 import { type EmbeddedCosmos, startEmbeddedCosmos } from '../../lib/store/embeddedCosmos.js';
 import { startAppProcess } from '../../scripts/appProcess.js';
 import { repoRoot } from '../../scripts/paths.js';
@@ -51,7 +52,7 @@ describe('the library floor', () => {
         await cosmos.close();
     });
 
-    it('answers a create with the status, headers and body the app answers, and stores the same document', async () => {
+    it('answers a create with the status, headers and body the app answers, and stores the same documents', async () => {
         // One configuration for both: the app needs it to exist; the floor, as the bare libraries, takes any id.
         const configuration = await newConfiguration(`${app.origin}/beta`);
         const fromApp = await post(assignments(app.origin, configuration), PAYLOAD);
@@ -84,6 +85,54 @@ describe('the library floor', () => {
                 return Object.keys(resource ?? {}).filter((key) => !key.startsWith('_'));
             };
             expect(await stored(configuration, floorBody.id)).toEqual(await stored(configuration, appBody.id));
+            // The change records: the app's create took number 1, the floor's the next, each naming its assignment
+            // and the request-id it was answered with.
+            const record = async (sequence: number) =>
+                (await container.item(changeId(sequence), configuration).read<Record<string, unknown>>()).resource;
+            const [fromAppRecord, fromFloorRecord] = [await record(1), await record(2)];
+            expect(fromAppRecord?.resources).toMatchObject([{ resourceId: appBody.id }]);
+            expect(fromFloorRecord?.resources).toMatchObject([{ resourceId: floorBody.id }]);
+            expect(fromFloorRecord?.correlationId).toBe(fromFloor.headers.get('request-id'));
+            const keys = (r: Record<string, unknown> | undefined) =>
+                Object.keys(r ?? {}).filter((k) => !k.startsWith('_'));
+            expect(keys(fromFloorRecord)).toEqual(keys(fromAppRecord));
+            const { resource: set } = await container
+                .item('assign-version', configuration)
+                .read<{ revision: number }>();
+            expect(set?.revision).toBe(2);
+        } finally {
+            client.dispose();
+        }
+    });
+
+    it('numbers concurrent creates into one configuration one after another, as the app does: none collide', async () => {
+        const configuration = await newConfiguration(`${app.origin}/beta`);
+        expect((await post(assignments(app.origin, configuration), PAYLOAD)).status).toBe(201); // number 1
+        const answers = await Promise.all(
+            Array.from({ length: 20 }, () => post(assignments(floor.origin, configuration), PAYLOAD)),
+        );
+        expect(answers.map((a) => a.status)).toEqual(answers.map(() => 201));
+        const ids = await Promise.all(answers.map(async (a) => ((await a.json()) as { id: string }).id));
+        const client = new CosmosClient({
+            endpoint: cosmos.endpoint,
+            key: cosmos.key,
+            connectionPolicy: { enableEndpointDiscovery: false },
+        });
+        try {
+            const container = client.database(DEFAULT_COSMOS_DATABASE).container(DEFAULT_COSMOS_CONTAINER);
+            const { resource: set } = await container
+                .item('assign-version', configuration)
+                .read<{ revision: number; total: number }>();
+            expect(set).toMatchObject({ revision: 21, total: 21 });
+            const named = await Promise.all(
+                Array.from({ length: 20 }, async (_, i) => {
+                    const { resource } = await container
+                        .item(changeId(i + 2), configuration)
+                        .read<{ resources: { resourceId: string }[] }>();
+                    return resource?.resources[0]?.resourceId;
+                }),
+            );
+            expect(new Set(named)).toEqual(new Set(ids));
         } finally {
             client.dispose();
         }

@@ -4,7 +4,7 @@
  * host serves HTTPS here, with a certificate this test makes, and the app checks every token: the client's real
  * auth path runs, not a workaround.
  */
-import { Client, GraphError, ResponseType } from '@microsoft/microsoft-graph-client';
+import { Client, GraphError, type PageCollection, PageIterator, ResponseType } from '@microsoft/microsoft-graph-client';
 import type { Agent } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
@@ -182,6 +182,75 @@ describe('the Microsoft Graph JS SDK', () => {
         expect(assigned.value.map((a) => a.target.groupId)).toEqual(['0f8fad5b-d9cb-469f-a165-70867728950e']);
         const listed = (await graph.api(`${path(created.id)}/assignments`).get()) as { value: Assignment[] };
         expect(listed.value.map((a) => a.id)).toEqual(assigned.value.map((a) => a.id));
+    });
+
+    it('follows a delta round with PageIterator to its deltaLink, which then returns what changed', async () => {
+        const graph = client();
+        const cfg = (await newConfiguration(graph, 'sdk-delta')).id;
+        const groups = ['0', '1', '2'].map((n) => `0f8fad5b-d9cb-469f-a165-70867728950${n}`);
+        const created: Assignment[] = [];
+        for (const groupId of groups) {
+            created.push(
+                (await graph.api(`${path(cfg)}/assignments`).post({
+                    target: { '@odata.type': '#microsoft.graph.officeConfigurationGroupAssignmentTarget', groupId },
+                })) as Assignment,
+            );
+        }
+        // Two items a page: the round has a nextLink, and the iterator follows it with the same Prefer.
+        const prefer = { Prefer: 'odata.maxpagesize=2' };
+        const first = (await graph
+            .api(`${path(cfg)}/assignments/delta`)
+            .headers(prefer)
+            .get()) as PageCollection;
+        expect(first.value).toHaveLength(2);
+        expect(first['@odata.nextLink']).toContain('$skiptoken=');
+        expect(first['@odata.deltaLink']).toBeUndefined();
+        const seen: Assignment[] = [];
+        const iterator = new PageIterator(
+            graph,
+            first,
+            (item) => {
+                seen.push(item as Assignment);
+                return true;
+            },
+            { headers: prefer },
+        );
+        await iterator.iterate();
+        expect(iterator.isComplete()).toBe(true);
+        expect(seen.map((a) => a.id).sort()).toEqual(created.map((a) => a.id).sort());
+        const deltaLink = iterator.getDeltaLink();
+        expect(deltaLink).toContain('$deltatoken=');
+
+        // Changes since the round: one target replaced, one assignment deleted.
+        const [changed, removed] = created as [Assignment, Assignment];
+        const target = {
+            '@odata.type': '#microsoft.graph.officeConfigurationGroupAssignmentTarget',
+            groupId: '1f8fad5b-d9cb-469f-a165-70867728950e',
+        };
+        await graph.api(`${path(cfg)}/assignments/${changed.id}`).patch({ target });
+        await graph.api(`${path(cfg)}/assignments/${removed.id}`).delete();
+        const changes = (await graph.api(deltaLink!).get()) as PageCollection;
+        expect(changes.value).toHaveLength(2);
+        expect(changes.value).toContainEqual({
+            '@odata.type': '#microsoft.graph.officeClientConfigurationAssignment',
+            id: changed.id,
+            target,
+        });
+        expect(changes.value).toContainEqual({ id: removed.id, '@removed': { reason: 'deleted' } });
+        expect(changes['@odata.nextLink']).toBeUndefined();
+        expect(changes['@odata.deltaLink']).toContain('$deltatoken=');
+
+        // The qualified form, from now on: nothing yet, then the next change.
+        const latest = (await graph
+            .api(`${CONFIGURATIONS}/microsoft.graph.delta()`)
+            .query({ $deltatoken: 'latest' })
+            .get()) as PageCollection;
+        expect(latest.value).toEqual([]);
+        const renamed = await newConfiguration(graph, 'sdk-delta-after-latest');
+        const after = (await graph.api(latest['@odata.deltaLink']!).get()) as PageCollection;
+        expect(after.value).toEqual([
+            expect.objectContaining({ id: renamed.id, displayName: 'sdk-delta-after-latest' }),
+        ]);
     });
 
     it('surfaces a Graph error as a GraphError with status, code and request-id', async () => {

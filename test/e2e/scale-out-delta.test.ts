@@ -9,7 +9,8 @@ import { describe, expect, it } from 'vitest';
 
 import { GROUP, groupOf, raceKit, TARGET, useRaceScaleOut, WINDOWS } from '../helpers/raceKit.js';
 
-const so = useRaceScaleOut();
+// The default retention: readers' tokens must outlive the run.
+const so = useRaceScaleOut({ CHANGE_RETENTION_DAYS: '30' });
 const { sleep, configurations, configuration, send } = raceKit(so);
 
 const WRITES = 1000;

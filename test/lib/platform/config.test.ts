@@ -39,6 +39,7 @@ describe('config', () => {
             requestBudgetMs: 10_000,
             bodyTimeoutMs: 10_000,
             skipTokenKey: expect.any(Buffer),
+            changeRetentionSeconds: 30 * 86_400,
             hostTimeouts: { headersMs: 10_000, bodyIdleMs: 10_000, requestMs: 30_000 },
             sweepIntervalMs: 30_000,
             hostStorage: false,
@@ -167,6 +168,18 @@ describe('config', () => {
         );
         expect(() => loadConfig({ SKIPTOKEN_KEY: 'short' })).toThrow(/^Invalid setting SKIPTOKEN_KEY: /);
         expect(loadConfig({ ...AZURE, ...AUTH, SKIPTOKEN_KEY: SECRET }).runningInAzure).toBe(true);
+    });
+
+    it('keeps changes CHANGE_RETENTION_DAYS: 30 by default, a fraction allowed, from a minute to ten years', () => {
+        expect(loadConfig({}).changeRetentionSeconds).toBe(30 * 86_400);
+        expect(loadConfig({ CHANGE_RETENTION_DAYS: '7' }).changeRetentionSeconds).toBe(7 * 86_400);
+        expect(loadConfig({ CHANGE_RETENTION_DAYS: '0.5' }).changeRetentionSeconds).toBe(43_200);
+        expect(loadConfig({ CHANGE_RETENTION_DAYS: '3650' }).changeRetentionSeconds).toBe(3650 * 86_400);
+        for (const bad of ['0', '0.0001', '-1', '3651', 'thirty', '1e3', '30 days']) {
+            expect(() => loadConfig({ CHANGE_RETENTION_DAYS: bad }), bad).toThrow(
+                /^Invalid setting CHANGE_RETENTION_DAYS: /,
+            );
+        }
     });
 
     it('reads the public origin clients use behind a gateway', () => {

@@ -1,9 +1,10 @@
 /**
- * The `$metadata` document: well-formed CSDL that declares every type, property, navigation and action the
+ * The `$metadata` document: well-formed CSDL that declares every type, property, navigation, action and function the
  * responses name, so that a context URL such as `$metadata#officeConfiguration/clientConfigurations('c')/assignments`
- * resolves in it.
+ * resolves in it: Graph's schema (its definitions verbatim, plus the delta functions in Graph's own form) and the
+ * service's own schema for what Graph does not have (the audit trail).
  */
-import { createHash } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
@@ -31,6 +32,19 @@ import {
     OFFICE_CONFIGURATION_TYPE,
     updatePrioritiesSchema,
 } from '../../../lib/graph/schema.js';
+import {
+    AUDIT_EVENT_TYPE,
+    AUDIT_EVENTS_PATH,
+    AUDIT_NAMESPACE,
+    auditEventOf,
+} from '../../../lib/resources/auditEvents.js';
+import {
+    ASSIGNMENT_RESOURCE_TYPE,
+    CONFIGURATION_RESOURCE_TYPE,
+    DEFAULT_CHANGE_LOG,
+    toRecord,
+    UNAUTHENTICATED_ACTOR,
+} from '../../../lib/store/changeLog.js';
 
 interface Named {
     Name: string;
@@ -41,31 +55,35 @@ interface StructuredType {
     BaseType?: string;
     Abstract?: string;
     Key?: { PropertyRef: { Name: string }[] };
-    Property?: Named[];
+    Property?: (Named & { Nullable?: string })[];
     NavigationProperty?: (Named & { ContainsTarget?: string })[];
 }
-interface Action {
+interface Operation {
     Name: string;
     IsBound: string;
+    IsComposable?: string;
     Parameter: Named[];
     ReturnType?: { Type: string };
 }
 interface Schema {
     Namespace: string;
-    Alias: string;
+    Alias?: string;
     xmlns: string;
     EntityType: StructuredType[];
     ComplexType: StructuredType[];
-    Action: Action[];
-    EntityContainer: { Name: string; Singleton: Named[] };
+    Action?: Operation[];
+    Function?: Operation[];
+    EntityContainer?: { Name: string; Singleton: Named[] };
 }
 
 const ARRAYS = new Set([
+    'Schema',
     'EntityType',
     'ComplexType',
     'Property',
     'NavigationProperty',
     'Action',
+    'Function',
     'Parameter',
     'PropertyRef',
     'Singleton',
@@ -75,10 +93,14 @@ const parsed = new XMLParser({
     attributeNamePrefix: '',
     isArray: (name) => ARRAYS.has(name),
 }).parse(CSDL_XML) as {
-    'edmx:Edmx': { Version: string; 'xmlns:edmx': string; 'edmx:DataServices': { Schema: Schema } };
+    'edmx:Edmx': { Version: string; 'xmlns:edmx': string; 'edmx:DataServices': { Schema: Schema[] } };
 };
 const edmx = parsed['edmx:Edmx'];
-const schema = edmx['edmx:DataServices'].Schema;
+const schemas = edmx['edmx:DataServices'].Schema;
+const schema = schemas.find((s) => s.Namespace === NAMESPACE)!;
+/** The service's own schema: what Graph does not have. */
+const service = schemas.find((s) => s.Namespace === AUDIT_NAMESPACE)!;
+const operations = (kind: 'Action' | 'Function') => schemas.flatMap((s) => s[kind] ?? []);
 
 /** `graph.x` and `microsoft.graph.x` name the same type; `Collection(T)` is a collection of T. */
 function qualified(type: string): { name: string; collection: boolean } {
@@ -87,10 +109,12 @@ function qualified(type: string): { name: string; collection: boolean } {
     return { name: name.replace(/^graph\./, `${NAMESPACE}.`), collection: collection !== null };
 }
 
-const types = new Map<string, StructuredType & { kind: 'entity' | 'complex' }>([
-    ...schema.EntityType.map((t) => [`${NAMESPACE}.${t.Name}`, { ...t, kind: 'entity' as const }] as const),
-    ...schema.ComplexType.map((t) => [`${NAMESPACE}.${t.Name}`, { ...t, kind: 'complex' as const }] as const),
-]);
+const types = new Map<string, StructuredType & { kind: 'entity' | 'complex' }>(
+    schemas.flatMap((s) => [
+        ...s.EntityType.map((t) => [`${s.Namespace}.${t.Name}`, { ...t, kind: 'entity' as const }] as const),
+        ...s.ComplexType.map((t) => [`${s.Namespace}.${t.Name}`, { ...t, kind: 'complex' as const }] as const),
+    ]),
+);
 
 function typeOf(name: string) {
     const type = types.get(qualified(name).name);
@@ -106,39 +130,70 @@ function lineage(name: string): StructuredType[] {
 
 const properties = (name: string) => lineage(name).flatMap((t) => t.Property ?? []);
 const navigation = (name: string) => lineage(name).flatMap((t) => t.NavigationProperty ?? []);
+const propertyType = (type: string, name: string) => properties(type).find((p) => p.Name === name)?.Type;
 
-/** Follows a context URL's path (`officeConfiguration/clientConfigurations('c')/assignments`) through the model. */
-function resolveContext(url: string): { type: string; select: string[] } {
+/** The service's own types derived from `type`: where it declares what it adds to one of Graph's. */
+const extensionsOf = (type: string) =>
+    service.EntityType.filter((t) => qualified(t.BaseType ?? '').name === type).map(
+        (t) => `${AUDIT_NAMESPACE}.${t.Name}`,
+    );
+
+/**
+ * Follows a context URL's path (`officeConfiguration/clientConfigurations('c')/assignments`) through the model. A
+ * navigation property the type lacks is looked for on the service's extension of it: the service's shorthand for
+ * `officeConfiguration/officeConfigurationService.officeConfiguration/auditEvents` (lib/graph/csdl says why).
+ * `/$delta` (a delta response) ends on the collection the delta function is bound to.
+ */
+function resolveContext(url: string): { type: string; select: string[]; via?: string; delta?: boolean } {
     const fragment = decodeURIComponent(url.slice(url.indexOf('#') + 1)).replace(/\/\$entity$/, '');
-    const [first, ...rest] = fragment.split('/');
-    const singleton = schema.EntityContainer.Singleton.find((s) => s.Name === first);
+    const delta = fragment.endsWith('/$delta');
+    const [first, ...rest] = fragment.replace(/\/\$delta$/, '').split('/');
+    const singleton = schema.EntityContainer!.Singleton.find((s) => s.Name === first);
     expect(singleton, `singleton ${first}`).toBeDefined();
     let type = qualified(singleton!.Type).name;
     let select: string[] = [];
+    let via: string | undefined;
     for (const segment of rest) {
         const [, name, selectList] = /^(\w+)(?:\('.*'\))?(?:\(([\w,]+)\))?$/.exec(segment) ?? [];
-        const property = navigation(type).find((p) => p.Name === name);
+        let property = navigation(type).find((p) => p.Name === name);
+        if (!property) {
+            via = extensionsOf(type).find((extension) => navigation(extension).some((p) => p.Name === name));
+            property = via ? navigation(via).find((p) => p.Name === name) : undefined;
+        }
         expect(property, `navigation ${name} of ${type}`).toBeDefined();
         expect(property!.ContainsTarget).toBe('true');
         type = qualified(property!.Type).name;
         select = selectList ? selectList.split(',') : [];
     }
-    return { type, select };
+    return { type, select, ...(via ? { via } : {}), ...(delta ? { delta } : {}) };
 }
 
+/** Graph's form of a delta function (as in its v1.0 CSDL), bound to a collection of `type`, returning one. */
+const deltaDeclaration = (type: string) => [
+    '      <Function Name="delta" IsBound="true">',
+    `        <Parameter Name="bindingParameter" Type="Collection(graph.${type.slice(NAMESPACE.length + 1)})" />`,
+    `        <ReturnType Type="Collection(graph.${type.slice(NAMESPACE.length + 1)})" />`,
+    '      </Function>',
+];
+
 describe('$metadata (CSDL)', () => {
-    it('is a well-formed OData 4.0 CSDL document of the microsoft.graph schema', () => {
+    it("is a well-formed OData 4.0 CSDL document of Graph's schema and the service's own", () => {
         expect(XMLValidator.validate(CSDL_XML)).toBe(true);
         expect(edmx.Version).toBe('4.0');
         expect(edmx['xmlns:edmx']).toBe('http://docs.oasis-open.org/odata/ns/edmx');
+        expect(schemas.map((s) => s.Namespace)).toEqual(['microsoft.graph', AUDIT_NAMESPACE]);
         expect(schema).toMatchObject({
             Namespace: 'microsoft.graph',
             Alias: 'graph',
             xmlns: 'http://docs.oasis-open.org/odata/ns/edm',
         });
-        expect(schema.EntityContainer.Singleton).toEqual([
+        // Graph's container, as Graph declares it: the one container of the document, the singleton of Graph's type.
+        expect(schema.EntityContainer!.Singleton).toEqual([
             { Name: 'officeConfiguration', Type: 'microsoft.graph.officeConfiguration' },
         ]);
+        expect(service).toMatchObject({ xmlns: 'http://docs.oasis-open.org/odata/ns/edm' });
+        expect(service.EntityContainer).toBeUndefined();
+        expect(service.Alias).toBeUndefined();
     });
 
     it('declares the assignment entity with its key and properties, and both target types', () => {
@@ -189,7 +244,7 @@ describe('$metadata (CSDL)', () => {
     });
 
     it('declares the updatePriorities action bound to the collection, with the parameters the body schema names', () => {
-        const action = schema.Action.find((a) => a.Name === 'updatePriorities');
+        const action = schema.Action!.find((a) => a.Name === 'updatePriorities');
         expect(action?.IsBound).toBe('true');
         const [binding, ...rest] = action!.Parameter;
         expect(qualified(binding!.Type)).toEqual({ name: CONFIGURATION_BASE_TYPE, collection: true });
@@ -198,13 +253,119 @@ describe('$metadata (CSDL)', () => {
     });
 
     it('declares the assign action bound to a configuration, with the parameter the body schema names', () => {
-        const assign = schema.Action.find((a) => a.Name === 'assign');
+        const assign = schema.Action!.find((a) => a.Name === 'assign');
         expect(assign?.IsBound).toBe('true');
         const [binding, ...rest] = assign!.Parameter;
         expect(qualified(binding!.Type).name).toBe(`${NAMESPACE}.officeClientConfiguration`);
         expect(rest.map((p) => p.Name)).toEqual(Object.keys(assignActionSchema.properties));
         expect(qualified(rest[0]!.Type)).toEqual({ name: ASSIGNMENT_TYPE, collection: true });
         expect(qualified(assign!.ReturnType!.Type)).toEqual({ name: ASSIGNMENT_TYPE, collection: true });
+    });
+
+    it('declares delta on both collections as Graph declares its delta functions, resolving the $delta contexts', () => {
+        const deltas = schema.Function!.filter((f) => f.Name === 'delta');
+        expect(deltas.map((f) => qualified(f.Parameter[0]!.Type))).toEqual([
+            { name: CONFIGURATION_BASE_TYPE, collection: true },
+            { name: ASSIGNMENT_TYPE, collection: true },
+        ]);
+        for (const delta of deltas) {
+            expect(delta).toMatchObject({ IsBound: 'true', Parameter: [{ Name: 'bindingParameter' }] });
+            expect(delta.Parameter).toHaveLength(1);
+            // Not composable, as Graph's: nothing is addressed after `delta`.
+            expect(delta.IsComposable).toBeUndefined();
+            expect(delta.ReturnType?.Type).toBe(delta.Parameter[0]!.Type);
+        }
+        // The context URLs lib/resources/delta writes end on the collection the function is bound to.
+        const root = 'https://host/beta';
+        expect(resolveContext(`${configurationsContext(root)}/$delta`)).toEqual({
+            type: CONFIGURATION_BASE_TYPE,
+            select: [],
+            delta: true,
+        });
+        expect(resolveContext(`${collectionContext(root, 'cfg-1')}/$delta`)).toEqual({
+            type: ASSIGNMENT_TYPE,
+            select: [],
+            delta: true,
+        });
+    });
+
+    it("declares the audit event in the service's own namespace, with what the service writes and no more", () => {
+        expect(service.Namespace).toBe(AUDIT_NAMESPACE);
+        expect(AUDIT_EVENT_TYPE).toBe(`${AUDIT_NAMESPACE}.auditEvent`);
+        const record = toRecord(
+            'cfg-1',
+            7,
+            {
+                activityType: 'Patch officeClientConfigurationAssignment',
+                activityOperationType: 'Patch',
+                resources: [
+                    {
+                        resourceId: 'a-1',
+                        type: ASSIGNMENT_RESOURCE_TYPE,
+                        displayName: null,
+                        modifiedProperties: [{ displayName: 'target', oldValue: null, newValue: '{}' }],
+                    },
+                ],
+                target: { resourceId: 'cfg-1', type: CONFIGURATION_RESOURCE_TYPE },
+            },
+            { actor: UNAUTHENTICATED_ACTOR, correlationId: randomUUID() },
+            DEFAULT_CHANGE_LOG,
+            randomUUID(),
+            new Date(),
+            [['cfg-2', 1, 2]],
+        );
+        const event = auditEventOf(record) as Record<string, unknown> & {
+            actor: Record<string, unknown>;
+            resources: (Record<string, unknown> & { modifiedProperties: Record<string, unknown>[] })[];
+        };
+        expect(event['@odata.type']).toBe(`#${AUDIT_EVENT_TYPE}`);
+        const names = (type: string) =>
+            properties(type)
+                .map((p) => p.Name)
+                .sort();
+        const audit = (name: string) => `${AUDIT_NAMESPACE}.${name}`;
+        expect(typeOf(AUDIT_EVENT_TYPE).kind).toBe('entity');
+        expect(qualified(typeOf(AUDIT_EVENT_TYPE).BaseType!).name).toBe(`${NAMESPACE}.entity`);
+        expect(names(AUDIT_EVENT_TYPE)).toEqual(
+            Object.keys(event)
+                .filter((k) => k !== '@odata.type')
+                .sort(),
+        );
+        expect(names(audit('auditActor'))).toEqual(Object.keys(event.actor).sort());
+        expect(names(audit('auditResource'))).toEqual(Object.keys(event.resources[0]!).sort());
+        expect(names(audit('auditProperty'))).toEqual(Object.keys(event.resources[1]!.modifiedProperties[0]!).sort());
+        // Typed as Intune's: the complex types, a DateTimeOffset, a Guid (the request-id).
+        expect(propertyType(AUDIT_EVENT_TYPE, 'actor')).toBe(audit('auditActor'));
+        expect(qualified(propertyType(AUDIT_EVENT_TYPE, 'resources')!)).toEqual({
+            name: audit('auditResource'),
+            collection: true,
+        });
+        expect(qualified(propertyType(audit('auditResource'), 'modifiedProperties')!)).toEqual({
+            name: audit('auditProperty'),
+            collection: true,
+        });
+        expect(propertyType(AUDIT_EVENT_TYPE, 'activityDateTime')).toBe('Edm.DateTimeOffset');
+        expect(new Date(event.activityDateTime as string).toISOString()).toBe(event.activityDateTime);
+        expect(propertyType(AUDIT_EVENT_TYPE, 'correlationId')).toBe('Edm.Guid');
+        expect(event.correlationId).toMatch(/^[0-9a-f]{8}(-[0-9a-f]{4}){3}-[0-9a-f]{12}$/);
+        expect(qualified(propertyType(audit('auditActor'), 'userPermissions')!)).toEqual({
+            name: 'Edm.String',
+            collection: true,
+        });
+    });
+
+    it("hangs auditEvents off officeConfiguration through the service's own derived type, Graph's left as it is", () => {
+        const extension = `${AUDIT_NAMESPACE}.officeConfiguration`;
+        expect(extensionsOf(OFFICE_CONFIGURATION_TYPE)).toEqual([extension]);
+        expect(typeOf(extension).Property).toBeUndefined();
+        expect(typeOf(extension).NavigationProperty).toEqual([
+            { Name: 'auditEvents', Type: `Collection(${AUDIT_EVENT_TYPE})`, ContainsTarget: 'true' },
+        ]);
+        expect(navigation(OFFICE_CONFIGURATION_TYPE).map((p) => p.Name)).toEqual(['clientConfigurations']);
+        const root = 'https://host/beta';
+        const list = `${root}/$metadata#${AUDIT_EVENTS_PATH}`;
+        expect(resolveContext(list)).toEqual({ type: AUDIT_EVENT_TYPE, select: [], via: extension });
+        expect(resolveContext(`${list}/$entity`)).toEqual({ type: AUDIT_EVENT_TYPE, select: [], via: extension });
     });
 
     it('leaves no type reference dangling', () => {
@@ -214,13 +375,13 @@ describe('$metadata (CSDL)', () => {
                 ...(t.Property ?? []).map((p) => p.Type),
                 ...(t.NavigationProperty ?? []).map((p) => p.Type),
             ]),
-            ...schema.Action.flatMap((a) => [
+            ...[...operations('Action'), ...operations('Function')].flatMap((a) => [
                 ...a.Parameter.map((p) => p.Type),
                 ...(a.ReturnType ? [a.ReturnType.Type] : []),
             ]),
-            ...schema.EntityContainer.Singleton.map((s) => s.Type),
+            ...schema.EntityContainer!.Singleton.map((s) => s.Type),
         ].map((type) => qualified(type).name);
-        expect(references.length).toBeGreaterThan(20);
+        expect(references.length).toBeGreaterThan(40);
         for (const name of references) {
             expect(name.startsWith('Edm.') || types.has(name), name).toBe(true);
         }
@@ -237,14 +398,27 @@ describe('$metadata (CSDL)', () => {
         expect(createHash('sha256').update(readFileSync(fixture)).digest('hex')).toBe(REFERENCE_SHA256);
     });
 
-    it('copies every definition verbatim from the Graph excerpt', () => {
+    it("copies every definition of Graph's schema verbatim from the Graph excerpt, the delta functions aside", () => {
         const excerpt = new Set(readFileSync(fixture, 'utf8').split('\n'));
         const lines = CSDL_XML.split('\n');
         const definitions = lines.slice(
-            lines.findIndex((l) => l.includes('<Schema ')) + 1,
+            lines.findIndex((l) => l.includes(`<Schema Namespace="${NAMESPACE}"`)) + 1,
             lines.findIndex((l) => l.includes('<EntityContainer')),
         );
-        expect(definitions.length).toBeGreaterThan(40);
-        expect(definitions.filter((line) => !excerpt.has(line))).toEqual([]);
+        // The service's addition to Graph's schema: the delta functions, one block after Graph's actions, in Graph's
+        // own form (the 2021 excerpt has none for these collections).
+        const first = definitions.findIndex((l) => l.includes('<Function'));
+        const deltas = [...deltaDeclaration(CONFIGURATION_BASE_TYPE), ...deltaDeclaration(ASSIGNMENT_TYPE)];
+        expect(definitions.slice(first, first + deltas.length)).toEqual(deltas);
+        expect(definitions.slice(first - 1, first)).toEqual(['      </Action>']);
+        const graphs = [...definitions.slice(0, first), ...definitions.slice(first + deltas.length)];
+        expect(graphs.length).toBeGreaterThan(40);
+        expect(graphs.filter((line) => !excerpt.has(line))).toEqual([]);
+        // And the container, the singleton's line among it, is Graph's too.
+        const container = lines.slice(
+            lines.findIndex((l) => l.includes('<EntityContainer')) + 1,
+            lines.findIndex((l) => l.includes('</EntityContainer>')),
+        );
+        expect(container.filter((line) => !excerpt.has(line))).toEqual([]);
     });
 });

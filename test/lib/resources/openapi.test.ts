@@ -1,7 +1,8 @@
 /**
  * The OpenAPI description: valid for an OpenAPI validator, laid out as Microsoft Graph's own (so generators make the
  * Graph SDK's classes: test/e2e/kiota.test.ts runs one), derived from the schemas the service validates with,
- * covering every route of the table, and served byte for byte as the build writes it.
+ * covering every route of the table (delta as Graph describes its delta functions, the audit trail as the service's
+ * own extension), and served byte for byte as the build writes it.
  */
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -9,6 +10,7 @@ import { join } from 'node:path';
 
 import { compileErrors, validate } from '@readme/openapi-parser';
 import { Ajv2020 } from 'ajv/dist/2020.js';
+import { XMLParser } from 'fast-xml-parser';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { routes } from '../../../functions/routes.js';
@@ -29,13 +31,25 @@ import {
 } from '../../../lib/graph/schema.js';
 import { validateBody } from '../../../lib/graph/validation.js';
 import { HTTP_METHODS } from '../../../lib/http/pipeline.js';
+import { AUDIT_EVENT_TYPE, AUDIT_NAMESPACE, auditEventOf } from '../../../lib/resources/auditEvents.js';
 import { openApiDocument } from '../../../lib/resources/openapi.js';
+import {
+    ASSIGNMENT_RESOURCE_TYPE,
+    CONFIGURATION_RESOURCE_TYPE,
+    DEFAULT_CHANGE_LOG,
+    toRecord,
+    UNAUTHENTICATED_ACTOR,
+} from '../../../lib/store/changeLog.js';
 import { writeOpenApi } from '../../../scripts/build-openapi.js';
 import { GUID, startTestApp, type TestApp } from '../../helpers/host.js';
 
 interface Schema {
     $ref?: string;
-    type?: string;
+    type?: string | string[];
+    description?: string;
+    default?: unknown;
+    items?: Schema;
+    'x-service-extension'?: boolean;
     format?: string;
     readOnly?: boolean;
     title?: string;
@@ -47,6 +61,10 @@ interface Schema {
 }
 interface Operation {
     operationId: string;
+    tags?: string[];
+    parameters?: { $ref: string }[];
+    'x-ms-docs-operation-type'?: string;
+    'x-service-extension'?: boolean;
     requestBody?: { description?: string; content: Record<string, { schema: Schema }> };
     responses: Record<string, { $ref?: string }>;
     security?: unknown[];
@@ -57,8 +75,11 @@ interface Document {
     paths: Record<string, Record<string, unknown>>;
     components: {
         schemas: Record<string, Schema>;
-        parameters: Record<string, { name: string; in: string; schema: Record<string, unknown> }>;
-        responses: Record<string, { content: Record<string, { schema: Schema }> }>;
+        parameters: Record<
+            string,
+            { name: string; in: string; description?: string; example?: unknown; schema: Record<string, unknown> }
+        >;
+        responses: Record<string, { description: string; content: Record<string, { schema: Schema }> }>;
         securitySchemes: Record<string, Record<string, unknown>>;
     };
 }
@@ -71,6 +92,10 @@ const ITEM = `${CONFIGURATION}/assignments/{officeClientConfigurationAssignment-
 const ENTITY = `${SCHEMA_REF}${ASSIGNMENT_TYPE}`;
 const CONFIGURATIONS = '/officeConfiguration/clientConfigurations';
 const CONFIGURATION_ENTITY = `${SCHEMA_REF}${CONFIGURATION_BASE_TYPE}`;
+/** The service's own types: `microsoft.graph.` + their CSDL name (lib/resources/openapi says why). */
+const EXTENSION_PREFIX = `microsoft.graph.${AUDIT_NAMESPACE}.`;
+const AUDIT_EVENT = `microsoft.graph.${AUDIT_EVENT_TYPE}`;
+const AUDIT_EVENTS = '/officeConfiguration/auditEvents';
 
 function operations(): { path: string; method: string; operation: Operation }[] {
     return Object.entries(doc.paths).flatMap(([path, item]) =>
@@ -130,10 +155,9 @@ describe('OpenAPI description', () => {
     });
 
     it("names schemas as Graph's OpenAPI does, with no oneOf and no GUID-typed id", () => {
+        const graphsOwn = ['BaseCollectionPaginationCountResponse', 'BaseDeltaFunctionResponse'];
         for (const name of Object.keys(doc.components.schemas)) {
-            expect(name === 'BaseCollectionPaginationCountResponse' || name.startsWith('microsoft.graph.'), name).toBe(
-                true,
-            );
+            expect(graphsOwn.includes(name) || name.startsWith('microsoft.graph.'), name).toBe(true);
         }
         walk(doc, (key) => {
             expect(key, 'generators make wrapper classes of a oneOf').not.toBe('oneOf');
@@ -260,21 +284,59 @@ describe('OpenAPI description', () => {
     });
 
     it('has every property of every type the CSDL ($metadata) declares, and no other', () => {
-        const declared = new Map<string, string[]>();
-        const typePattern =
-            /<(?:EntityType|ComplexType) Name="(\w+)"[^>]*?(\/?)>([\s\S]*?)(?=<(?:EntityType|ComplexType|Action|EntityContainer)\b)/g;
-        for (const [, name, selfClosing, body] of CSDL_XML.matchAll(typePattern)) {
-            const names = selfClosing
-                ? []
-                : [...body!.matchAll(/<(?:Navigation)?Property Name="(\w+)"/g)].map((m) => m[1]!);
-            declared.set(`microsoft.graph.${name}`, names);
+        interface Declared {
+            Name: string;
+            BaseType?: string;
+            Property?: { Name: string }[];
+            NavigationProperty?: { Name: string }[];
         }
-        expect(declared.size).toBeGreaterThanOrEqual(10);
-        for (const [type, names] of declared) {
-            const schema = component(type);
-            const own = Object.keys(ownPart(schema).properties ?? {}).filter((p) => p !== '@odata.type');
-            expect(own.sort(), type).toEqual([...names].sort());
+        const schemas = (
+            new XMLParser({
+                ignoreAttributes: false,
+                attributeNamePrefix: '',
+                isArray: (name) =>
+                    ['Schema', 'EntityType', 'ComplexType', 'Property', 'NavigationProperty'].includes(name),
+            }).parse(CSDL_XML) as {
+                'edmx:Edmx': {
+                    'edmx:DataServices': {
+                        Schema: { Namespace: string; EntityType: Declared[]; ComplexType?: Declared[] }[];
+                    };
+                };
+            }
+        )['edmx:Edmx']['edmx:DataServices'].Schema;
+        const declared = new Map(
+            schemas.flatMap((csdl) =>
+                [...csdl.EntityType, ...(csdl.ComplexType ?? [])].map((t) => [`${csdl.Namespace}.${t.Name}`, t]),
+            ),
+        );
+        const own = (type: Declared) => [
+            ...(type.Property ?? []).map((p) => p.Name),
+            ...(type.NavigationProperty ?? []).map((p) => p.Name),
+        ];
+        const inherited = (type: Declared): string[] => [
+            ...own(type),
+            ...(type.BaseType ? inherited(declared.get(type.BaseType.replace(/^graph\./, 'microsoft.graph.'))!) : []),
+        ];
+        const described = (name: string) =>
+            Object.keys(ownPart(component(name)).properties ?? {}).filter((p) => p !== '@odata.type');
+        let graphs = 0;
+        for (const [name, type] of declared) {
+            if (name.startsWith('microsoft.graph.')) {
+                graphs += 1;
+                expect(described(name).sort(), name).toEqual(own(type).sort());
+            } else if (name === `${AUDIT_NAMESPACE}.officeConfiguration`) {
+                // The derived type that holds auditEvents: described by its path alone (lib/resources/openapi).
+                expect(doc.components.schemas[`microsoft.graph.${name}`], name).toBeUndefined();
+                expect(own(type)).toEqual(['auditEvents']);
+                expect(doc.paths[AUDIT_EVENTS]).toBeDefined();
+            } else {
+                // The service's own, standalone (not allOf Graph's entity): every property, the inherited `id` too.
+                expect(name.startsWith(`${AUDIT_NAMESPACE}.`), name).toBe(true);
+                expect(described(`microsoft.graph.${name}`).sort(), name).toEqual(inherited(type).sort());
+            }
         }
+        expect(graphs).toBeGreaterThanOrEqual(10);
+        expect(declared.size).toBeGreaterThanOrEqual(graphs + 5);
     });
 
     it('uses the one entity schema for create, update and every response; assign takes Graph-named parameters', () => {
@@ -460,17 +522,149 @@ describe('OpenAPI description', () => {
 
     it('describes every route of the table once, the qualified action aliases aside', () => {
         const keys = (path: string) => path.replace(/\{[^}]+\}/g, '{}');
-        const qualified = (template: string) => /\/microsoft\.graph\.(assign|updatePriorities)$/.test(template);
+        const qualified = (template: string) =>
+            /\/microsoft\.graph\.(assign|updatePriorities|delta\(\))$/.test(template);
         const described = operations().map(({ path, method }) => `${method.toUpperCase()} ${keys(path)}`);
         const served = routes
             .filter((route) => !route.template.includes('{*') && !qualified(route.template))
             .flatMap((route) => Object.keys(route.operations).map((method) => `${method} /${keys(route.template)}`));
         expect(described.sort()).toEqual(served.sort());
-        expect(routes.filter((route) => qualified(route.template))).toHaveLength(2);
+        expect(routes.filter((route) => qualified(route.template))).toHaveLength(4);
+        expect(Object.keys(doc.paths).filter((path) => path.includes('microsoft.graph.'))).toEqual([]);
         expect(
             Object.keys(doc.paths).filter((path) => path.includes('assign') && !path.includes('assignments')),
         ).toEqual([`${CONFIGURATION}/assign`]);
         expect(new Set(operations().map(({ operation }) => operation.operationId)).size).toBe(described.length);
+    });
+
+    it('describes delta as Graph describes its delta functions: one path each, a page with nextLink or deltaLink', () => {
+        const base = component('BaseDeltaFunctionResponse');
+        expect(Object.keys(base.properties ?? {})).toEqual(['@odata.nextLink', '@odata.deltaLink']);
+        const deltas = [
+            { path: `${CONFIGURATIONS}/delta`, type: CONFIGURATION_BASE_TYPE, select: 'selectConfiguration' },
+            { path: `${CONFIGURATION}/assignments/delta`, type: ASSIGNMENT_TYPE, select: 'select' },
+        ];
+        expect(Object.keys(doc.paths).filter((path) => path.endsWith('/delta'))).toEqual(deltas.map((d) => d.path));
+        for (const { path, type, select } of deltas) {
+            const item = doc.paths[path]!;
+            expect(
+                Object.keys(item).filter((k) => !['description', 'parameters'].includes(k)),
+                path,
+            ).toEqual(['get']);
+            expect(item.description).toContain('microsoft.graph.delta()');
+            const get = item.get as Operation & {
+                responses: Record<
+                    string,
+                    { headers?: Record<string, unknown>; content?: Record<string, { schema: Schema }> }
+                >;
+            };
+            expect(get['x-ms-docs-operation-type']).toBe('function');
+            expect(get.parameters?.map((p) => p.$ref)).toEqual(
+                [select, 'skiptoken', 'deltatoken', 'preferPageSize'].map((p) => `#/components/parameters/${p}`),
+            );
+            const page = get.responses['200']!;
+            expect(page.content!['application/json']!.schema).toEqual({
+                title: `Collection of ${type.slice('microsoft.graph.'.length)}`,
+                type: 'object',
+                allOf: [
+                    { $ref: `${SCHEMA_REF}BaseDeltaFunctionResponse` },
+                    {
+                        type: 'object',
+                        properties: { value: { type: 'array', items: { $ref: `${SCHEMA_REF}${type}` } } },
+                    },
+                ],
+            });
+            expect(page.headers).toHaveProperty('Preference-Applied');
+            expect(get.responses['400']).toEqual({ $ref: '#/components/responses/BadRequest' });
+            expect(get.responses['410']).toEqual({ $ref: '#/components/responses/Gone' });
+        }
+        expect((doc.paths[`${CONFIGURATION}/assignments/delta`]!.get as Operation).responses['404']).toEqual({
+            $ref: '#/components/responses/NotFound',
+        });
+        expect(doc.components.responses.Gone!.description).toMatch(/^`SyncStateNotFound`/);
+        const { deltatoken, preferPageSize } = doc.components.parameters;
+        expect(deltatoken).toMatchObject({ name: '$deltatoken', in: 'query', schema: { type: 'string' } });
+        expect(preferPageSize).toMatchObject({ name: 'Prefer', in: 'header' });
+        expect(preferPageSize!.description).toContain('odata.maxpagesize');
+    });
+
+    it("describes the audit trail as the service's own extension, apart from Graph's schemas", () => {
+        const list = doc.paths[AUDIT_EVENTS]!.get as Operation;
+        const one = doc.paths[`${AUDIT_EVENTS}/{auditEvent-id}`]!.get as Operation;
+        expect(list.parameters?.map((p) => p.$ref)).toEqual(
+            ['topAuditEvents', 'skiptoken', 'filterAuditEvents'].map((p) => `#/components/parameters/${p}`),
+        );
+        const { topAuditEvents, filterAuditEvents } = doc.components.parameters;
+        expect(topAuditEvents).toMatchObject({ name: '$top', schema: { minimum: 1, maximum: 999, default: 50 } });
+        expect(filterAuditEvents).toMatchObject({ name: '$filter', in: 'query' });
+        expect(filterAuditEvents!.description).toContain('activityDateTime');
+        const responseOf = (operation: Operation) =>
+            (operation as unknown as { responses: Record<string, { content: Record<string, { schema: Schema }> }> })
+                .responses['200']!.content['application/json']!.schema;
+        expect(responseOf(list).$ref).toBe(`${SCHEMA_REF}${AUDIT_EVENT}CollectionResponse`);
+        expect(responseOf(one).$ref).toBe(`${SCHEMA_REF}${AUDIT_EVENT}`);
+        expect(one.responses['404']).toEqual({ $ref: '#/components/responses/NotFound' });
+        for (const operation of [list, one]) {
+            expect(operation['x-service-extension']).toBe(true);
+            expect(operation.tags).toEqual(['officeConfiguration.auditEvent']);
+        }
+
+        // Every extension schema says so, and no schema of Graph's refers to one.
+        const extensions = Object.keys(doc.components.schemas).filter((name) => name.startsWith(EXTENSION_PREFIX));
+        expect(extensions.sort()).toEqual(
+            ['auditActor', 'auditEvent', 'auditEventCollectionResponse', 'auditProperty', 'auditResource'].map(
+                (name) => `${EXTENSION_PREFIX}${name}`,
+            ),
+        );
+        for (const name of extensions) {
+            expect(component(name)['x-service-extension'], name).toBe(true);
+            expect(component(name).description, name).toContain("This service's extension");
+        }
+        for (const [name, schema] of Object.entries(doc.components.schemas)) {
+            if (extensions.includes(name)) continue;
+            walk(schema, (key, child) => {
+                if (key === '$ref') expect(String(child), name).not.toContain(EXTENSION_PREFIX);
+            });
+        }
+        expect(ownPart(component(AUDIT_EVENT)).properties?.['@odata.type']).toEqual({
+            type: 'string',
+            default: `#${AUDIT_EVENT_TYPE}`,
+        });
+
+        // What the service answers validates against the schemas, nulls and all.
+        const record = toRecord(
+            'cfg-1',
+            3,
+            {
+                activityType: 'Create OfficeClientConfigurationAssignment',
+                activityOperationType: 'Create',
+                resources: [
+                    {
+                        resourceId: 'a-1',
+                        type: ASSIGNMENT_RESOURCE_TYPE,
+                        displayName: null,
+                        modifiedProperties: [{ displayName: 'target', oldValue: null, newValue: '{"x":1}' }],
+                    },
+                ],
+                target: { resourceId: 'cfg-1', type: CONFIGURATION_RESOURCE_TYPE },
+            },
+            { actor: UNAUTHENTICATED_ACTOR, correlationId: '0f8fad5b-d9cb-469f-a165-70867728950e' },
+            DEFAULT_CHANGE_LOG,
+            '7c9e6679-7425-40de-944b-e07fc1f90ae7',
+            new Date(),
+            [['cfg-2', 2, 3]],
+        );
+        const event = auditEventOf(record);
+        const ajv = new Ajv2020({ strict: false, allErrors: true });
+        ajv.addSchema({ $id: 'https://openapi.test/audit', components: { schemas: doc.components.schemas } });
+        const check = (name: string, value: unknown) => {
+            const validator = ajv.getSchema(`https://openapi.test/audit#/components/schemas/${name}`)!;
+            expect(validator(value), JSON.stringify(validator.errors)).toBe(true);
+        };
+        check(AUDIT_EVENT, event);
+        check(`${AUDIT_EVENT}CollectionResponse`, { value: [event], '@odata.nextLink': 'https://host/x' });
+        const validator = ajv.getSchema(`https://openapi.test/audit#/components/schemas/${AUDIT_EVENT}`)!;
+        expect(validator({ ...event, correlationId: 'not-a-guid' })).toBe(false);
     });
 
     it('states the limits the service enforces, the server root and the bearer scheme', () => {
