@@ -34,10 +34,10 @@ import {
     upsertOperation,
 } from '@vercel/cosmosdb-server/lib/handler/_document-operations.js';
 import { patchOperation } from '@vercel/cosmosdb-server/lib/handler/_patch-operations.js';
+import readItemsModule from '@vercel/cosmosdb-server/lib/handler/_read-items.js';
 import batchModule from '@vercel/cosmosdb-server/lib/handler/batch-documents.js';
 import patchModule from '@vercel/cosmosdb-server/lib/handler/patch-document.js';
 import queryModule from '@vercel/cosmosdb-server/lib/handler/query-documents.js';
-import readItemsModule from '@vercel/cosmosdb-server/lib/handler/_read-items.js';
 import routesModule from '@vercel/cosmosdb-server/lib/routes.js';
 import type { PatchOperationInput } from '@vercel/cosmosdb-server/lib/types.js';
 
