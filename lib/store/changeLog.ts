@@ -24,9 +24,14 @@ export const DEFAULT_CHANGE_RETENTION_DAYS = 30;
 
 /**
  * Records outlive the tokens that point at them by this margin: a record written a moment before the read that
- * issued a token (on another instance, its answer still in flight) must not expire before the token does.
+ * issued a token (on another instance, its answer still in flight) must not expire before the token does. An hour,
+ * or a tenth of a retention shorter than ten hours (seconds would do: it covers a write's own time).
  */
 export const RETENTION_MARGIN_SECONDS = 60 * 60;
+
+export function recordLifetime(retentionSeconds: number): number {
+    return retentionSeconds + Math.min(RETENTION_MARGIN_SECONDS, Math.ceil(retentionSeconds / 10));
+}
 
 export function changeId(sequence: number): string {
     return `${CHANGE_ID_PREFIX}${String(sequence).padStart(SEQUENCE_DIGITS, '0')}`;
@@ -160,7 +165,7 @@ export function toRecord(
         resources: draft.resources,
         ...(draft.target ? { target: draft.target } : {}),
         ...(priorityChanges && priorityChanges.length > 0 ? { priorityChanges } : {}),
-        ttl: settings.retentionSeconds + RETENTION_MARGIN_SECONDS,
+        ttl: recordLifetime(settings.retentionSeconds),
     };
 }
 

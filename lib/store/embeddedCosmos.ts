@@ -231,7 +231,11 @@ function expire(account: Account): void {
                 const document = item.read();
                 const ttl = typeof document?.ttl === 'number' ? document.ttl : defaultTtl;
                 if (document && ttl > 0 && Number(document._ts) + ttl <= now) {
-                    store.delete(String(document.id), store._getPartition(document));
+                    try {
+                        store.delete(String(document.id), store._getPartition(document));
+                    } catch {
+                        // Gone meanwhile: nothing to expire.
+                    }
                 }
             }
         }

@@ -8,7 +8,7 @@ import {
     changedIds,
     changeId,
     priorityChanges,
-    RETENTION_MARGIN_SECONDS,
+    recordLifetime,
     toRecord,
     UNAUTHENTICATED_ACTOR,
 } from '../../../lib/store/changeLog.js';
@@ -39,6 +39,11 @@ describe('the change log', () => {
         const moved = priorityChanges(before, ['new', ...before]);
         expect(moved).toHaveLength(5000);
         expect(moved[4999]).toEqual(['id4999', 5000, 5001]);
+    });
+
+    it('keeps a record an hour past the retention, or a tenth of a short one', () => {
+        expect(recordLifetime(30 * 86_400)).toBe(30 * 86_400 + 3600);
+        expect(recordLifetime(173)).toBe(173 + 18);
     });
 
     it('numbers a record, keeps it past the retention by a margin, and tells delta what it changed', () => {
@@ -79,7 +84,7 @@ describe('the change log', () => {
             eventId: 'e',
             activityDateTime: '2026-12-03T12:00:00.000Z',
             correlationId: 'r',
-            ttl: 86_400 + RETENTION_MARGIN_SECONDS,
+            ttl: 86_400 + 8640,
         });
         // The action's target is the audit's, never delta's: it is no member of the collection that changed.
         expect(changedIds(record)).toEqual({ changed: ['new', 'moved'], removed: ['gone'] });
