@@ -118,7 +118,13 @@ async function answer(call: OperationCall, collection: DeltaCollection): Promise
                           encodeInitialToken(key, collection.scope, sequence, started.issued, result.next),
                       ),
                   }
-                : { '@odata.deltaLink': link('$deltatoken', encodeDeltaToken(key, collection.scope, sequence, now)) },
+                : // Stamped when the round began: its records are as old as that, and expire with it.
+                  {
+                      '@odata.deltaLink': link(
+                          '$deltatoken',
+                          encodeDeltaToken(key, collection.scope, sequence, started.issued),
+                      ),
+                  },
         );
     }
 

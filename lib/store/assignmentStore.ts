@@ -41,6 +41,7 @@ import {
     type ChangeContext,
     type ChangeDraft,
     type ChangedResource,
+    changeId,
     type ChangeLogSettings,
     type ChangeRecord,
     CONFIGURATION_RESOURCE_TYPE,
@@ -411,9 +412,87 @@ export interface SetVersion {
     revision: number;
 }
 
-/** Keys of `AssignmentStore.shared`: the per-configuration write queues, and each one's last known change number. */
-const PARTITION_QUEUES = Symbol('partitionQueues');
+/** Keys of `AssignmentStore.shared`: the per-configuration group commits, and each one's last known change number. */
+const SET_GROUPS = Symbol('setGroups');
 const REVISIONS = Symbol('revisions');
+
+/** A single write waiting for its configuration's next batch (`AssignmentStore.writeLogged`). */
+interface SetMember {
+    /** The member's own operation's meter: charged its share of the group's calls. */
+    meter: Meter;
+    operations: OperationInput[];
+    delta: number;
+    draft: ChangeDraft;
+    context: ChangeContext;
+    deadline: number | undefined;
+    resolve(results: OperationResponse[]): void;
+    reject(error: unknown): void;
+}
+
+interface SetGroup {
+    queue: SetMember[];
+    draining: boolean;
+}
+
+/** Members of one batch at most: each brings its operations and its record; the set document's patch is one more. */
+const MAX_SET_MEMBERS = 40;
+const MAX_SET_BATCH_BYTES = 1_500_000;
+
+/** A meter that charges each member of a group an equal share of each call, and tells each the call's ids. */
+function sharedMeter(members: readonly SetMember[]): Meter {
+    const share = <R extends { requestCharge?: number; statusCode?: number; activityId?: string }>(response: R): R => {
+        const part = { ...response, requestCharge: (response.requestCharge ?? 0) / members.length };
+        members.forEach((member) => member.meter(part));
+        return response;
+    };
+    const meter = share as Meter;
+    meter.failed = (error) => members.forEach((member) => member.meter.failed(error));
+    return meter;
+}
+
+/** The next batch's members, first come first served, while the batch has room (100 operations, 2 MB). */
+function takeSetMembers(queue: SetMember[]): SetMember[] {
+    const members: SetMember[] = [];
+    let operations = 1;
+    let bytes = 0;
+    while (queue.length > 0 && members.length < MAX_SET_MEMBERS) {
+        const next = queue[0] as SetMember;
+        const size = JSON.stringify(next.operations).length + JSON.stringify(next.draft).length + 1000;
+        const count = next.operations.length + 1;
+        if (members.length > 0 && (operations + count > MAX_BATCH_OPERATIONS || bytes + size > MAX_SET_BATCH_BYTES)) {
+            break;
+        }
+        queue.shift();
+        members.push(next);
+        operations += count;
+        bytes += size;
+    }
+    return members;
+}
+
+/** The number of a partition's last change record, 0 when it has none: one single-partition query by id. */
+export async function lastChangeNumber(container: Container, meter: Meter, partition: string): Promise<number> {
+    const { resources } = meter(
+        await container.items
+            .query<string>(
+                {
+                    query:
+                        'SELECT TOP 1 VALUE c.id FROM c WHERE c.configurationId = @p AND c.id > @from AND ' +
+                        'c.id <= @to ORDER BY c.id DESC',
+                    parameters: [
+                        { name: '@p', value: partition },
+                        { name: '@from', value: CHANGE_ID_PREFIX },
+                        { name: '@to', value: changeId(999_999_999_999) },
+                    ],
+                },
+                { partitionKey: partition },
+            )
+            .fetchAll(),
+    );
+    const last = resources[0];
+    return last === undefined ? 0 : Number(last.slice(CHANGE_ID_PREFIX.length)) || 0;
+}
+
 /** Change numbers remembered at most: past it, the map starts again (a miss costs one read of the set document). */
 const MAX_REMEMBERED_REVISIONS = 10_000;
 
@@ -458,26 +537,6 @@ export class AssignmentStore {
             actor: scope?.actor ?? UNAUTHENTICATED_ACTOR,
             correlationId: scope?.requestId ?? randomUUID(),
         };
-    }
-
-    /**
-     * Runs `action` after every earlier write of this process to the same configuration's assignments has ended:
-     * each write takes the partition's next change number, on condition that no other took it, so writes of one
-     * instance queue here rather than refuse each other in Cosmos DB. Other instances' writes still race, and the
-     * loser reads the number again (writeWithSet).
-     */
-    private async serialized<T>(configurationId: string, action: () => Promise<T>): Promise<T> {
-        const queues = this.sharedMap<Promise<unknown>>(PARTITION_QUEUES);
-        const before = queues.get(configurationId) ?? Promise.resolve();
-        const mine = before.then(action, action);
-        const settled = mine.catch(() => undefined);
-        queues.set(configurationId, settled);
-        void settled.then(() => {
-            if (queues.get(configurationId) === settled) {
-                queues.delete(configurationId);
-            }
-        });
-        return await mine;
     }
 
     private sharedMap<V>(key: symbol): Map<string, V> {
@@ -593,7 +652,13 @@ export class AssignmentStore {
         const seen: FailureSlot = {};
         const options: RequestOptions & { [FAILURE_SLOT]: FailureSlot } = { ...requestOptions, [FAILURE_SLOT]: seen };
         try {
-            response = await container.items.batch(operations, configurationId, options);
+            // Copies: the SDK rewrites each operation's partitionKey in place, and a batch sent again (a lost race, a
+            // member refused) would then name a partition that does not exist.
+            response = await container.items.batch(
+                operations.map((operation) => ({ ...operation })),
+                configurationId,
+                options,
+            );
         } catch (error) {
             throw batchFailure(error, seen.error);
         }
@@ -665,7 +730,7 @@ export class AssignmentStore {
         draft?: ChangeDraft,
     ): Promise<OperationResponse[]> {
         if (draft !== undefined && this.changeLog.enabled) {
-            return await this.writeLogged(container, meter, configurationId, operations, delta, draft);
+            return await this.writeLogged(meter, operations, configurationId, delta, draft);
         }
         const setIndex = operations.length;
         let waits = 0;
@@ -711,39 +776,98 @@ export class AssignmentStore {
     }
 
     /**
-     * A single write with its change record (lib/store/changeLog): the batch is the write, the set document's patch
-     * on condition that the partition's last change is still number N, and the record of change N + 1. Whatever
-     * lands in between (another instance's write) makes the batch fail whole, and it goes again with the number read
-     * anew, after a jittered wait that grows. This process's own writes to the configuration queue (`serialized`),
-     * so they never race each other, and each knows the number its predecessor left.
+     * A single write with its change record (lib/store/changeLog), through the configuration's group commit: writes
+     * of this instance to one configuration that arrive while a batch is under way wait and go together in the next
+     * one, as the tenant's do (lib/store/tenantCommitter.ts): their operations, one patch of the set document on
+     * condition that the partition's last change is still number N (and the count within the limit), and the records
+     * of changes N + 1, N + 2, … Whatever lands in between (another instance's write) makes the batch fail whole, and
+     * it goes again with the number read anew; a member whose own operation is refused leaves, the others go again.
      */
     private async writeLogged(
-        container: Container,
         meter: Meter,
-        configurationId: string,
         operations: OperationInput[],
+        configurationId: string,
         delta: number,
         draft: ChangeDraft,
     ): Promise<OperationResponse[]> {
-        return await this.serialized(configurationId, async () => {
-            const revisions = this.sharedMap<number>(REVISIONS);
-            const setIndex = operations.length;
-            let revision = revisions.get(configurationId);
-            let waits = 0;
-            let lost = 0;
-            /** The number the last refused batch tried: a refusal on a number still current is the limit's. */
-            let refusedOn: number | undefined;
+        this.checkDeadline('write');
+        return await new Promise<OperationResponse[]>((resolve, reject) => {
+            const groups = this.sharedMap<SetGroup>(SET_GROUPS);
+            let group = groups.get(configurationId);
+            if (!group) {
+                group = { queue: [], draining: false };
+                groups.set(configurationId, group);
+            }
+            group.queue.push({
+                meter,
+                operations,
+                delta,
+                draft,
+                context: this.changeContext(),
+                deadline: this.deadline(),
+                resolve,
+                reject,
+            });
+            if (!group.draining) {
+                void this.drainSet(configurationId, group);
+            }
+        });
+    }
+
+    private async drainSet(configurationId: string, group: SetGroup): Promise<void> {
+        group.draining = true;
+        // Outside any one request: each member keeps to its own deadline, and is charged its share of each call (its
+        // own operation's telemetry has it, under its request-id).
+        const store = this.forRequest({});
+        try {
+            while (group.queue.length > 0) {
+                const members = takeSetMembers(group.queue);
+                const shared = sharedMeter(members);
+                await this.container()
+                    .then(async (container) => await store.commitSet(container, shared, configurationId, members))
+                    .catch((error: unknown) => members.forEach((member) => member.reject(error)));
+            }
+        } finally {
+            group.draining = false;
+            if (group.queue.length === 0) {
+                this.sharedMap<SetGroup>(SET_GROUPS).delete(configurationId);
+            }
+        }
+    }
+
+    /** Commits one group, answering each member exactly once (a second answer to a promise is ignored). */
+    private async commitSet(
+        container: Container,
+        meter: Meter,
+        configurationId: string,
+        members: SetMember[],
+    ): Promise<void> {
+        const revisions = this.sharedMap<number>(REVISIONS);
+        /** The set document's revision the batch is conditioned on, and the last number taken (usually the same). */
+        let expected = revisions.get(configurationId);
+        let base = expected;
+        let live = members;
+        let waits = 0;
+        let lost = 0;
+        /** The revision the last refused batch was conditioned on: a refusal on one still current is the limit's. */
+        let refusedOn: number | undefined;
+        try {
             for (;;) {
-                if (revision === undefined) {
-                    let set = await this.read<SetDocument>(container, meter, configurationId, SET_VERSION_ID);
-                    // A replica behind the configuration's create (another instance's) may not have it yet: the
-                    // primary is asked before the write is refused, and its answer brings the next read up to date.
-                    if (!set && (await this.probe(container, meter, configurationId, SET_VERSION_ID))) {
-                        set = await this.read<SetDocument>(container, meter, configurationId, SET_VERSION_ID);
+                const now = Date.now();
+                live = live.filter((member) => {
+                    if (member.deadline !== undefined && now >= member.deadline) {
+                        member.reject(
+                            new StoreError('unavailable', 'Cosmos DB batch: not started, the request ran out of time'),
+                        );
+                        return false;
                     }
-                    if (!set) {
-                        throw configurationNotFound(configurationId);
-                    }
+                    return true;
+                });
+                if (live.length === 0) {
+                    return;
+                }
+                if (expected === undefined || base === undefined) {
+                    const set = await this.readSet(container, meter, configurationId);
                     if (set.deleting) {
                         await this.settleDeletion(container, meter, configurationId, set.deleting, waits++);
                         continue;
@@ -753,45 +877,97 @@ export class AssignmentStore {
                         continue;
                     }
                     const current = set.revision ?? 0;
-                    if (refusedOn === current && delta > 0 && set.total >= this.maxAssignments) {
-                        throw new StoreError(
-                            'limitReached',
-                            `The configuration holds the most assignments allowed (${this.maxAssignments})`,
-                        );
+                    if (refusedOn === current) {
+                        // Refused on a number still current: the limit, for one of the creates at least.
+                        if (live.length > 1) {
+                            for (const member of live) {
+                                await this.commitSet(container, meter, configurationId, [member]);
+                            }
+                            return;
+                        }
+                        if ((live[0]?.delta ?? 0) > 0 && set.total >= this.maxAssignments) {
+                            live[0]?.reject(
+                                new StoreError(
+                                    'limitReached',
+                                    `The configuration holds the most assignments allowed (${this.maxAssignments})`,
+                                ),
+                            );
+                            return;
+                        }
                     }
-                    revision = current;
+                    expected = current;
+                    base = current;
                 }
-                const record = toRecord(
-                    configurationId,
-                    revision + 1,
-                    draft,
-                    this.changeContext(),
-                    this.changeLog,
-                    randomUUID(),
-                    new Date(),
+                const first = base;
+                const operations: OperationInput[] = [];
+                const starts: number[] = [];
+                let delta = 0;
+                let creates = 0;
+                for (const member of live) {
+                    starts.push(operations.length);
+                    operations.push(...member.operations);
+                    delta += member.delta;
+                    creates += Math.max(0, member.delta);
+                }
+                const setIndex = operations.length;
+                const at = new Date();
+                operations.push(
+                    setPatchOperation(configurationId, delta, this.maxAssignments, {
+                        expected,
+                        next: first + live.length,
+                        creates,
+                    }),
+                    ...live.map((member, i): OperationInput => ({
+                        operationType: BulkOperationType.Create,
+                        partitionKey: configurationId,
+                        resourceBody: toRecord(
+                            configurationId,
+                            first + i + 1,
+                            member.draft,
+                            member.context,
+                            this.changeLog,
+                            randomUUID(),
+                            at,
+                        ) as unknown as JSONObject,
+                    })),
                 );
+                // Bounded by the members' time: a slow or throttled batch must not hold the writes queued behind it
+                // past theirs. One given up on may still land, with its records: its members are answered 503.
+                const sendBy = Math.min(...live.map((m) => m.deadline ?? Infinity));
+                let results: OperationResponse[];
                 try {
-                    const results = await this.batch(
+                    results = await this.batch(
                         container,
                         meter,
                         configurationId,
-                        numberedOperations(configurationId, operations, delta, this.maxAssignments, record),
+                        operations,
+                        Number.isFinite(sendBy) ? { abortSignal: AbortSignal.timeout(Math.max(1, sendBy - now)) } : {},
                     );
-                    if (revisions.size >= MAX_REMEMBERED_REVISIONS) {
-                        revisions.clear();
-                    }
-                    revisions.set(configurationId, revision + 1);
-                    return results.slice(0, setIndex);
                 } catch (error) {
                     revisions.delete(configurationId);
-                    if (!(error instanceof BatchRefused) || error.index < setIndex) {
-                        throw error; // the write's own refusal, or no answer: nothing more to learn here
+                    if (!(error instanceof BatchRefused)) {
+                        throw error; // no answer: each member's write may or may not have landed (a 503 for each)
+                    }
+                    if (error.index < setIndex) {
+                        // One member's own operation was refused: it alone leaves; the others go again at once.
+                        const index = starts.findLastIndex((start) => start <= error.index);
+                        const member = live[index] as SetMember;
+                        member.reject(new BatchRefused(error.index - (starts[index] ?? 0), error.statusCode));
+                        live = live.filter((other) => other !== member);
+                        continue;
+                    }
+                    if (error.index > setIndex && error.statusCode === 409) {
+                        // A record's number is taken though the set document does not say so (written by a build
+                        // that did not move it): the numbers go on from the partition's last record.
+                        base = Math.max(first, await lastChangeNumber(container, meter, configurationId));
+                        continue;
                     }
                     // The number moved on (another instance's write), a DELETE marked the parent, or the limit.
-                    refusedOn = revision;
-                    revision = undefined;
-                    const deadline = this.deadline();
-                    if (lost++ >= MAX_LOST_NUMBERS || (deadline !== undefined && Date.now() >= deadline - 100)) {
+                    refusedOn = expected;
+                    expected = undefined;
+                    base = undefined;
+                    const latest = Math.max(...live.map((m) => m.deadline ?? Infinity));
+                    if (lost++ >= MAX_LOST_NUMBERS || Date.now() >= latest - 100) {
                         throw new StoreError(
                             'conflict',
                             'Cosmos DB batch: the set document kept changing concurrently',
@@ -800,9 +976,33 @@ export class AssignmentStore {
                     if (lost > 1) {
                         await sleep(Math.random() * Math.min(RACE_BACKOFF_CAP_MS, RACE_BACKOFF_BASE_MS * 2 ** lost));
                     }
+                    continue;
                 }
+                if (revisions.size >= MAX_REMEMBERED_REVISIONS) {
+                    revisions.clear();
+                }
+                revisions.set(configurationId, first + live.length);
+                live.forEach((member, i) => {
+                    const start = starts[i] ?? 0;
+                    member.resolve(results.slice(start, start + member.operations.length));
+                });
+                return;
             }
-        });
+        } catch (error) {
+            live.forEach((member) => member.reject(error));
+        }
+    }
+
+    /** The set document, asked of the primary when a replica has not seen it (another instance's create). */
+    private async readSet(container: Container, meter: Meter, configurationId: string): Promise<SetDocument> {
+        let set = await this.read<SetDocument>(container, meter, configurationId, SET_VERSION_ID);
+        if (!set && (await this.probe(container, meter, configurationId, SET_VERSION_ID))) {
+            set = await this.read<SetDocument>(container, meter, configurationId, SET_VERSION_ID);
+        }
+        if (!set) {
+            throw configurationNotFound(configurationId);
+        }
+        return set;
     }
 
     /** Resolves only once Cosmos has acknowledged the write. */
@@ -1012,7 +1212,8 @@ export class AssignmentStore {
                     // Changed (or deleted) since it was read, with no If-Match of the client's to fail: read it again.
                     const raced =
                         error instanceof StoreError && ['preconditionFailed', 'notFound'].includes(error.kind);
-                    if (!raced || ifMatch !== undefined) {
+                    // `If-Match: *` asks only that it exist: a version that moved meanwhile is no 412 of the client's.
+                    if (!raced || condition.ifMatch !== undefined) {
                         throw error;
                     }
                     if (attempt >= 2) {
@@ -1317,14 +1518,14 @@ export class AssignmentStore {
             throw configurationNotFound(configurationId);
         }
         const logged = this.changeLog.enabled;
-        const revision = logged ? version.revision + 1 : 0;
-        const set = { id: SET_VERSION_ID, configurationId, total, revision };
-        const operations: OperationInput[] = [
+        const context = this.changeContext();
+        const draft = assignDraft(configurationId, removals, additions);
+        const operationsFor = (revision: number): OperationInput[] => [
             {
                 operationType: BulkOperationType.Replace,
                 partitionKey: configurationId,
                 id: SET_VERSION_ID,
-                resourceBody: set,
+                resourceBody: { id: SET_VERSION_ID, configurationId, total, revision },
                 ifMatch: version.etag,
             },
             ...removals.map((a): OperationInput => ({
@@ -1333,28 +1534,47 @@ export class AssignmentStore {
                 partitionKey: configurationId,
             })),
             ...additions.map((a) => createOperation(configurationId, a)),
+            ...(logged
+                ? [
+                      {
+                          operationType: BulkOperationType.Create,
+                          partitionKey: configurationId,
+                          resourceBody: toRecord(
+                              configurationId,
+                              revision,
+                              draft,
+                              context,
+                              this.changeLog,
+                              randomUUID(),
+                              new Date(),
+                          ) as unknown as JSONObject,
+                      } as OperationInput,
+                  ]
+                : []),
         ];
-        if (logged) {
-            const record = toRecord(
-                configurationId,
-                revision,
-                assignDraft(configurationId, removals, additions),
-                this.changeContext(),
-                this.changeLog,
-                randomUUID(),
-                new Date(),
-            );
-            operations.push({
-                operationType: BulkOperationType.Create,
-                partitionKey: configurationId,
-                resourceBody: record as unknown as JSONObject,
-            });
-        }
         // Not queued behind this process's single writes: the set document's ETag is the batch's condition, so no
         // write can land between the read and the batch, and the number after the read's is the assign's own.
         await this.run('batch', async (container, meter) => {
             try {
-                await this.batch(container, meter, configurationId, operations).catch(refusedAs('batch'));
+                const operations = operationsFor(logged ? version.revision + 1 : 0);
+                try {
+                    await this.batch(container, meter, configurationId, operations);
+                } catch (error) {
+                    const recordTaken =
+                        logged &&
+                        error instanceof BatchRefused &&
+                        error.index === operations.length - 1 &&
+                        error.statusCode === 409;
+                    if (!recordTaken) {
+                        throw error;
+                    }
+                    // A number taken though the set document does not say so (a build that did not move it): the
+                    // numbers go on from the partition's last record, on the same condition.
+                    const last = await lastChangeNumber(container, meter, configurationId);
+                    await this.batch(container, meter, configurationId, operationsFor(last + 1));
+                }
+            } catch (error) {
+                refusedAs('batch')(error);
             } finally {
                 this.sharedMap<number>(REVISIONS).delete(configurationId);
             }
@@ -1442,10 +1662,25 @@ function setPatchOperation(
     configurationId: string,
     delta: number,
     maxAssignments: number,
-    revision?: number,
+    numbered?: { expected: number; next: number; creates: number },
 ): OperationInput {
-    // With the change log, the write takes the partition's next change number: only if no other write took it.
-    const numbered = revision === undefined ? '' : ` AND c.revision = ${revision}`;
+    if (numbered) {
+        // With the change log, the writes take the partition's next change numbers: only if no other took them, and
+        // their creates keep within the limit.
+        const room = numbered.creates > 0 ? `c.total <= ${maxAssignments - numbered.creates}` : 'c.total >= 0';
+        return {
+            operationType: BulkOperationType.Patch,
+            id: SET_VERSION_ID,
+            partitionKey: configurationId,
+            resourceBody: {
+                operations: [
+                    { op: 'incr', path: '/total', value: delta },
+                    { op: 'set', path: '/revision', value: numbered.next },
+                ],
+                condition: `FROM c WHERE ${room} AND NOT IS_DEFINED(c.deleting) AND c.revision = ${numbered.expected}`,
+            },
+        };
+    }
     return {
         operationType: BulkOperationType.Patch,
         id: SET_VERSION_ID,
@@ -1457,9 +1692,9 @@ function setPatchOperation(
             ],
             // No write lands while a DELETE of the configuration has marked its parent (DeletionMark).
             condition:
-                (delta > 0
+                delta > 0
                     ? `FROM c WHERE c.total < ${maxAssignments} AND NOT IS_DEFINED(c.deleting)`
-                    : 'FROM c WHERE c.total >= 0 AND NOT IS_DEFINED(c.deleting)') + numbered,
+                    : 'FROM c WHERE c.total >= 0 AND NOT IS_DEFINED(c.deleting)',
         },
     };
 }
@@ -1487,7 +1722,11 @@ function numberedOperations(
 ): OperationInput[] {
     return [
         ...operations,
-        setPatchOperation(configurationId, delta, maxAssignments, record.sequence - 1),
+        setPatchOperation(configurationId, delta, maxAssignments, {
+            expected: record.sequence - 1,
+            next: record.sequence,
+            creates: Math.max(0, delta),
+        }),
         {
             operationType: BulkOperationType.Create,
             partitionKey: configurationId,

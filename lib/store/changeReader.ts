@@ -115,7 +115,13 @@ export async function auditPage(store: AssignmentStore, query: AuditQuery): Prom
                 query: `SELECT * FROM c WHERE ${conditions.join(' AND ')} ORDER BY c.activityDateTime DESC`,
                 parameters,
             },
-            { maxItemCount: query.top, ...(query.continuation ? { continuationToken: query.continuation } : {}) },
+            {
+                maxItemCount: query.top,
+                // Cosmos DB answers a cross-partition ORDER BY through the query plan, where the SDK gives and takes
+                // continuation tokens only with query control on.
+                enableQueryControl: true,
+                ...(query.continuation ? { continuationToken: query.continuation } : {}),
+            },
         );
         let response;
         try {

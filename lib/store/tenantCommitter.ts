@@ -29,6 +29,7 @@ import {
     type AssignmentStore,
     BatchRefused,
     expectedRefusal,
+    lastChangeNumber,
     MAX_BATCH_OPERATIONS,
     type Meter,
     StoreError,
@@ -279,9 +280,7 @@ export class TenantCommitter {
 
     submit(change: TenantChange): Promise<TenantCommit> {
         return new Promise<TenantCommit>((resolve, reject) => {
-            // A record names each configuration whose priority the change moves: about 50 bytes each, at most.
-            const recordBytes = change.record ? RECORD_BYTES + (this.known?.ids.length ?? 0) * 50 : 0;
-            const bytes = JSON.stringify(change.operations).length + recordBytes;
+            const bytes = JSON.stringify(change.operations).length;
             this.queue.push({ change, bytes, reserve: settleReserve(change.deadline), resolve, reject });
             if (!this.draining) {
                 void this.drain();
@@ -308,23 +307,39 @@ export class TenantCommitter {
     }
 
     /** Tops `group` up from the queue, first come first served, while the batch has room. */
-    private take(group: Pending[]): Pending[] {
-        // The receipt and the order, and each member's operations and change record.
+    private take(
+        group: Pending[],
+        orderLength = this.known?.ids.length ?? 0,
+        queue: Pending[] = this.queue,
+    ): Pending[] {
+        // The receipt and the order, and each member's operations and change record. A record names each
+        // configuration whose priority its change moves: about 50 bytes each, as many as the order has at most.
+        const size = (p: Pending) => p.bytes + (p.change.record ? RECORD_BYTES + orderLength * 50 : 0);
         let operations = group.reduce((n, p) => n + p.change.operations.length + (p.change.record ? 1 : 0), 2);
-        let bytes = group.reduce((n, p) => n + p.bytes, (this.known?.ids.length ?? 0) * 41 + 1000);
-        while (this.queue.length > 0 && group.length < MAX_MEMBERS) {
-            const next = this.queue[0] as Pending;
+        let bytes = group.reduce((n, p) => n + size(p), orderLength * 41 + 1000);
+        while (queue.length > 0 && group.length < MAX_MEMBERS) {
+            const next = queue[0] as Pending;
             const added = next.change.operations.length + (next.change.record ? 1 : 0);
-            const fits = operations + added <= MAX_BATCH_OPERATIONS && bytes + next.bytes <= MAX_BATCH_BYTES;
+            const fits = operations + added <= MAX_BATCH_OPERATIONS && bytes + size(next) <= MAX_BATCH_BYTES;
             if (!fits && group.length > 0) {
                 break;
             }
-            this.queue.shift();
+            queue.shift();
             group.push(next);
             operations += added;
-            bytes += next.bytes;
+            bytes += size(next);
         }
         return group;
+    }
+
+    /**
+     * The members of `group` that fit one batch on an order of `orderLength` (taken before the order's length was
+     * known: at start-up, after a lost race); the rest go back to the front of the queue, in order.
+     */
+    private fit(group: Pending[], orderLength: number): Pending[] {
+        const kept = this.take([], orderLength, [...group]);
+        this.queue.unshift(...group.slice(kept.length));
+        return kept;
     }
 
     /**
@@ -379,7 +394,7 @@ export class TenantCommitter {
         let trust: 'cached' | 'read' | 'fresh' = this.known ? 'cached' : 'read';
         let order = this.known ?? (await this.readOrder(container, meter));
         for (let lost = 0; ;) {
-            set(this.live(this.take(current()), lost));
+            set(this.live(this.take(this.fit(current(), order.ids.length), order.ids.length), lost));
             if (current().length === 0) {
                 return;
             }
@@ -501,6 +516,14 @@ export class TenantCommitter {
                 let landed: boolean;
                 if (error instanceof BatchRefused && error.index === 0 && error.statusCode === 409) {
                     landed = true; // the receipt exists: this very batch landed before (sent twice below the SDK)
+                } else if (error instanceof BatchRefused && error.index > orderIndex && error.statusCode === 409) {
+                    // A record's number is taken though the order did not say so (written by a build that did not
+                    // move it): the numbers go on from the partition's last record, on the same order.
+                    order = {
+                        ...order,
+                        sequence: Math.max(order.sequence, await lastChangeNumber(container, meter, TENANT_PARTITION)),
+                    };
+                    continue;
                 } else if (error instanceof BatchRefused && error.index >= orderIndex) {
                     // The order, or a record's number (taken only by a batch that changed the order as well).
                     // Another instance changed the order since it was read: read it and go again, at once the first

@@ -144,7 +144,7 @@ describe('delta and the audit trail over 3 instances', () => {
 
         const write = async (n: number) => {
             const ids = [...configurationIds];
-            const id = pick(ids) ?? (kept[0]);
+            const id: string = pick(ids) ?? kept[0] ?? '';
             const assignmentsOf = pick(kept) as string;
             const assignments = [...(assignmentIds.get(assignmentsOf) ?? [])];
             const roll = next();

@@ -84,7 +84,7 @@ describe('the change log', () => {
             eventId: 'e',
             activityDateTime: '2026-12-03T12:00:00.000Z',
             correlationId: 'r',
-            ttl: 86_400 + 8640,
+            ttl: 86_400 + 3600,
         });
         // The action's target is the audit's, never delta's: it is no member of the collection that changed.
         expect(changedIds(record)).toEqual({ changed: ['new', 'moved'], removed: ['gone'] });
