@@ -1457,8 +1457,14 @@ export class AssignmentStore {
     private async firstIds(container: Container, meter: Meter, configurationId: string, count: number) {
         const iterator = container.items.query<string>(
             {
-                query: 'SELECT VALUE c.id FROM c WHERE c.configurationId = @configurationId',
-                parameters: [{ name: '@configurationId', value: configurationId }],
+                // Not the change records: they are the audit trail's, kept for the retention (Cosmos DB's TTL).
+                query:
+                    'SELECT VALUE c.id FROM c WHERE c.configurationId = @configurationId AND ' +
+                    'NOT STARTSWITH(c.id, @changeRecord)',
+                parameters: [
+                    { name: '@configurationId', value: configurationId },
+                    { name: '@changeRecord', value: CHANGE_ID_PREFIX },
+                ],
             },
             { partitionKey: configurationId, maxItemCount: count, priorityLevel: PriorityLevel.Low },
         );
@@ -1667,7 +1673,8 @@ function setPatchOperation(
     if (numbered) {
         // With the change log, the writes take the partition's next change numbers: only if no other took them, and
         // their creates keep within the limit.
-        const room = numbered.creates > 0 ? `c.total <= ${maxAssignments - numbered.creates}` : 'c.total >= 0';
+        // Any count when it creates nothing (the count must still be a number: a set document that was counted).
+        const limit = numbered.creates > 0 ? maxAssignments - numbered.creates : Number.MAX_SAFE_INTEGER;
         return {
             operationType: BulkOperationType.Patch,
             id: SET_VERSION_ID,
@@ -1677,7 +1684,7 @@ function setPatchOperation(
                     { op: 'incr', path: '/total', value: delta },
                     { op: 'set', path: '/revision', value: numbered.next },
                 ],
-                condition: `FROM c WHERE ${room} AND NOT IS_DEFINED(c.deleting) AND c.revision = ${numbered.expected}`,
+                condition: `FROM c WHERE c.total <= ${limit} AND NOT IS_DEFINED(c.deleting) AND c.revision = ${numbered.expected}`,
             },
         };
     }

@@ -36,7 +36,8 @@ async function left(id: string): Promise<number> {
         try {
             const { resources } = await so.stored.items
                 .query<number>({
-                    query: 'SELECT VALUE COUNT(1) FROM c WHERE c.configurationId = @id',
+                    // The change records stay for the retention, as the audit trail's (lib/store/changeLog).
+                    query: "SELECT VALUE COUNT(1) FROM c WHERE c.configurationId = @id AND NOT STARTSWITH(c.id, 'change-')",
                     parameters: [{ name: '@id', value: id }],
                 })
                 .fetchAll();

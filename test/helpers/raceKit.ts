@@ -40,7 +40,7 @@ async function startRaceScaleOut(env: Record<string, string> = {}): Promise<Scal
         env: {
             COSMOS_REQUEST_TIMEOUT_MS: '1500',
             SKIPTOKEN_KEY: randomBytes(32).toString('base64url'),
-            CHANGE_RETENTION_DAYS: '0.002',
+            CHANGE_RETENTION_DAYS: '0.0007',
             ...env,
         },
     });

@@ -142,12 +142,15 @@ export async function auditContainer(container: Container): Promise<Audit> {
             problems.push(`${payload.id}: a payload its configuration does not advertise`);
         }
     }
+    // A deleted configuration's change records stay for the retention: the audit trail's, not the configuration's.
     const owners = new Set(
-        documents.filter((d) => d.configurationId !== TENANT_PARTITION).map((d) => d.configurationId),
+        documents
+            .filter((d) => d.configurationId !== TENANT_PARTITION && d.kind !== 'change')
+            .map((d) => d.configurationId),
     );
     for (const owner of owners) {
         if (!listedSet.has(owner)) {
-            const count = documents.filter((d) => d.configurationId === owner).length;
+            const count = documents.filter((d) => d.configurationId === owner && d.kind !== 'change').length;
             problems.push(`${owner}: ${count} document(s) in the partition of no listed configuration`);
         }
     }

@@ -151,10 +151,13 @@ describe('AssignmentStore', () => {
         expect((await failure(store.delete('p-gone', 'g2'))).kind).toBe('configurationNotFound');
         expect(await cosmos.documents('p-gone')).toHaveLength(250);
         const far = Date.now() + 60_000;
-        // The assignments and the record of each one's create (lib/store/changeLog).
-        expect(await store.sweepPartition('p-gone', far)).toEqual({ deleted: 500, done: true });
+        // The assignments; the record of each one's create stays, the audit trail's, for the retention.
+        expect(await store.sweepPartition('p-gone', far)).toEqual({ deleted: 250, done: true });
         expect(await store.sweepPartition('p-gone', far)).toEqual({ deleted: 0, done: true }); // idempotent
         expect(await cosmos.documents('p-gone')).toEqual([]);
+        expect((await cosmos.bookkeeping('p-gone')).map((d) => d.kind)).toEqual(
+            Array.from({ length: 250 }, () => 'change'),
+        );
     });
 
     it('reports an unreachable account as unavailable', async () => {
