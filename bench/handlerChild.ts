@@ -47,8 +47,25 @@ async function createHandler(appRoot: string): Promise<HttpHandler> {
     const { createHttpHandler } = await load<Http>('dist/lib/http/pipeline.js');
     const { routes } = await load<Routes>('dist/functions/routes.js');
     const { AssignmentStore } = await load<Store>('dist/lib/store/assignmentStore.js');
-    // A create is one transactional batch: the assignment and the set document's patch (lib/store/assignmentStore).
+    // A create is one transactional batch: the assignment, the set document's patch and the create's change record
+    // (lib/store/assignmentStore). The first create into a configuration reads its set document for the last change
+    // number; the store counts on from there.
     const container = {
+        item: (id: string, configurationId: string) => ({
+            read: () =>
+                Promise.resolve({
+                    statusCode: 200,
+                    requestCharge: 1,
+                    activityId: '00000000-0000-0000-0000-000000000000',
+                    resource: {
+                        id,
+                        configurationId,
+                        total: 0,
+                        revision: 0,
+                        _etag: '"00000000-0000-0000-0000-000000000000"',
+                    },
+                }),
+        }),
         items: {
             batch: (operations: { operationType: string; resourceBody?: Record<string, unknown> }[]) =>
                 Promise.resolve({

@@ -2,10 +2,13 @@
  * The library floor of a create: the same work as the app's create, done with the libraries alone and nothing of the
  * project's own code between them. node:http reads the request; `@azure/functions`' HttpRequest carries it and gives
  * the body (`arrayBuffer()`, decoded as strict UTF-8, as the app reads it); ajv checks it against the same schema;
- * a GUID names it; `@azure/cosmos` sends the same transactional batch as the app's store (the document, and the
- * patch of its configuration's set document: lib/store/assignmentStore `createBatchOperations`) with the app's
- * client options; the answer has the app's status, headers and body. Whatever the app spends above this is the
- * project's own code. The configuration must exist (its set document is patched): bench/creates makes one.
+ * a GUID names it; `@azure/cosmos` sends the same transactional batch as the app's store (the document, the patch
+ * of its configuration's set document on condition of the partition's last change number, and the create's change
+ * record, numbered: lib/store/assignmentStore `createBatchOperations` and `createRecord`) with the app's client
+ * options; the numbers are the app's too, the last one read once per configuration and the creates of one
+ * configuration sent one after another (bench/changeNumbers); the answer has the app's status, headers and body.
+ * Whatever the app spends above this is the project's own code. The configuration must exist (its set document is
+ * patched): bench/creates makes one.
  *
  *   node dist/bench/libraryFloor.js <cosmos endpoint> <cosmos key>     (prints "listening at http://127.0.0.1:port")
  */
@@ -19,9 +22,11 @@ import functions from '@azure/functions';
 
 import { type AssignmentTarget, bodySchemas } from '../lib/graph/schema.js';
 import { DEFAULT_COSMOS_CONTAINER, DEFAULT_COSMOS_DATABASE } from '../lib/platform/config.js';
-import { createBatchOperations } from '../lib/store/assignmentStore.js';
+import { createBatchOperations, createRecord } from '../lib/store/assignmentStore.js';
+import { UNAUTHENTICATED_ACTOR } from '../lib/store/changeLog.js';
 import { openContainer } from '../lib/store/cosmosClient.js';
 import { createAjv } from '../scripts/build-validators.js';
+import { changeNumbers } from './changeNumbers.js';
 
 const { HttpRequest } = functions;
 
@@ -43,9 +48,15 @@ export async function startLibraryFloor(endpoint: string, key: string): Promise<
     const ajv = createAjv();
     Object.values(bodySchemas).forEach((schema) => ajv.addSchema(schema));
     const validate = ajv.getSchema(bodySchemas.create.$id)!;
+    const numbered = changeNumbers(opened.container);
 
-    const answer = (response: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}) => {
-        const requestId = randomUUID();
+    const answer = (
+        response: ServerResponse,
+        status: number,
+        body: unknown,
+        headers: Record<string, string> = {},
+        requestId = randomUUID(),
+    ) => {
         const json = JSON.stringify(body);
         response.writeHead(status, {
             ...headers,
@@ -76,9 +87,20 @@ export async function startLibraryFloor(endpoint: string, key: string): Promise<
             return;
         }
         const id = randomUUID();
-        const { result } = await opened.container.items.batch(
-            createBatchOperations(configurationId, { id, target: body.target as AssignmentTarget }),
+        const assignment = { id, target: body.target as AssignmentTarget };
+        // As the app's record: the caller unknown (authentication off), the request-id it is answered with.
+        const requestId = randomUUID();
+        const context = { actor: UNAUTHENTICATED_ACTOR, correlationId: requestId };
+        const { result } = await numbered(
             configurationId,
+            async (sequence) =>
+                await opened.container.items.batch(
+                    createBatchOperations(configurationId, assignment, {
+                        record: createRecord(configurationId, assignment, sequence, context),
+                    }),
+                    configurationId,
+                ),
+            (response) => response.result?.every((r) => r.statusCode < 400) ?? false,
         );
         const failed = result?.find((r) => r.statusCode >= 400);
         if (failed || !result) {
@@ -102,6 +124,7 @@ export async function startLibraryFloor(endpoint: string, key: string): Promise<
                 ETag: resource?._etag ?? '',
                 Location: `${root}/officeConfiguration/clientConfigurations/${encodeURIComponent(configurationId)}/assignments/${id}`,
             },
+            requestId,
         );
     };
 

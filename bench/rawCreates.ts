@@ -2,16 +2,21 @@
  * Worker process of the create measurements: creates documents straight through `@azure/cosmos`, with the app's own
  * client options (lib/store/cosmosClient), at a fixed concurrency. Like the app, it is one process kept for the whole run
  * and warmed with as many creates as the app, so both sides are measured equally warm. Each create is the
- * transactional batch the app's store sends (the document with a fresh GUID, and the patch of its configuration's set
- * document: lib/store/assignmentStore `createBatchOperations`), into a configuration bench/creates made.
+ * transactional batch the app's store sends (the document with a fresh GUID, the patch of its configuration's set
+ * document on condition of the partition's last change number, and the create's change record, numbered:
+ * lib/store/assignmentStore `createBatchOperations` and `createRecord`), into a configuration bench/creates made.
+ * As in the app, the loops' creates into one configuration go one after another in this process, each taking the
+ * next number (bench/changeNumbers): one batch in flight per configuration, as the app sends them.
  *
  *   forked by bench/creates.ts with <endpoint> <key>; messages: { amount, concurrency, configurationId } → RawResult
  */
 import { randomUUID } from 'node:crypto';
 
 import { DEFAULT_COSMOS_CONTAINER, DEFAULT_COSMOS_DATABASE } from '../lib/platform/config.js';
-import { createBatchOperations } from '../lib/store/assignmentStore.js';
+import { createBatchOperations, createRecord } from '../lib/store/assignmentStore.js';
+import { UNAUTHENTICATED_ACTOR } from '../lib/store/changeLog.js';
 import { openContainer } from '../lib/store/cosmosClient.js';
+import { changeNumbers } from './changeNumbers.js';
 import { PAYLOAD_TARGET } from './payload.js';
 import { cpuMsOf, serveWorker } from './processes.js';
 
@@ -37,6 +42,7 @@ const opened = await openContainer({
     container: DEFAULT_COSMOS_CONTAINER,
     requestTimeoutMs: 5000,
 });
+const numbered = changeNumbers(opened.container);
 
 serveWorker<RawRequest, RawResult>(async ({ amount, concurrency, configurationId }) => {
     let started = 0;
@@ -47,12 +53,18 @@ serveWorker<RawRequest, RawResult>(async ({ amount, concurrency, configurationId
         while (started < amount) {
             started += 1;
             try {
-                const { result } = await opened.container.items.batch(
-                    createBatchOperations(configurationId, {
-                        id: randomUUID(),
-                        target: PAYLOAD_TARGET,
-                    }),
+                const assignment = { id: randomUUID(), target: PAYLOAD_TARGET };
+                const context = { actor: UNAUTHENTICATED_ACTOR, correlationId: randomUUID() };
+                const { result } = await numbered(
                     configurationId,
+                    async (sequence) =>
+                        await opened.container.items.batch(
+                            createBatchOperations(configurationId, assignment, {
+                                record: createRecord(configurationId, assignment, sequence, context),
+                            }),
+                            configurationId,
+                        ),
+                    (response) => response.result?.every((r) => r.statusCode < 400) ?? false,
                 );
                 const failed = result?.find((r) => r.statusCode >= 400);
                 if (failed || !result) {

@@ -10,7 +10,8 @@
  * `--app` measures another checkout's build (its dist/) with this bench: how the before and after of a change are
  * compared. `--unbundled` also zips what a deployment without the bundle would upload (slower). `--quick` is a smoke
  * run (few trials, small counts): its figures are not worth reading. `--only store-costs` runs the last step alone:
- * request units and store calls per operation, and create latency, at 3 instances on the Azure-like Cosmos DB.
+ * request units and store calls per operation, and create latency, at 3 instances on the Azure-like Cosmos DB; and
+ * the change log's price, every write kind without the log and with it, same simulator, same run (bench/storeCosts).
  */
 import { writeFile } from 'node:fs/promises';
 import { cpus, loadavg } from 'node:os';
@@ -336,7 +337,10 @@ async function main(): Promise<void> {
     await writeFile(out, `${JSON.stringify({ ...results, batch }, null, 2)}\n`);
     console.info(`\n${describeBatch(batch)}`);
     // Scale-out (issue 22): request units per operation and create latency, 3 instances on Azure-like Cosmos DB.
-    step('store costs per operation, and create latency at 3 instances, on simulated Azure Cosmos DB');
+    step(
+        'store costs per operation, and create latency at 3 instances, on simulated Azure Cosmos DB; ' +
+            'each write without the change log and with it',
+    );
     const storeCosts = await measureStoreCosts(appRoot, {
         samples: number(undefined, 15, 3),
         creates: number(undefined, 2000, 200),
