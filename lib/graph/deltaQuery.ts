@@ -3,21 +3,27 @@
  * one, paging the current state, or one of changes since a number of the collection's change log
  * (lib/store/changeLog). Both kinds of link carry a token that is opaque to the client and signed as `$skiptoken` is
  * (lib/graph/queryOptions), bound to the collection: a forged, truncated or transplanted token is a 400. Each token
- * says when the state it stands for was read: one older than the log's retention is a 410, as Graph answers a
+ * says when the state it stands for was read, and the log's retention then (records written since keep the `ttl` of
+ * that retention, whatever the setting says later): one older than either retention is a 410, as Graph answers a
  * token it no longer knows, and the client starts over.
  *
- * - `$deltatoken` (a deltaLink): `d.{number}.{issued}`: the changes after `number`.
- * - `$skiptoken` of the initial round: `i.{number}.{issued}.{position}`: the next page of the current state, whose
- *   round ends on a deltaLink with `number`, the log's number before the round's first read.
- * - `$skiptoken` of a round of changes: `c.{number}.{issued}`: more changes after `number`.
+ * - `$deltatoken` (a deltaLink): `d.{number}.{issued}.{retention}`: the changes after `number`.
+ * - `$skiptoken` of the initial round: `i.{number}.{issued}.{retention}.{position}`: the next page of the current
+ *   state, whose round ends on a deltaLink with `number`, the log's number before the round's first read.
+ * - `$skiptoken` of a round of changes: `c.{number}.{issued}.{retention}`: more changes after `number`.
  */
 import { badRequest, GraphError } from './errors.js';
 import { decodeSkipToken, encodeSkipToken } from './queryOptions.js';
 
+/** Where a token stands: the log's number, when it was read (ms since the epoch), the retention then (seconds). */
+export interface Stamp {
+    sequence: number;
+    issued: number;
+    retention: number;
+}
+
 export type DeltaPosition =
-    | { kind: 'initial'; sequence: number; issued: number; position: string }
-    | { kind: 'changes'; sequence: number; issued: number }
-    | { kind: 'latest' };
+    ({ kind: 'initial'; position: string } & Stamp) | ({ kind: 'changes' } & Stamp) | { kind: 'latest' };
 
 export interface DeltaOptions {
     /** Where the round goes on; absent: a new initial round. */
@@ -34,17 +40,19 @@ const NUMBER = /^\d{1,15}$/;
 /** A position: an offset in the order, or a base64url continuation of Cosmos DB's (up to 4 KB). */
 const POSITION = /^[A-Za-z0-9_-]{0,6000}$/;
 
-/** The delta token a state `sequence` read at `issued` (milliseconds since the epoch) is followed by. */
-export function encodeDeltaToken(key: Buffer, scope: string, sequence: number, issued: number): string {
-    return encodeSkipToken(key, deltaScope(scope), `d.${sequence}.${issued}`);
+const stamped = (stamp: Stamp) => `${stamp.sequence}.${stamp.issued}.${stamp.retention}`;
+
+/** The delta token of a state read at `stamp`. */
+export function encodeDeltaToken(key: Buffer, scope: string, stamp: Stamp): string {
+    return encodeSkipToken(key, deltaScope(scope), `d.${stamped(stamp)}`);
 }
 
-export function encodeInitialToken(key: Buffer, scope: string, sequence: number, issued: number, position: string) {
-    return encodeSkipToken(key, deltaScope(scope), `i.${sequence}.${issued}.${position}`);
+export function encodeInitialToken(key: Buffer, scope: string, stamp: Stamp, position: string): string {
+    return encodeSkipToken(key, deltaScope(scope), `i.${stamped(stamp)}.${position}`);
 }
 
-export function encodeChangesToken(key: Buffer, scope: string, sequence: number, issued: number): string {
-    return encodeSkipToken(key, deltaScope(scope), `c.${sequence}.${issued}`);
+export function encodeChangesToken(key: Buffer, scope: string, stamp: Stamp): string {
+    return encodeSkipToken(key, deltaScope(scope), `c.${stamped(stamp)}`);
 }
 
 /** Signed for delta on one collection: a list's `$skiptoken` never passes for a delta's, nor the reverse. */
@@ -61,11 +69,11 @@ function decode(key: Buffer, scope: string, option: '$deltatoken' | '$skiptoken'
     } catch {
         throw invalid(option);
     }
-    const [kind, sequence = '', issued = '', position, extra] = text.split('.');
-    if (!NUMBER.test(sequence) || !NUMBER.test(issued) || extra !== undefined) {
+    const [kind, sequence = '', issued = '', retention = '', position, extra] = text.split('.');
+    if (!NUMBER.test(sequence) || !NUMBER.test(issued) || !NUMBER.test(retention) || extra !== undefined) {
         throw invalid(option);
     }
-    const numbers = { sequence: Number(sequence), issued: Number(issued) };
+    const numbers = { sequence: Number(sequence), issued: Number(issued), retention: Number(retention) };
     if (option === '$deltatoken' && kind === 'd' && position === undefined) {
         return { kind: 'changes', ...numbers };
     }
@@ -154,9 +162,13 @@ function pageSizeOf(value: string | undefined): number {
     return Math.min(Number(value), MAX_DELTA_PAGE_SIZE);
 }
 
-/** A token older than the retention: the log no longer holds all that happened since it. */
+/**
+ * A token older than the retention, now or when it was issued (its records keep that one's `ttl`): the log may no
+ * longer hold all that happened since it.
+ */
 export function checkRetention(position: DeltaPosition | undefined, now: number, retentionSeconds: number): void {
-    if (position && position.kind !== 'latest' && now - position.issued > retentionSeconds * 1000) {
+    const limit = position && position.kind !== 'latest' ? Math.min(retentionSeconds, position.retention) : Infinity;
+    if (position && position.kind !== 'latest' && now - position.issued > limit * 1000) {
         throw new GraphError(
             'SyncStateNotFound',
             `The delta token is older than the change log's retention (${formatDays(retentionSeconds)}); ` +

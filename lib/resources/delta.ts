@@ -84,7 +84,8 @@ async function answer(call: OperationCall, collection: DeltaCollection): Promise
         : parsed;
     const { store } = call.services;
     const now = call.services.clock().getTime();
-    checkRetention(options.position, now, store.changeLog.retentionSeconds);
+    const retention = store.changeLog.retentionSeconds;
+    checkRetention(options.position, now, retention);
     const link = (option: '$skiptoken' | '$deltatoken', token: string) =>
         `${collection.url}?${selectQuery(parsed)}${option}=${encodeURIComponent(token)}`;
     const headers: Record<string, string> = prefer.has('odata.maxpagesize')
@@ -100,30 +101,29 @@ async function answer(call: OperationCall, collection: DeltaCollection): Promise
     if (position?.kind === 'latest') {
         const sequence = await collection.latest();
         return page([], {
-            '@odata.deltaLink': link('$deltatoken', encodeDeltaToken(key, collection.scope, sequence, now)),
+            '@odata.deltaLink': link(
+                '$deltatoken',
+                encodeDeltaToken(key, collection.scope, { sequence, issued: now, retention }),
+            ),
         });
     }
 
     if (position === undefined || position.kind === 'initial') {
         // The log's number before the first page is read: every change the pages may miss comes after it.
-        const started = position ?? { sequence: await collection.latest(), issued: now, position: '' };
+        const started = position ?? { sequence: await collection.latest(), issued: now, retention, position: '' };
         const result = await collection.initialPage(started.position, options.pageSize, options.select);
-        const sequence = started.sequence;
         return page(
             result.items,
             result.next !== undefined
                 ? {
                       '@odata.nextLink': link(
                           '$skiptoken',
-                          encodeInitialToken(key, collection.scope, sequence, started.issued, result.next),
+                          encodeInitialToken(key, collection.scope, started, result.next),
                       ),
                   }
                 : // Stamped when the round began: its records are as old as that, and expire with it.
                   {
-                      '@odata.deltaLink': link(
-                          '$deltatoken',
-                          encodeDeltaToken(key, collection.scope, sequence, started.issued),
-                      ),
+                      '@odata.deltaLink': link('$deltatoken', encodeDeltaToken(key, collection.scope, started)),
                   },
         );
     }
@@ -150,11 +150,14 @@ async function answer(call: OperationCall, collection: DeltaCollection): Promise
     if (records.length >= options.pageSize) {
         // Perhaps more: the round goes on from the last record read, still bound to the round's first token's time.
         return page(items, {
-            '@odata.nextLink': link('$skiptoken', encodeChangesToken(key, collection.scope, sequence, position.issued)),
+            '@odata.nextLink': link('$skiptoken', encodeChangesToken(key, collection.scope, { ...position, sequence })),
         });
     }
     return page(items, {
-        '@odata.deltaLink': link('$deltatoken', encodeDeltaToken(key, collection.scope, sequence, now)),
+        '@odata.deltaLink': link(
+            '$deltatoken',
+            encodeDeltaToken(key, collection.scope, { sequence, issued: now, retention }),
+        ),
     });
 }
 
