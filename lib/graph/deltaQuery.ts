@@ -13,7 +13,7 @@
  * - `$skiptoken` of a round of changes: `c.{number}.{issued}.{retention}`: more changes after `number`.
  */
 import { badRequest, GraphError } from './errors.js';
-import { decodeSkipToken, encodeSkipToken } from './queryOptions.js';
+import { decodeSkipToken, encodeSkipToken, parseSelectList, readQueryOptions } from './queryOptions.js';
 
 /** Where a token stands: the log's number, when it was read (ms since the epoch), the retention then (seconds). */
 export interface Stamp {
@@ -98,24 +98,7 @@ export function parseDeltaOptions(
     selectable: readonly string[],
     typeName: string,
 ): DeltaOptions {
-    const options = new Map<string, string>();
-    for (const [rawName, value] of query) {
-        const name = rawName.replace(/^\$/, '').toLowerCase();
-        if (!['deltatoken', 'skiptoken', 'select', 'format'].includes(name)) {
-            if (rawName.startsWith('$')) {
-                throw badRequest(`The query option '${rawName}' is not supported on a delta query.`);
-            }
-            continue;
-        }
-        if (options.has(name)) {
-            throw badRequest(`The query option '$${name}' is given more than once.`);
-        }
-        options.set(name, value);
-    }
-    const format = options.get('format');
-    if (format !== undefined && !/^(json|application\/json)(;.*)?$/i.test(format)) {
-        throw badRequest(`The $format '${format}' is not supported; use 'json'.`);
-    }
+    const options = readQueryOptions(query, ['deltatoken', 'skiptoken', 'select'], 'a delta query');
     const deltatoken = options.get('deltatoken');
     const skiptoken = options.get('skiptoken');
     if (deltatoken !== undefined && skiptoken !== undefined) {
@@ -134,24 +117,6 @@ export function parseDeltaOptions(
         ...(select ? { select } : {}),
         pageSize: pageSizeOf(prefer.get('odata.maxpagesize')),
     };
-}
-
-function parseSelectList(value: string | undefined, selectable: readonly string[], typeName: string) {
-    if (value === undefined || value.trim() === '*') {
-        return undefined;
-    }
-    const properties: string[] = [];
-    for (const raw of value.split(',')) {
-        const name = raw.trim();
-        const known = selectable.find((p) => p.toLowerCase() === name.toLowerCase());
-        if (!known) {
-            throw badRequest(`Could not find a property named '${name}' on type '${typeName}'.`);
-        }
-        if (!properties.includes(known)) {
-            properties.push(known);
-        }
-    }
-    return properties;
 }
 
 /** `odata.maxpagesize` is a preference: a value the service cannot honour is ignored, as RFC 7240 says. */

@@ -89,6 +89,15 @@ function systemOptions(query: URLSearchParams, scope: Scope, shape: Shape = ASSI
 }
 
 function parseSelect(value: string | undefined, shape: Shape = ASSIGNMENTS): string[] | undefined {
+    return parseSelectList(value, shape.selectable, shape.type);
+}
+
+/** `$select`: the properties named, each once, as the type spells them; undefined for all of them (none, or `*`). */
+export function parseSelectList(
+    value: string | undefined,
+    selectable: readonly string[],
+    typeName: string,
+): string[] | undefined {
     if (value === undefined) {
         return undefined;
     }
@@ -98,9 +107,9 @@ function parseSelect(value: string | undefined, shape: Shape = ASSIGNMENTS): str
     const properties: string[] = [];
     for (const raw of value.split(',')) {
         const name = raw.trim();
-        const known = shape.selectable.find((p) => p.toLowerCase() === name.toLowerCase());
+        const known = selectable.find((p) => p.toLowerCase() === name.toLowerCase());
         if (!known) {
-            throw badRequest(`Could not find a property named '${name}' on type '${shape.type}'.`);
+            throw badRequest(`Could not find a property named '${name}' on type '${typeName}'.`);
         }
         if (!properties.includes(known)) {
             properties.push(known);
@@ -109,9 +118,40 @@ function parseSelect(value: string | undefined, shape: Shape = ASSIGNMENTS): str
     return properties;
 }
 
-function parseTop(value: string | undefined): number {
+/**
+ * The system query options of a resource that takes only `accepted` (names without `$`, lower case), and `$format`:
+ * each by its lower-case name, once; any other `$` option is refused by name (`where` says on what), custom options
+ * are the client's business.
+ */
+export function readQueryOptions(
+    query: URLSearchParams,
+    accepted: readonly string[],
+    where: string,
+): Map<string, string> {
+    const options = new Map<string, string>();
+    for (const [rawName, value] of query) {
+        const name = rawName.replace(/^\$/, '').toLowerCase();
+        if (!accepted.includes(name) && name !== 'format') {
+            if (rawName.startsWith('$')) {
+                throw badRequest(`The query option '${rawName}' is not supported on ${where}.`);
+            }
+            continue;
+        }
+        if (options.has(name)) {
+            throw badRequest(`The query option '$${name}' is given more than once.`);
+        }
+        options.set(name, value);
+    }
+    const format = options.get('format');
+    if (format !== undefined && !/^(json|application\/json)(;.*)?$/i.test(format)) {
+        throw badRequest(`The $format '${format}' is not supported; use 'json'.`);
+    }
+    return options;
+}
+
+export function parseTop(value: string | undefined, fallback = DEFAULT_TOP): number {
     if (value === undefined) {
-        return DEFAULT_TOP;
+        return fallback;
     }
     if (!/^\d{1,4}$/.test(value) || Number(value) < 1 || Number(value) > MAX_TOP) {
         throw badRequest(`The value '${value}' of $top is invalid; it must be a whole number from 1 to ${MAX_TOP}.`);

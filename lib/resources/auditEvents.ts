@@ -5,7 +5,13 @@
  * one delta query reads, so the two can never disagree; a refused write has none.
  */
 import { badRequest, notFound } from '../graph/errors.js';
-import { decodeSkipToken, encodeSkipToken, MAX_TOP, PROCESS_SKIPTOKEN_KEY } from '../graph/queryOptions.js';
+import {
+    decodeSkipToken,
+    encodeSkipToken,
+    parseTop,
+    PROCESS_SKIPTOKEN_KEY,
+    readQueryOptions,
+} from '../graph/queryOptions.js';
 import type { Operation } from '../http/pipeline.js';
 import {
     ASSIGNMENT_RESOURCE_TYPE,
@@ -145,37 +151,10 @@ export function parseAuditFilter(value: string): { from?: string; to?: string } 
 const max = (a: string | undefined, b: string) => (a === undefined || b > a ? b : a);
 const min = (a: string | undefined, b: string) => (a === undefined || b < a ? b : a);
 
-function parseTop(value: string | undefined): number {
-    if (value === undefined) {
-        return DEFAULT_AUDIT_TOP;
-    }
-    if (!/^\d{1,4}$/.test(value) || Number(value) < 1 || Number(value) > MAX_TOP) {
-        throw badRequest(`The value '${value}' of $top is invalid; it must be a whole number from 1 to ${MAX_TOP}.`);
-    }
-    return Number(value);
-}
-
 /** `GET /officeConfiguration/auditEvents`: newest first, `$top`, `$skiptoken`, `$filter` on activityDateTime. */
 export const listAuditEvents: Operation = async (call) => {
-    const options = new Map<string, string>();
-    for (const [rawName, value] of call.query) {
-        const name = rawName.replace(/^\$/, '').toLowerCase();
-        if (!['top', 'skiptoken', 'filter', 'format'].includes(name)) {
-            if (rawName.startsWith('$')) {
-                throw badRequest(`The query option '${rawName}' is not supported on this resource.`);
-            }
-            continue;
-        }
-        if (options.has(name)) {
-            throw badRequest(`The query option '$${name}' is given more than once.`);
-        }
-        options.set(name, value);
-    }
-    const format = options.get('format');
-    if (format !== undefined && !/^(json|application\/json)(;.*)?$/i.test(format)) {
-        throw badRequest(`The $format '${format}' is not supported; use 'json'.`);
-    }
-    const top = parseTop(options.get('top'));
+    const options = readQueryOptions(call.query, ['top', 'skiptoken', 'filter'], 'this resource');
+    const top = parseTop(options.get('top'), DEFAULT_AUDIT_TOP);
     const filterText = options.get('filter');
     const filter = filterText !== undefined ? parseAuditFilter(filterText) : {};
     const key = call.services.skipTokenKey ?? PROCESS_SKIPTOKEN_KEY;
