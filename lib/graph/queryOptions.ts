@@ -59,6 +59,13 @@ export interface CollectionOptions {
 
 type Scope = 'collection' | 'entity';
 
+/** `$format`: JSON is all this service writes. */
+function checkFormat(format: string | undefined): void {
+    if (format !== undefined && !/^(json|application\/json)(;.*)?$/i.test(format)) {
+        throw badRequest(`The $format '${format}' is not supported; use 'json'.`);
+    }
+}
+
 /** Options a single entity accepts; the rest of the system options only make sense on a collection. */
 const ENTITY_OPTIONS = new Set(['select', 'format']);
 
@@ -81,10 +88,7 @@ function systemOptions(query: URLSearchParams, scope: Scope, shape: Shape = ASSI
         }
         options.set(name, value);
     }
-    const format = options.get('format');
-    if (format !== undefined && !/^(json|application\/json)(;.*)?$/i.test(format)) {
-        throw badRequest(`The $format '${format}' is not supported; use 'json'.`);
-    }
+    checkFormat(options.get('format'));
     return options;
 }
 
@@ -142,10 +146,7 @@ export function readQueryOptions(
         }
         options.set(name, value);
     }
-    const format = options.get('format');
-    if (format !== undefined && !/^(json|application\/json)(;.*)?$/i.test(format)) {
-        throw badRequest(`The $format '${format}' is not supported; use 'json'.`);
-    }
+    checkFormat(options.get('format'));
     return options;
 }
 
