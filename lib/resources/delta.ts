@@ -56,7 +56,7 @@ interface DeltaCollection {
         position: string,
         size: number,
         select: readonly string[] | undefined,
-    ): Promise<{ sequence?: number; items: Record<string, unknown>[]; next?: string }>;
+    ): Promise<{ items: Record<string, unknown>[]; next?: string }>;
     /** The items among `ids` as they are now, in the collection's order; the rest are gone. */
     current(
         ids: ReadonlySet<string>,
@@ -64,7 +64,10 @@ interface DeltaCollection {
     ): Promise<Map<string, Record<string, unknown>>>;
 }
 
-/** Records read for one page of changes: each names one item at least, so a page never holds far more. */
+/**
+ * An item gone. A page of changes reads at most a page size of records; each names one item at least, and one that
+ * moved priorities names every configuration it moved, so such a page may hold more items than the page size.
+ */
 const removedItem = (id: string) => ({ id, '@removed': { reason: 'deleted' } });
 
 async function answer(call: OperationCall, collection: DeltaCollection): Promise<OperationResult> {
