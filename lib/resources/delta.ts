@@ -33,7 +33,7 @@ import { ASSIGNMENT_TYPE, CONFIGURATION_BASE_TYPE } from '../graph/schema.js';
 import type { Operation, OperationCall, OperationResult } from '../http/pipeline.js';
 import { parsePrefer } from '../http/prefer.js';
 import { changedIds, type ChangeRecord } from '../store/changeLog.js';
-import { assignmentRevision, assignmentsById, changesSince } from '../store/changeReader.js';
+import { assignmentsById, changesSince } from '../store/changeReader.js';
 import { TENANT_PARTITION } from '../store/configurationStore.js';
 import { checkConfigurationId, configurationNotFoundError } from './assignments.js';
 import { configurationsOf } from './configurations.js';
@@ -203,11 +203,8 @@ export const assignmentsDelta: Operation = async (call) => {
     const configurationId = checkConfigurationId(call.params.configurationId);
     const { store } = call.services;
     const latest = async () => {
-        const [revision, exists] = await Promise.all([
-            assignmentRevision(store, configurationId),
-            store.hasConfiguration(configurationId),
-        ]);
-        if (revision === undefined || !exists) {
+        const revision = await store.revisionOf(configurationId);
+        if (revision === undefined) {
             throw configurationNotFoundError(configurationId);
         }
         return revision;

@@ -1401,6 +1401,20 @@ export class AssignmentStore {
         }
     }
 
+    /**
+     * The number of the configuration's last assignment change (its set document's revision), read with the same
+     * document that says whether the configuration exists (as `hasConfiguration`); undefined when it does not.
+     */
+    async revisionOf(configurationId: string): Promise<number | undefined> {
+        return await this.run('read', async (container, meter) => {
+            const set = await this.read<SetDocument>(container, meter, configurationId, SET_VERSION_ID);
+            if (!set || (set.deleting && !(await this.configurationExists(container, meter, configurationId)))) {
+                return undefined;
+            }
+            return set.revision ?? 0;
+        });
+    }
+
     /** Resolves when the configuration exists; rejects with `configurationNotFound` otherwise. */
     async requireConfiguration(configurationId: string): Promise<void> {
         if (!(await this.hasConfiguration(configurationId))) {
@@ -1663,7 +1677,8 @@ export function configurationNotFound(configurationId: string): StoreError {
 }
 
 /**
- * The set document's patch that every single write carries: the count moves by `delta`, the revision by one. Any
+ * The set document's patch that every single write carries: the count moves by `delta`, the revision by one (with
+ * the change log, to the group's last number, on condition of the number before its first). Any
  * write gives the document a new `_etag`, on which a concurrent assign's replace is conditional, so that assign
  * fails; the revision only makes each write visible in the document itself, a PATCH (delta 0) included. Its
  * filter holds the limit for a create, and for any write refuses a set document that has no count yet.
@@ -1674,24 +1689,11 @@ function setPatchOperation(
     maxAssignments: number,
     numbered?: { expected: number; next: number; creates: number },
 ): OperationInput {
-    if (numbered) {
-        // With the change log, the writes take the partition's next change numbers: only if no other took them, and
-        // their creates keep within the limit.
-        // Any count when it creates nothing (the count must still be a number: a set document that was counted).
-        const limit = numbered.creates > 0 ? maxAssignments - numbered.creates : Number.MAX_SAFE_INTEGER;
-        return {
-            operationType: BulkOperationType.Patch,
-            id: SET_VERSION_ID,
-            partitionKey: configurationId,
-            resourceBody: {
-                operations: [
-                    { op: 'incr', path: '/total', value: delta },
-                    { op: 'set', path: '/revision', value: numbered.next },
-                ],
-                condition: `FROM c WHERE c.total <= ${limit} AND NOT IS_DEFINED(c.deleting) AND c.revision = ${numbered.expected}`,
-            },
-        };
-    }
+    // Creates keep within the limit; any other write needs the count to be a number (a set document that was counted).
+    const creates = numbered?.creates ?? Math.max(0, delta);
+    const count = creates > 0 ? `<= ${maxAssignments - creates}` : '>= 0';
+    // With the change log, the writes take the partition's next change numbers: only if no other took them.
+    const unnumbered = numbered === undefined;
     return {
         operationType: BulkOperationType.Patch,
         id: SET_VERSION_ID,
@@ -1699,13 +1701,14 @@ function setPatchOperation(
         resourceBody: {
             operations: [
                 { op: 'incr', path: '/total', value: delta },
-                { op: 'incr', path: '/revision', value: 1 },
+                unnumbered
+                    ? { op: 'incr', path: '/revision', value: 1 }
+                    : { op: 'set', path: '/revision', value: numbered.next },
             ],
             // No write lands while a DELETE of the configuration has marked its parent (DeletionMark).
             condition:
-                delta > 0
-                    ? `FROM c WHERE c.total < ${maxAssignments} AND NOT IS_DEFINED(c.deleting)`
-                    : 'FROM c WHERE c.total >= 0 AND NOT IS_DEFINED(c.deleting)',
+                `FROM c WHERE c.total ${count} AND NOT IS_DEFINED(c.deleting)` +
+                (unnumbered ? '' : ` AND c.revision = ${numbered.expected}`),
         },
     };
 }

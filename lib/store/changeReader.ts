@@ -5,7 +5,7 @@
  */
 import type { Assignment } from '../graph/odata.js';
 import type { AssignmentTarget } from '../graph/schema.js';
-import { type AssignmentStore, SET_VERSION_ID, type StoredAssignment, StoreError } from './assignmentStore.js';
+import { type AssignmentStore, type StoredAssignment, StoreError } from './assignmentStore.js';
 import { changeId, type ChangeRecord } from './changeLog.js';
 
 /** The highest id a record can have: twelve nines. */
@@ -41,19 +41,6 @@ export async function changesSince(
                 .fetchAll(),
         );
         return resources.filter((r) => r.kind === 'change');
-    });
-}
-
-/** The number of a configuration's last assignment change (its set document's revision); undefined: no such one. */
-export async function assignmentRevision(store: AssignmentStore, configurationId: string): Promise<number | undefined> {
-    return await store.run('read', async (container, meter) => {
-        const set = await store.read<{ revision?: number; deleting?: unknown }>(
-            container,
-            meter,
-            configurationId,
-            SET_VERSION_ID,
-        );
-        return set ? (set.revision ?? 0) : undefined;
     });
 }
 

@@ -724,14 +724,17 @@ export class ConfigurationStore {
         ifMatch: string | undefined,
         patch: { operations: PatchOperation[]; condition: string },
     ): Promise<StoredConfiguration> {
-        for (let attempt = 0; ; attempt++) {
-            const holds = (document: ConfigurationDocument) =>
-                ifMatch === undefined || httpEtag(document._etag) === ifMatch;
-            const current = await this.current(id, holds);
-            if (!holds(current)) {
-                throw new StoreError('preconditionFailed', 'If-Match does not match the stored ETag');
-            }
-            try {
+        const holds = (document: ConfigurationDocument) =>
+            ifMatch === undefined || httpEtag(document._etag) === ifMatch;
+        // Read again only without the client's If-Match: with it, the version that moved was the one it named.
+        const retried = ifMatch === undefined;
+        return await this.onCurrentVersion(
+            id,
+            holds,
+            'If-Match does not match the stored ETag',
+            retried,
+            'patch',
+            async (current) => {
                 const commit = await this.committer
                     .submit({
                         operations: [
@@ -750,14 +753,41 @@ export class ConfigurationStore {
                     })
                     .catch(memberRefusal('patch'));
                 return await this.committed(id, commit);
+            },
+        );
+    }
+
+    /**
+     * Runs `write` on the configuration's document as it is now; the write goes on condition of that version (its
+     * `ifMatch`). A document that does not meet the client's condition (`holds`, confirmed at the primary) is a 412
+     * (`refusal`). A version that moved before the write landed is read again, up to three times when `retried`, then
+     * a 409 to retry: losing to other writes is never the client's 412.
+     */
+    private async onCurrentVersion<T>(
+        id: string,
+        holds: (document: ConfigurationDocument) => boolean,
+        refusal: string,
+        retried: boolean,
+        operation: string,
+        write: (current: ConfigurationDocument) => Promise<T>,
+    ): Promise<T> {
+        for (let attempt = 0; ; attempt++) {
+            const current = await this.current(id, holds);
+            if (!holds(current)) {
+                throw new StoreError('preconditionFailed', refusal);
+            }
+            try {
+                return await write(current);
             } catch (error) {
                 const raced = error instanceof StoreError && error.kind === 'preconditionFailed';
-                if (!raced || ifMatch !== undefined) {
+                if (!raced || !retried) {
                     throw error;
                 }
                 if (attempt >= 2) {
-                    // The client asked for no condition: losing to other writes is a conflict to retry, not a 412.
-                    throw new StoreError('conflict', 'Cosmos DB patch: the configuration kept changing concurrently');
+                    throw new StoreError(
+                        'conflict',
+                        `Cosmos DB ${operation}: the configuration kept changing concurrently`,
+                    );
                 }
             }
         }
@@ -1018,17 +1048,19 @@ export class ConfigurationStore {
             etag: payload.etag,
             size: payload.bytes.byteLength,
         };
-        for (let attempt = 0; ; attempt++) {
-            const matches = (document: ConfigurationDocument) => {
-                const stored = document.payloads?.[payload.property];
-                return ifMatch === undefined || (ifMatch === '*' ? stored !== undefined : stored?.etag === ifMatch);
-            };
-            const current = await this.current(id, matches);
-            if (!matches(current)) {
-                throw new StoreError('preconditionFailed', 'If-Match does not match the payload ETag');
-            }
-            const old = current.payloads?.[payload.property];
-            try {
+        const matches = (document: ConfigurationDocument) => {
+            const stored = document.payloads?.[payload.property];
+            return ifMatch === undefined || (ifMatch === '*' ? stored !== undefined : stored?.etag === ifMatch);
+        };
+        // Always read again: the client's If-Match names the payload's ETag, which the next read checks anew.
+        return await this.onCurrentVersion(
+            id,
+            matches,
+            'If-Match does not match the payload ETag',
+            true,
+            'replace',
+            async (current) => {
+                const old = current.payloads?.[payload.property];
                 await this.committer
                     .submit({
                         operations: [
@@ -1070,16 +1102,8 @@ export class ConfigurationStore {
                     })
                     .catch(memberRefusal('replace'));
                 return info;
-            } catch (error) {
-                const raced = error instanceof StoreError && error.kind === 'preconditionFailed';
-                if (!raced) {
-                    throw error;
-                }
-                if (attempt >= 2) {
-                    throw new StoreError('conflict', 'Cosmos DB replace: the configuration kept changing concurrently');
-                }
-            }
-        }
+            },
+        );
     }
 }
 
