@@ -14,7 +14,7 @@ import { startScheduler } from '../lib/jobs/scheduler.js';
 import { describeAuth, loadConfig } from '../lib/platform/config.js';
 import { consoleLogger, createAppServices } from '../lib/platform/services.js';
 import { routes } from './routes.js';
-import { localJobs, triggers } from './triggers.js';
+import { deliverySettings, localJobs, triggers } from './triggers.js';
 
 // The host hands each request over as a stream, so the pipeline decides on the headers (token, method, type, declared
 // length) before a byte of the body is read, and stops reading past its limit, as the local host does.
@@ -49,7 +49,7 @@ if (config.hostStorage) {
                     warn: (message: string) => context.warn(message),
                     error: (message: string) => context.error(message),
                 };
-                await trigger.run({ store: services.store, logger });
+                await trigger.run({ store: services.store, logger, delivery: deliverySettings(config) });
             },
         });
     }
@@ -57,10 +57,11 @@ if (config.hostStorage) {
     // `func start` without AzureWebJobsStorage cannot run timer triggers (the host keeps their locks in storage):
     // the jobs run in this worker instead, as under the local host. Never in Azure, where storage is always set.
     consoleLogger.warn(
-        'AzureWebJobsStorage is not set: the timer jobs (the sweeper) run inside this worker. Set it (Azurite: ' +
+        'AzureWebJobsStorage is not set: the timer jobs (the sweeper, notification delivery) run inside this ' +
+            'worker. Set it (Azurite: ' +
             'UseDevelopmentStorage=true) to run them as timer triggers.',
     );
-    startScheduler(localJobs(services.store, consoleLogger, config.sweepIntervalMs), consoleLogger);
+    startScheduler(localJobs(config, services.store, consoleLogger), consoleLogger);
 }
 
 if (services.telemetry) {

@@ -4,6 +4,7 @@
  */
 import { BATCH_TEMPLATE, batchOperation } from '../lib/http/batch.js';
 import { type Route, unknownSegment } from '../lib/http/pipeline.js';
+import { SUBSCRIPTION_CREATE_BUDGET_MS } from '../lib/platform/config.js';
 import {
     assign,
     createAssignment,
@@ -25,6 +26,13 @@ import { assignmentsDelta, configurationsDelta } from '../lib/resources/delta.js
 import { getMetadata, getOpenApi } from '../lib/resources/metadata.js';
 import { getOfficeConfiguration } from '../lib/resources/officeConfiguration.js';
 import { payloadOperations } from '../lib/resources/payloads.js';
+import {
+    createSubscription,
+    deleteSubscription,
+    getSubscription,
+    listSubscriptions,
+    updateSubscription,
+} from '../lib/resources/subscriptions.js';
 
 const configurations = 'officeConfiguration/clientConfigurations';
 const configuration = `${configurations}/{configurationId}`;
@@ -125,6 +133,26 @@ const resourceRoutes: Route[] = [
     },
 ];
 
+/**
+ * Change notifications. Subscribing needs only the read permission, as in Graph: a subscriber learns what a read would
+ * tell it. A create waits for its endpoints' validation handshake, so it has a budget of its own.
+ */
+const subscriptionRoutes: Route[] = [
+    {
+        name: 'subscriptions',
+        template: 'subscriptions',
+        operations: { GET: listSubscriptions, POST: createSubscription },
+        access: 'read',
+        minBudgetMs: SUBSCRIPTION_CREATE_BUDGET_MS,
+    },
+    {
+        name: 'subscription',
+        template: 'subscriptions/{subscriptionId}',
+        operations: { GET: getSubscription, PATCH: updateSubscription, DELETE: deleteSubscription },
+        access: 'read',
+    },
+];
+
 /** The service documents; literal templates, so both hosts rank them before the catch-all. */
 const documentRoutes: Route[] = [
     { name: 'metadata', template: '$metadata', operations: { GET: getMetadata }, anonymous: true },
@@ -143,7 +171,7 @@ const batchRoute: Route = {
     ownBudget: true,
 };
 
-const servedRoutes = [...resourceRoutes, ...documentRoutes, batchRoute];
+const servedRoutes = [...resourceRoutes, ...subscriptionRoutes, ...documentRoutes, batchRoute];
 
 /** Everything else under /beta: a Graph error instead of the host's bare 404. Must stay last. */
 const fallbackRoute: Route = {

@@ -2,17 +2,28 @@
  * The app's work outside requests, each job with its period: read both by `app.timer(...)` (functions/index.ts) and
  * by the local host's scheduler (scripts/start.ts), as the route table is by both hosts.
  */
+import { DEFAULT_DELIVERY, deliverNotifications, type DeliverySettings } from '../lib/jobs/notifier.js';
 import type { ScheduledJob } from '../lib/jobs/scheduler.js';
 import { sweep } from '../lib/jobs/sweeper.js';
+import type { AppConfig } from '../lib/platform/config.js';
 import type { Logger } from '../lib/platform/logger.js';
 import type { AssignmentStore } from '../lib/store/assignmentStore.js';
+
+/** What a job works with. */
+export interface JobServices {
+    store: AssignmentStore;
+    logger: Logger;
+    delivery: DeliverySettings;
+}
 
 export interface Trigger {
     /** The function's name in Azure. */
     name: string;
-    /** NCRONTAB, six fields (with seconds), for the Functions host; elsewhere SWEEP_INTERVAL_SECONDS decides. */
+    /** NCRONTAB, six fields (with seconds), for the Functions host; elsewhere `everyMs` decides. */
     schedule: string;
-    run(services: { store: AssignmentStore; logger: Logger }): Promise<unknown>;
+    /** The local host's period, from the settings (SWEEP_INTERVAL_SECONDS, NOTIFICATION_INTERVAL_SECONDS). */
+    everyMs(config: AppConfig): number;
+    run(services: JobServices): Promise<unknown>;
 }
 
 /**
@@ -21,15 +32,45 @@ export interface Trigger {
  */
 export const SWEEP_RUN_MS = 20_000;
 
+/**
+ * A delivery run starts no POST after this: with receivers' 3 s, it ends well inside the function timeout. Runs
+ * every 2 s in Azure; a run still going when the next is due delays it (the host never overlaps a timer's runs).
+ */
+export const DELIVERY_RUN_MS = 15_000;
+
 export const triggers: readonly Trigger[] = [
     {
         name: 'sweepDeletedConfigurations',
         schedule: '*/30 * * * * *',
+        everyMs: (config) => config.sweepIntervalMs,
         run: async ({ store, logger }) => await sweep(store, { runForMs: SWEEP_RUN_MS, logger }),
+    },
+    {
+        name: 'deliverChangeNotifications',
+        schedule: '*/2 * * * * *',
+        everyMs: (config) => config.notifications.intervalMs,
+        run: async ({ store, logger, delivery }) =>
+            await deliverNotifications(store, delivery, { runForMs: DELIVERY_RUN_MS, logger }),
     },
 ];
 
+/** The delivery's settings, from the app's. */
+export function deliverySettings(config: AppConfig): DeliverySettings {
+    return {
+        ...DEFAULT_DELIVERY,
+        policy: config.notifications.policy,
+        tenantId: config.notifications.tenantId,
+        retryFirstMs: config.notifications.retryFirstMs,
+        retryWindowMs: config.notifications.retryWindowMs,
+    };
+}
+
 /** The same jobs for a scheduler of this process, where no Functions host runs them (lib/jobs/scheduler.ts). */
-export function localJobs(store: AssignmentStore, logger: Logger, everyMs: number): ScheduledJob[] {
-    return triggers.map((trigger) => ({ name: trigger.name, everyMs, run: () => trigger.run({ store, logger }) }));
+export function localJobs(config: AppConfig, store: AssignmentStore, logger: Logger): ScheduledJob[] {
+    const services: JobServices = { store, logger, delivery: deliverySettings(config) };
+    return triggers.map((trigger) => ({
+        name: trigger.name,
+        everyMs: trigger.everyMs(config),
+        run: () => trigger.run(services),
+    }));
 }

@@ -241,11 +241,11 @@ async function runLocal(port: number, listen: string): Promise<void> {
     for (const route of routes) {
         console.info(`  ${Object.keys(route.operations).join(',').padEnd(36)} ${origin}/beta/${route.template}`);
     }
-    // The timer jobs the Functions host would run (functions/triggers.ts), every SWEEP_INTERVAL_SECONDS.
-    const scheduler = startScheduler(localJobs(services.store, consoleLogger, config.sweepIntervalMs), consoleLogger);
+    // The timer jobs the Functions host would run (functions/triggers.ts), each at its setting's period.
+    const scheduler = startScheduler(localJobs(config, services.store, consoleLogger), consoleLogger);
     console.info(
-        `  timer jobs: ${triggers.map((t) => t.name).join(', ')}, every ${config.sweepIntervalMs / 1000} s ` +
-            '(SWEEP_INTERVAL_SECONDS)',
+        `  timer jobs: ${triggers.map((t) => `${t.name} every ${t.everyMs(config) / 1000} s`).join(', ')} ` +
+            '(SWEEP_INTERVAL_SECONDS, NOTIFICATION_INTERVAL_SECONDS)',
     );
     let stopping = false;
     const stop = (why: string) => {

@@ -9,6 +9,12 @@
  *   they are written the way Graph declares each of its own (`<Function Name="delta" IsBound="true">`, a collection
  *   bound and returned, no IsComposable, as in Graph's v1.0 CSDL), in Graph's namespace because the qualified URL
  *   names `microsoft.graph.delta`. They add functions; no Graph type changes.
+ * - Last come Graph's `subscription` entity type and its `subscriptions` entity set (change notifications,
+ *   `/subscriptions`), which the 2021 excerpt leaves out. They are Graph's own, so in Graph's namespace, and copied
+ *   verbatim from Graph's published CSDL as it stands today (msgraph-metadata, clean_v10_metadata/cleanMetadata.xml
+ *   of 2026-08-04; the same lines are in schemas/v1.0-Prod.csdl): exactly the properties a subscription response
+ *   carries (lib/resources/subscriptions `subscriptionResource`). The 2021 beta declaration is not used: it lacks
+ *   `notificationUrlAppId`, which responses carry, and so would not describe them; its entity set line is the same.
  * - Schema `officeConfigurationService` (AUDIT_NAMESPACE of lib/resources/auditEvents): what the service adds and
  *   Graph does not have: the audit event, shaped as Intune's `microsoft.graph.auditEvent` (beta), with its complex
  *   types, and the `auditEvents` collection under `/officeConfiguration`.
@@ -98,8 +104,25 @@ export const CSDL_XML = `<?xml version="1.0" encoding="utf-8"?>
         <Parameter Name="bindingParameter" Type="Collection(graph.officeClientConfigurationAssignment)" />
         <ReturnType Type="Collection(graph.officeClientConfigurationAssignment)" />
       </Function>
+      <EntityType Name="subscription" BaseType="graph.entity">
+        <Property Name="applicationId" Type="Edm.String" />
+        <Property Name="changeType" Type="Edm.String" Nullable="false" />
+        <Property Name="clientState" Type="Edm.String" />
+        <Property Name="creatorId" Type="Edm.String" />
+        <Property Name="encryptionCertificate" Type="Edm.String" />
+        <Property Name="encryptionCertificateId" Type="Edm.String" />
+        <Property Name="expirationDateTime" Type="Edm.DateTimeOffset" Nullable="false" />
+        <Property Name="includeResourceData" Type="Edm.Boolean" />
+        <Property Name="latestSupportedTlsVersion" Type="Edm.String" />
+        <Property Name="lifecycleNotificationUrl" Type="Edm.String" />
+        <Property Name="notificationQueryOptions" Type="Edm.String" />
+        <Property Name="notificationUrl" Type="Edm.String" Nullable="false" />
+        <Property Name="notificationUrlAppId" Type="Edm.String" />
+        <Property Name="resource" Type="Edm.String" Nullable="false" />
+      </EntityType>
       <EntityContainer Name="GraphService">
         <Singleton Name="officeConfiguration" Type="microsoft.graph.officeConfiguration" />
+        <EntitySet Name="subscriptions" EntityType="microsoft.graph.subscription" />
       </EntityContainer>
     </Schema>
     <!-- This service's own types, not Microsoft Graph's: the audit trail, and the officeConfiguration that has it. -->

@@ -268,6 +268,89 @@ export const assignActionSchema = {
     $defs: defs,
 } as const;
 
+export const SUBSCRIPTION_TYPE = `${NAMESPACE}.subscription`;
+/** Graph's longest `clientState`. */
+export const MAX_CLIENT_STATE_LENGTH = 128;
+/** `created`, `updated`, `deleted`, comma-separated: one alternative a letter apart, so the pattern reads once. */
+export const CHANGE_TYPE_PATTERN = '^(?:created|updated|deleted)(?:,(?:created|updated|deleted))*$';
+/** An OData DateTimeOffset: `YYYY-MM-DDThh:mm[:ss[.fraction]]` and `Z` or an offset. */
+export const DATE_TIME_PATTERN =
+    '^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}(?::\\d{2}(?:\\.\\d{1,7})?)?(?:Z|z|[+-]\\d{2}:\\d{2})$';
+
+const expirationDateTime = {
+    description: 'When the subscription ends, UTC; renew it with PATCH before then.',
+    type: 'string',
+    pattern: DATE_TIME_PATTERN,
+} as const;
+
+const notificationUrl = (description: string, nullable: boolean) => ({
+    description,
+    type: nullable ? ['string', 'null'] : 'string',
+    pattern: '^[\\s\\S]{1,2048}$',
+});
+
+/** POST /subscriptions: Graph's `subscription`, of the properties this service honours. */
+export const createSubscriptionSchema = {
+    $schema: 'https://json-schema.org/draft/2020-12/schema',
+    $id: 'subscription.create',
+    title: SUBSCRIPTION_TYPE,
+    type: 'object',
+    required: ['changeType', 'notificationUrl', 'resource', 'expirationDateTime', 'clientState'],
+    properties: {
+        id: { type: 'string', description: 'Assigned by the service (a GUID); a value sent on create is ignored.' },
+        changeType: {
+            description: 'The changes notified: created, updated, deleted, comma-separated.',
+            type: 'string',
+            pattern: CHANGE_TYPE_PATTERN,
+        },
+        notificationUrl: notificationUrl(
+            'Where change notifications are POSTed: https (http only to a loopback address, locally).',
+            false,
+        ),
+        lifecycleNotificationUrl: notificationUrl(
+            'Where lifecycle notifications (missed, subscriptionRemoved) are POSTed.',
+            true,
+        ),
+        resource: {
+            description:
+                'officeConfiguration/clientConfigurations, or officeConfiguration/clientConfigurations/{id}/assignments.',
+            type: 'string',
+            pattern: '^[\\s\\S]{1,512}$',
+        },
+        expirationDateTime,
+        clientState: {
+            description: 'Sent back in every notification, so the receiver can tell they come from this subscription.',
+            type: 'string',
+            pattern: `^[\\s\\S]{1,${MAX_CLIENT_STATE_LENGTH}}$`,
+        },
+        latestSupportedTlsVersion: { enum: ['v1_0', 'v1_1', 'v1_2', 'v1_3', null] },
+        includeResourceData: {
+            description: 'Notifications with resource data are not offered: false or absent.',
+            enum: [false],
+        },
+        encryptionCertificate: { type: 'null' },
+        encryptionCertificateId: { type: 'null' },
+        notificationQueryOptions: { type: 'null' },
+        notificationUrlAppId: { type: 'null' },
+    },
+    propertyNames,
+    patternProperties: annotations,
+    additionalProperties: false,
+} as const;
+
+/** PATCH /subscriptions/{id}: a renewal, its new expiration only. */
+export const updateSubscriptionSchema = {
+    $schema: 'https://json-schema.org/draft/2020-12/schema',
+    $id: 'subscription.update',
+    title: SUBSCRIPTION_TYPE,
+    type: 'object',
+    required: ['expirationDateTime'],
+    properties: { expirationDateTime },
+    propertyNames,
+    patternProperties: annotations,
+    additionalProperties: false,
+} as const;
+
 /** Each request body the API validates, by kind: what the validators are generated from (scripts/build-validators). */
 export const bodySchemas = {
     create: createAssignmentSchema,
@@ -276,6 +359,8 @@ export const bodySchemas = {
     createConfiguration: createConfigurationSchema,
     updateConfiguration: updateConfigurationSchema,
     updatePriorities: updatePrioritiesSchema,
+    createSubscription: createSubscriptionSchema,
+    updateSubscription: updateSubscriptionSchema,
 } as const;
 
 export type BodyKind = keyof typeof bodySchemas;

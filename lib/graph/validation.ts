@@ -19,6 +19,8 @@ const validators: Record<BodyKind, GeneratedValidator> = {
     createConfiguration: generated.createConfiguration,
     updateConfiguration: generated.updateConfiguration,
     updatePriorities: generated.updatePriorities,
+    createSubscription: generated.createSubscription,
+    updateSubscription: generated.updateSubscription,
 };
 
 export const BODY_KINDS = Object.keys(bodySchemas) as BodyKind[];

@@ -42,6 +42,8 @@ export interface OperationCall {
     body: BodyTiming;
     /** Whose work this is, for telemetry ($batch runs its parts in the same invocation and trace). */
     scope: RequestScope;
+    /** Who sent it; absent when authentication is off (a local run). */
+    caller?: Caller;
 }
 
 export interface OperationResult {
@@ -70,6 +72,11 @@ export interface Route {
     access?: Access;
     /** The operation keeps to `services.requestBudgetMs` itself ($batch: a part over time is a 503, not the batch). */
     ownBudget?: boolean;
+    /**
+     * The least budget the operation gets, where it waits on more than the store (a subscription's validation
+     * handshake); lib/platform/config counts it in the request's limits.
+     */
+    minBudgetMs?: number;
 }
 
 /**
@@ -257,9 +264,13 @@ export function createHttpHandler(route: Route, services: () => Services): Route
                         },
                         body,
                         scope,
+                        ...(caller ? { caller } : {}),
                     }),
                 {
-                    budgetMs: route.ownBudget ? undefined : current.requestBudgetMs,
+                    budgetMs:
+                        route.ownBudget || current.requestBudgetMs === undefined
+                            ? undefined
+                            : Math.max(current.requestBudgetMs, route.minBudgetMs ?? 0),
                     bodyTimeoutMs: current.bodyTimeoutMs,
                 },
                 (late) => context.warn(`request-id ${requestId}: finished after its budget: ${describe(late)}`),

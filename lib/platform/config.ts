@@ -5,6 +5,8 @@
 
 import { randomBytes } from 'node:crypto';
 
+import { HANDSHAKE_TIMEOUT_MS } from '../notifications/handshake.js';
+import { AZURE_URL_POLICY, LOCAL_URL_POLICY, type NotificationUrlPolicy } from '../notifications/notificationUrl.js';
 import { DEFAULT_CHANGE_RETENTION_DAYS } from '../store/changeLog.js';
 import { DEFAULT_MAX_DEPENDENCIES_PER_SECOND, MAX_DEPENDENCIES_PER_SECOND } from './sampling.js';
 
@@ -114,6 +116,7 @@ export interface AppConfig {
      * decides (functions/triggers.ts).
      */
     sweepIntervalMs: number;
+    notifications: NotificationSettings;
     /**
      * Whether the Functions host has the storage its timer triggers need (AzureWebJobsStorage, or its identity-based
      * form): always in Azure; under `func start` only with Azurite or an account.
@@ -142,6 +145,29 @@ export const ANSWER_MARGIN_MS = 2_000;
 export const AUTHENTICATION_WAIT_MS = 5_000;
 export const DEFAULT_REQUEST_BUDGET_MS = 10_000;
 export const DEFAULT_BODY_TIMEOUT_SECONDS = 10;
+/**
+ * A subscription's create waits for its endpoints' validation handshake (Graph gives a receiver 10 s) and then writes:
+ * its budget is at least the handshake's time and 3 s for the store, whatever REQUEST_BUDGET_MS says.
+ */
+export const SUBSCRIPTION_CREATE_BUDGET_MS = HANDSHAKE_TIMEOUT_MS + 3_000;
+
+export const DEFAULT_NOTIFICATION_INTERVAL_SECONDS = 2;
+export const DEFAULT_NOTIFICATION_RETRY_SECONDS = 10;
+export const DEFAULT_NOTIFICATION_RETRY_HOURS = 4;
+
+/** Change notifications (lib/notifications, lib/jobs/notifier.ts). */
+export interface NotificationSettings {
+    /** Which notification URLs are accepted: in Azure https to public addresses only; locally http to loopback too. */
+    policy: NotificationUrlPolicy;
+    /** The tenant each notification names: AUTH_TENANT_ID, null when authentication is off. */
+    tenantId: string | null;
+    /** How often the local host's scheduler runs the delivery (NOTIFICATION_INTERVAL_SECONDS); in Azure its timer. */
+    intervalMs: number;
+    /** The first wait after a failed delivery (NOTIFICATION_RETRY_SECONDS); it doubles with each failure. */
+    retryFirstMs: number;
+    /** How long a receiver may keep failing before what it missed is passed over (NOTIFICATION_RETRY_HOURS). */
+    retryWindowMs: number;
+}
 
 export const DEFAULT_HEADERS_TIMEOUT_SECONDS = 10;
 /** Ten years: far past any audit requirement, well within Cosmos DB's largest `ttl` (2^31 - 1 seconds). */
@@ -245,6 +271,40 @@ function changeRetentionSeconds(env: Env): number {
         );
     }
     return seconds;
+}
+
+/** A number of seconds (or hours), a fraction allowed, within bounds: the race suites run delivery in tenths of a second. */
+function fraction(env: Env, name: string, fallback: number, min: number, max: number, unit: string): number {
+    const value = text(env, name);
+    if (value === undefined) {
+        return fallback;
+    }
+    if (!/^\d{1,5}(\.\d{1,6})?$/.test(value) || Number(value) < min || Number(value) > max) {
+        throw new ConfigurationError(name, `expected a number of ${unit} from ${min} to ${max}, got '${value}'`);
+    }
+    return Number(value);
+}
+
+function notificationSettings(env: Env, runningInAzure: boolean, auth: AuthSettings | undefined): NotificationSettings {
+    return {
+        policy: runningInAzure ? AZURE_URL_POLICY : LOCAL_URL_POLICY,
+        tenantId: auth?.tenantId ?? null,
+        intervalMs:
+            fraction(
+                env,
+                'NOTIFICATION_INTERVAL_SECONDS',
+                DEFAULT_NOTIFICATION_INTERVAL_SECONDS,
+                0.05,
+                3600,
+                'seconds',
+            ) * 1000,
+        retryFirstMs:
+            fraction(env, 'NOTIFICATION_RETRY_SECONDS', DEFAULT_NOTIFICATION_RETRY_SECONDS, 0.01, 3600, 'seconds') *
+            1000,
+        retryWindowMs:
+            fraction(env, 'NOTIFICATION_RETRY_HOURS', DEFAULT_NOTIFICATION_RETRY_HOURS, 0.0001, 24, 'hours') *
+            3_600_000,
+    };
 }
 
 function cosmosConnection(env: Env, runningInAzure: boolean): CosmosConnection {
@@ -467,7 +527,12 @@ function requestLimits(env: Env): { requestBudgetMs: number; bodyTimeoutMs: numb
     const requestBudgetMs = positiveInteger(env, 'REQUEST_BUDGET_MS', DEFAULT_REQUEST_BUDGET_MS, FUNCTION_TIMEOUT_MS);
     const bodyTimeoutMs =
         positiveInteger(env, 'BODY_TIMEOUT_SECONDS', DEFAULT_BODY_TIMEOUT_SECONDS, FUNCTION_TIMEOUT_MS / 1000) * 1000;
-    const longest = AUTHENTICATION_WAIT_MS + bodyTimeoutMs + requestBudgetMs + ANSWER_MARGIN_MS;
+    // A subscription's create has a budget of its own, the handshake's time included.
+    const longest =
+        AUTHENTICATION_WAIT_MS +
+        bodyTimeoutMs +
+        Math.max(requestBudgetMs, SUBSCRIPTION_CREATE_BUDGET_MS) +
+        ANSWER_MARGIN_MS;
     if (longest > FUNCTION_TIMEOUT_MS) {
         throw new ConfigurationError(
             // The one raised above its default, else the budget (both were).
@@ -475,7 +540,8 @@ function requestLimits(env: Env): { requestBudgetMs: number; bodyTimeoutMs: numb
                 ? 'BODY_TIMEOUT_SECONDS'
                 : 'REQUEST_BUDGET_MS',
             `a request could take ${longest / 1000} s (authentication ${AUTHENTICATION_WAIT_MS / 1000} s + ` +
-                `BODY_TIMEOUT_SECONDS ${bodyTimeoutMs / 1000} s + REQUEST_BUDGET_MS ${requestBudgetMs / 1000} s + ` +
+                `BODY_TIMEOUT_SECONDS ${bodyTimeoutMs / 1000} s + REQUEST_BUDGET_MS ${requestBudgetMs / 1000} s, or ` +
+                `a subscription's ${SUBSCRIPTION_CREATE_BUDGET_MS / 1000} s if longer, + ` +
                 `${ANSWER_MARGIN_MS / 1000} s to answer), past the function timeout (host.json: ` +
                 `${FUNCTION_TIMEOUT_MS / 1000} s); the three may add up to ` +
                 `${(FUNCTION_TIMEOUT_MS - ANSWER_MARGIN_MS) / 1000} s`,
@@ -506,6 +572,7 @@ export function loadConfig(env: Env = process.env): AppConfig {
         changeRetentionSeconds: changeRetentionSeconds(env),
         hostTimeouts: timeouts,
         sweepIntervalMs: positiveInteger(env, 'SWEEP_INTERVAL_SECONDS', DEFAULT_SWEEP_INTERVAL_SECONDS, 3600) * 1000,
+        notifications: notificationSettings(env, runningInAzure, auth),
         hostStorage:
             runningInAzure ||
             Object.keys(env).some((name) => /^AzureWebJobsStorage(__\w+)?$/.test(name) && (env[name] ?? '') !== ''),

@@ -5,6 +5,8 @@
  */
 import type { Container } from '@azure/cosmos';
 
+import type { NotificationUrlPolicy } from '../notifications/notificationUrl.js';
+import type { Resolve } from '../notifications/webhook.js';
 import { AssignmentStore, StoreError } from '../store/assignmentStore.js';
 import { openContainer, type OpenedContainer } from '../store/cosmosClient.js';
 import { type Authenticator, createAuthenticator } from './auth.js';
@@ -30,6 +32,17 @@ export interface Services {
     publicOrigin?: string;
     /** Signs `$skiptoken`s (lib/platform/config SKIPTOKEN_KEY); absent in tests, which then use a key of their process. */
     skipTokenKey?: Buffer;
+    /** What subscriptions accept (lib/resources/subscriptions); absent: a local run's rules, no tenant. */
+    notifications?: SubscriptionSettings;
+}
+
+export interface SubscriptionSettings {
+    policy: NotificationUrlPolicy;
+    tenantId: string | null;
+    /** How names of notification URLs are resolved: the system's resolver unless a test hands in its own. */
+    resolve?: Resolve;
+    /** The validation handshake's time; Graph's 10 s unless a test shortens it. */
+    handshakeTimeoutMs?: number;
 }
 
 export interface AppServices extends Services {
@@ -80,6 +93,7 @@ export function createAppServices(config: AppConfig, logger: Logger = consoleLog
         requestBudgetMs: config.requestBudgetMs,
         bodyTimeoutMs: config.bodyTimeoutMs,
         skipTokenKey: config.skipTokenKey,
+        notifications: { policy: config.notifications.policy, tenantId: config.notifications.tenantId },
         ...(config.publicOrigin ? { publicOrigin: config.publicOrigin } : {}),
         warmUp: async () => (await open()).description,
         dispose: async () => {

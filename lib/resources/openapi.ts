@@ -14,6 +14,10 @@
  * `BaseDeltaFunctionResponse`). The audit trail is the service's own extension: its schemas are apart from Graph's
  * (named after their $metadata namespace, `officeConfigurationService`; see `auditSchemas`), and every part of it says
  * so in its description and with `x-service-extension: true`.
+ *
+ * Change notifications are Graph's `subscription` resource at `/subscriptions`, described as Graph's OpenAPI describes
+ * it (schema `microsoft.graph.subscription`, key `subscription-id`, tag `subscriptions.subscription`); its properties
+ * are the ones $metadata declares (lib/graph/csdl), with what a request may send taken from lib/graph/schema.
  */
 import { DEFAULT_DELTA_PAGE_SIZE, MAX_DELTA_PAGE_SIZE } from '../graph/deltaQuery.js';
 import { ODATA_JSON } from '../graph/odata.js';
@@ -33,12 +37,14 @@ import {
     CONFIGURATION_TYPES,
     createAssignmentSchema,
     createConfigurationSchema,
+    createSubscriptionSchema,
     GROUP_TARGET_TYPE,
     GUID_PATTERN,
     NAMESPACE,
     OFFICE_CONFIGURATION_TYPE,
     PAYLOAD_PROPERTIES,
     type PayloadProperty,
+    SUBSCRIPTION_TYPE,
     updatePrioritiesSchema,
 } from '../graph/schema.js';
 import { BATCH_CONCURRENCY, MAX_BATCH_BODY_BYTES, MAX_BATCH_REQUESTS } from '../http/batch.js';
@@ -50,6 +56,7 @@ import { MAX_KEY_LENGTH } from '../store/idempotency.js';
 import { MAX_CONFIGURATION_ID_LENGTH } from './assignments.js';
 import { AUDIT_EVENT_TYPE, AUDIT_EVENTS_PATH, AUDIT_NAMESPACE, DEFAULT_AUDIT_TOP } from './auditEvents.js';
 import { MAX_CREATE_CONFIGURATION_BODY_BYTES, MAX_PAYLOAD_BYTES } from './configurations.js';
+import { MAX_SUBSCRIPTION_MINUTES, MAX_SUBSCRIPTIONS, SUBSCRIPTIONS_PATH } from './subscriptions.js';
 
 type Json = Record<string, unknown>;
 
@@ -215,6 +222,52 @@ const concreteTypes = (entity: SourceSchema): string[] => [
 ];
 
 /**
+ * Graph's `subscription`, with every property $metadata declares: what a create may send, described as
+ * lib/graph/schema describes it, and what the service fills in. A value the service may leave out is `null`.
+ */
+function subscriptionType(): GraphType {
+    const source = createSubscriptionSchema.properties as Readonly<Record<string, SourceSchema>>;
+    const from = (name: string) => property(source[name]!, {});
+    const nullable = (description: string, extra: Json = {}) => ({ type: ['string', 'null'], description, ...extra });
+    const unsupported = nullable('Not offered by this service: always null.');
+    const unknownWhenOff = 'null while authentication is off';
+    return {
+        name: SUBSCRIPTION_TYPE,
+        base: ENTITY_TYPE,
+        description:
+            'A subscription to change notifications on one collection of this API: its notificationUrl is POSTed a ' +
+            'notification for each change until expirationDateTime.',
+        required: [],
+        properties: {
+            applicationId: nullable(`The client id of the application that created it; ${unknownWhenOff}.`, {
+                readOnly: true,
+            }),
+            changeType: from('changeType'),
+            clientState: from('clientState'),
+            creatorId: nullable(`The object id of the caller that created it, as its token says; ${unknownWhenOff}.`, {
+                readOnly: true,
+            }),
+            encryptionCertificate: unsupported,
+            encryptionCertificateId: unsupported,
+            expirationDateTime: {
+                type: 'string',
+                format: 'date-time',
+                description: `${source.expirationDateTime!.description!} At most ${MAX_SUBSCRIPTION_MINUTES} minutes ahead.`,
+            },
+            includeResourceData: { type: 'boolean', description: source.includeResourceData!.description! },
+            latestSupportedTlsVersion: nullable('`v1_0`, `v1_1`, `v1_2` or `v1_3`; `v1_2` when not given.', {
+                examples: ['v1_2'],
+            }),
+            lifecycleNotificationUrl: nullable(source.lifecycleNotificationUrl!.description!),
+            notificationQueryOptions: unsupported,
+            notificationUrl: from('notificationUrl'),
+            notificationUrlAppId: unsupported,
+            resource: from('resource'),
+        },
+    };
+}
+
+/**
  * The OData types lib/graph/schema describes. An entity type (one with `id`) derives from microsoft.graph.entity, which
  * takes `id`; one whose `@odata.type` names other types is their abstract base. A polymorphic definition (`oneOf`
  * under a `discriminator`) is its base type, titled like the definition, and the other branches derive from it with
@@ -249,6 +302,7 @@ function graphTypes(): GraphType[] {
     for (const [name, schema] of complex) {
         types.push({ name, required: [], properties: properties(schema, defs, [ODATA_TYPE]) });
     }
+    types.push(subscriptionType());
     types.push({
         name: OFFICE_CONFIGURATION_TYPE,
         description: "The tenant's Office cloud policy service: its client configurations and their check-ins.",
@@ -534,7 +588,7 @@ const componentSchemas = (): Json => ({
         },
     },
     ...Object.fromEntries(
-        [ASSIGNMENT_TYPE, CONFIGURATION_BASE_TYPE].map((type) => [
+        [ASSIGNMENT_TYPE, CONFIGURATION_BASE_TYPE, SUBSCRIPTION_TYPE].map((type) => [
             collectionResponse(type),
             {
                 title: `Collection of ${shortName(type)}`,
@@ -578,6 +632,7 @@ const headers = (...names: string[]) =>
 const CONFIGURATION_KEY = 'officeClientConfiguration-id';
 const ASSIGNMENT_KEY = 'officeClientConfigurationAssignment-id';
 const AUDIT_EVENT_KEY = 'auditEvent-id';
+const SUBSCRIPTION_KEY = 'subscription-id';
 
 /** `$select` over the properties a resource may be narrowed to. */
 const selectParameter = (names: readonly string[]): Json => ({
@@ -697,6 +752,16 @@ const parameters: Json = {
         schema: { type: 'string' },
         'x-ms-docs-key-type': 'auditEvent',
     },
+    [SUBSCRIPTION_KEY]: {
+        name: SUBSCRIPTION_KEY,
+        in: 'path',
+        required: true,
+        description:
+            'The unique identifier of subscription, a GUID the service assigns; any other value, and the ' +
+            'subscription of another application, names no subscription (404).',
+        schema: { type: 'string' },
+        'x-ms-docs-key-type': 'subscription',
+    },
     ifMatch: {
         name: 'If-Match',
         in: 'header',
@@ -782,8 +847,8 @@ const errorResponses = {
     NotFound: [
         '404',
         errorResponse(
-            '`ResourceNotFound`: no such configuration, no such assignment in this configuration, or no such ' +
-                'audit event.',
+            '`ResourceNotFound`: no such configuration, no such assignment in this configuration, no such ' +
+                'audit event, or no such subscription of the calling application.',
         ),
     ],
     MethodNotAllowed: ['405', errorResponse('`MethodNotAllowed`: a known path, another method.', 'Allow')],
@@ -1322,6 +1387,7 @@ function paths(): Json {
         },
         ...deltaPaths(),
         ...auditPaths(),
+        ...subscriptionPaths(),
         '/$metadata': serviceDocument('getMetadata', 'The CSDL of the types this service exposes.', 'application/xml', {
             type: 'string',
         }),
@@ -1440,6 +1506,103 @@ function auditPaths(): Json {
                 responses: responses({ '200': typedResponse(AUDIT_EVENT, 'The event.') }, 'BadRequest', 'NotFound'),
                 'x-ms-docs-operation-type': 'operation',
                 ...EXTENSION,
+            },
+        },
+    };
+}
+
+/** Graph's tag and operation ids for its `subscriptions` entity set. */
+const SUBSCRIPTION_TAG = 'subscriptions.subscription';
+
+function subscriptionPaths(): Json {
+    const subscription = {
+        changeType: 'created,updated,deleted',
+        notificationUrl: 'https://receiver.example.com/notifications',
+        lifecycleNotificationUrl: 'https://receiver.example.com/lifecycle',
+        resource: 'officeConfiguration/clientConfigurations',
+        expirationDateTime: '2026-12-04T12:00:00Z',
+        clientState: 'secret-client-state',
+    };
+    return {
+        [`/${SUBSCRIPTIONS_PATH}`]: {
+            description: 'Provides operations to manage the collection of subscription entities.',
+            parameters: [ref('parameters', 'clientRequestId')],
+            get: {
+                tags: [SUBSCRIPTION_TAG],
+                summary: 'List subscriptions',
+                description: "The calling application's subscriptions, all on one page.",
+                operationId: 'subscriptions.subscription.ListSubscription',
+                security: READ,
+                responses: responses({
+                    '200': {
+                        description: 'The collection.',
+                        headers: headers(),
+                        content: json(ref('schemas', collectionResponse(SUBSCRIPTION_TYPE))),
+                    },
+                }),
+                'x-ms-docs-operation-type': 'operation',
+            },
+            post: {
+                tags: [SUBSCRIPTION_TAG],
+                summary: 'Create subscription',
+                description:
+                    '`resource` is `officeConfiguration/clientConfigurations` or ' +
+                    '`officeConfiguration/clientConfigurations/{id}/assignments`. Before anything is created, the ' +
+                    'notificationUrl (and the lifecycleNotificationUrl, when given) must answer the validation ' +
+                    'handshake: a POST with `?validationToken=…`, answered within 10 seconds with 200, `text/plain` and ' +
+                    'the token as the body. The URLs must be https (plain http only to a loopback address, locally) ' +
+                    `and reach public addresses. A tenant holds at most ${MAX_SUBSCRIPTIONS} subscriptions. Needs ` +
+                    'only the read permission, as in Graph.',
+                operationId: 'subscriptions.subscription.CreateSubscription',
+                security: READ,
+                requestBody: typedBody(SUBSCRIPTION_TYPE, 'New entity', {
+                    configurations: { summary: 'Every change of the client configurations', value: subscription },
+                }),
+                responses: responses(
+                    { '201': typedResponse(SUBSCRIPTION_TYPE, 'Created entity.', 'Location') },
+                    ...WITH_BODY,
+                    'NotFound',
+                ),
+                'x-ms-docs-operation-type': 'operation',
+            },
+        },
+        [`/${SUBSCRIPTIONS_PATH}/{${SUBSCRIPTION_KEY}}`]: {
+            description: 'Provides operations to manage the collection of subscription entities.',
+            parameters: [ref('parameters', SUBSCRIPTION_KEY), ref('parameters', 'clientRequestId')],
+            get: {
+                tags: [SUBSCRIPTION_TAG],
+                summary: 'Get subscription',
+                operationId: 'subscriptions.subscription.GetSubscription',
+                security: READ,
+                responses: responses({ '200': typedResponse(SUBSCRIPTION_TYPE, 'The subscription.') }, 'NotFound'),
+                'x-ms-docs-operation-type': 'operation',
+            },
+            patch: {
+                tags: [SUBSCRIPTION_TAG],
+                summary: 'Update subscription',
+                description:
+                    `Renews it: \`expirationDateTime\`, at most ${MAX_SUBSCRIPTION_MINUTES} minutes ahead, is the ` +
+                    'one property a PATCH may send. An expired subscription has ended and cannot be renewed (404).',
+                operationId: 'subscriptions.subscription.UpdateSubscription',
+                security: READ,
+                requestBody: typedBody(SUBSCRIPTION_TYPE, 'New property values', {
+                    renew: { value: { expirationDateTime: subscription.expirationDateTime } },
+                }),
+                responses: responses(
+                    { '200': typedResponse(SUBSCRIPTION_TYPE, 'The renewed subscription.') },
+                    ...WITH_BODY,
+                    'NotFound',
+                ),
+                'x-ms-docs-operation-type': 'operation',
+            },
+            delete: {
+                tags: [SUBSCRIPTION_TAG],
+                summary: 'Delete subscription',
+                description: 'Once answered, no notification of it reaches its receivers.',
+                operationId: 'subscriptions.subscription.DeleteSubscription',
+                security: READ,
+                responses: responses({ '204': { description: 'Deleted.', headers: headers() } }, 'NotFound'),
+                'x-ms-docs-operation-type': 'operation',
             },
         },
     };
@@ -1589,7 +1752,8 @@ export function openApiDocument(): Json {
             version: 'beta',
             description:
                 'The Microsoft Graph beta officeConfiguration API (client configurations, their payloads, priorities ' +
-                'and assignments, with delta query on both collections), served by an Azure Functions app ' +
+                'and assignments, with delta query on both collections and change notifications through ' +
+                '`/subscriptions`), served by an Azure Functions app ' +
                 'over Cosmos DB. JSON responses are `' +
                 ODATA_JSON +
                 '`. Every response carries `request-id`, `client-request-id` and `OData-Version`; another method on ' +
@@ -1615,6 +1779,11 @@ export function openApiDocument(): Json {
                 description: `The audit trail of every acknowledged write. ${EXTENSION_NOTE}`,
                 'x-ms-docs-toc-type': 'page',
                 ...EXTENSION,
+            },
+            {
+                name: SUBSCRIPTION_TAG,
+                description: 'Change notifications: subscriptions to the client configurations or their assignments.',
+                'x-ms-docs-toc-type': 'page',
             },
             { name: 'service documents', description: 'Served without a token.' },
         ],

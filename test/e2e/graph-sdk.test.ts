@@ -284,6 +284,19 @@ describe('the Microsoft Graph JS SDK', () => {
         expect(noConfiguration.code).toBe('ResourceNotFound');
     });
 
+    it("lists the calling application's subscriptions, and a missing one is a ResourceNotFound GraphError", async () => {
+        const listed = (await client().api('/subscriptions').get()) as { '@odata.context': string; value: unknown[] };
+        expect(listed['@odata.context']).toMatch(/\/\$metadata#subscriptions$/);
+        expect(listed.value).toEqual([]);
+        const missing = (await client()
+            .api('/subscriptions/0f8fad5b-d9cb-469f-a165-70867728950e')
+            .get()
+            .catch((e: unknown) => e)) as GraphError;
+        expect(missing).toBeInstanceOf(GraphError);
+        expect(missing.statusCode).toBe(404);
+        expect(missing.code).toBe('ResourceNotFound');
+    });
+
     it('is refused with 401 when its token is not trusted', async () => {
         const trusted = token;
         token = await app.idp.appToken(undefined, { key: await app.idp.unpublishedKey() });

@@ -3,7 +3,7 @@
  * from the OpenAPI description the running service serves, compiled, and driven over real HTTP with the
  * `@microsoft/kiota-*` runtime. The client is generated afresh on every run, so a change to the document that breaks
  * the generated client breaks the build. It covers Graph's API and delta query as a Graph SDK user drives them, and
- * the service's own extension, the audit trail.
+ * the service's own extension, the audit trail, and Graph's subscriptions (change notifications).
  *
  * The Kiota CLI comes from KIOTA_CLI, else .tools/kiota (scripts/install-kiota.sh, which this suite runs itself when
  * dotnet is there). Where there is no dotnet, the suite fails and says why: `npm test` needs the .NET SDK.
@@ -36,6 +36,7 @@ import {
     CONFIGURATION_BASE_TYPE,
     CONFIGURATION_TYPES,
     GROUP_TARGET_TYPE,
+    SUBSCRIPTION_TYPE,
 } from '../../lib/graph/schema.js';
 import { AUDIT_EVENT_TYPE } from '../../lib/resources/auditEvents.js';
 import { GUID, JSON_HEADERS, startTestApp, type TestApp } from '../helpers/host.js';
@@ -174,6 +175,20 @@ interface AuditEventsBuilder {
     withUrl(url: string): AuditEventsBuilder;
     byAuditEventId(id: string): { get(config?: Config): Promise<AuditEvent | undefined> };
 }
+interface Subscription {
+    odataType?: string | null;
+    id?: string | null;
+    changeType?: string | null;
+    notificationUrl?: string | null;
+    resource?: string | null;
+    expirationDateTime?: Date | null;
+    clientState?: string | null;
+}
+interface SubscriptionsBuilder {
+    get(): Promise<{ value?: Subscription[] | null } | undefined>;
+    post(body: Subscription): Promise<Subscription | undefined>;
+    bySubscriptionId(id: string): { get(): Promise<Subscription | undefined> };
+}
 interface PayloadBuilder {
     get(config?: Config): Promise<ArrayBuffer | undefined>;
     put(body: ArrayBuffer, contentType: string, config?: Config): Promise<void>;
@@ -248,6 +263,7 @@ interface Client {
         clientConfigurations: ConfigurationsBuilder;
         auditEvents: AuditEventsBuilder;
     };
+    subscriptions: SubscriptionsBuilder;
 }
 interface ODataError {
     responseStatusCode?: number;
@@ -384,6 +400,8 @@ describe('a Kiota-generated TypeScript client, from the served OpenAPI', () => {
                 'officeConfiguration/clientConfigurations/item/assignments/delta/index.ts',
                 'officeConfiguration/auditEvents/index.ts',
                 'officeConfiguration/auditEvents/item/index.ts',
+                'subscriptions/index.ts',
+                'subscriptions/item/index.ts',
                 'models/index.ts',
                 'models/oDataErrors/index.ts',
                 // The service's extension in a models namespace of its own; Graph's models stay where Graph's are.
@@ -870,5 +888,31 @@ describe('a Kiota-generated TypeScript client, from the served OpenAPI', () => {
             client.officeConfiguration.auditEvents.get({ queryParameters: { filter: 'x eq 1' } }),
         );
         expect(refused.responseStatusCode).toBe(400);
+    });
+
+    it('lists subscriptions; a create with a plain-http notificationUrl is refused only for its URL', async () => {
+        const listed = await client.subscriptions.get();
+        expect(listed?.value).toEqual([]);
+        // What the generated model writes (its @odata.type, a Date as expirationDateTime) passes the body schema:
+        // the one refusal is the notificationUrl's, before any request is sent to it.
+        const refused = await odataError(
+            client.subscriptions.post({
+                odataType: `#${SUBSCRIPTION_TYPE}`,
+                changeType: 'created,updated,deleted',
+                notificationUrl: 'http://example.com/hook',
+                resource: 'officeConfiguration/clientConfigurations',
+                expirationDateTime: new Date(Date.now() + 3600_000),
+                clientState: 'kiota-client-state',
+            }),
+        );
+        expect(refused.responseStatusCode).toBe(400);
+        expect(refused.errorEscaped?.details).toEqual([
+            expect.objectContaining({ code: 'InvalidNotificationUrl', target: 'notificationUrl' }),
+        ]);
+        const missing = await odataError(
+            client.subscriptions.bySubscriptionId('00000000-0000-0000-0000-000000000000').get(),
+        );
+        expect(missing.responseStatusCode).toBe(404);
+        expect(missing.errorEscaped?.code).toBe('ResourceNotFound');
     });
 });

@@ -12,6 +12,7 @@ import { AssignmentStore, SET_VERSION_ID } from '../../lib/store/assignmentStore
 import { type OpenedContainer, openEmbeddedContainer } from '../../lib/store/cosmosClient.js';
 import type { PresetName, ProfileOverrides } from '../../lib/store/simulator/profile.js';
 import { type SimulatedCosmos, startSimulatedCosmos } from '../../lib/store/simulator/simulatedCosmos.js';
+import { SUBSCRIPTIONS_PARTITION } from '../../lib/store/subscriptionStore.js';
 import { ORDER_ID, TENANT_PARTITION } from '../../lib/store/tenant.js';
 import { type Cluster, startCluster } from '../../scripts/cluster.js';
 import { testSettings } from './cosmos.js';
@@ -96,7 +97,8 @@ async function everything(container: Container): Promise<Stored[]> {
 
 /** The rules no settled round may break: nothing stored that no listed configuration owns, nothing listed half. */
 export async function auditContainer(container: Container): Promise<Audit> {
-    const documents = await everything(container);
+    // Subscriptions have a partition of their own, of no configuration.
+    const documents = (await everything(container)).filter((d) => d.configurationId !== SUBSCRIPTIONS_PARTITION);
     const problems: string[] = [];
     const tenant = documents.filter((d) => d.configurationId === TENANT_PARTITION);
     const order = tenant.find((d) => d.id === ORDER_ID) as { ids?: string[] } | undefined;

@@ -16,3 +16,5 @@ export declare const assign: GeneratedValidator;
 export declare const createConfiguration: GeneratedValidator;
 export declare const updateConfiguration: GeneratedValidator;
 export declare const updatePriorities: GeneratedValidator;
+export declare const createSubscription: GeneratedValidator;
+export declare const updateSubscription: GeneratedValidator;

@@ -30,6 +30,8 @@ const compiled: Record<BodyKind, ValidateFunction> = (() => {
         createConfiguration: ajv.compile(bodySchemas.createConfiguration),
         updateConfiguration: ajv.compile(bodySchemas.updateConfiguration),
         updatePriorities: ajv.compile(bodySchemas.updatePriorities),
+        createSubscription: ajv.compile(bodySchemas.createSubscription),
+        updateSubscription: ajv.compile(bodySchemas.updateSubscription),
     };
 })();
 

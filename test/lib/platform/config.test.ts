@@ -2,6 +2,8 @@ import { readFileSync } from 'node:fs';
 
 import { describe, expect, it } from 'vitest';
 
+import { HANDSHAKE_TIMEOUT_MS } from '../../../lib/notifications/handshake.js';
+import { AZURE_URL_POLICY, LOCAL_URL_POLICY } from '../../../lib/notifications/notificationUrl.js';
 import {
     ANSWER_MARGIN_MS,
     AUTHENTICATION_WAIT_MS,
@@ -15,6 +17,7 @@ import {
     FUNCTION_TIMEOUT_MS,
     loadConfig,
     MIN_SKIPTOKEN_KEY_LENGTH,
+    SUBSCRIPTION_CREATE_BUDGET_MS,
 } from '../../../lib/platform/config.js';
 
 const TENANT = '72f988bf-86f1-41af-91ab-2d7cd011db47';
@@ -42,8 +45,47 @@ describe('config', () => {
             changeRetentionSeconds: 30 * 86_400,
             hostTimeouts: { headersMs: 10_000, bodyIdleMs: 10_000, requestMs: 30_000 },
             sweepIntervalMs: 30_000,
+            notifications: {
+                policy: LOCAL_URL_POLICY,
+                tenantId: null,
+                intervalMs: 2000,
+                retryFirstMs: 10_000,
+                retryWindowMs: 4 * 3600_000,
+            },
             hostStorage: false,
         });
+    });
+
+    it('reads the delivery of change notifications: its period, retries and window; Azure accepts public https only', () => {
+        const config = loadConfig({
+            NOTIFICATION_INTERVAL_SECONDS: '0.1',
+            NOTIFICATION_RETRY_SECONDS: '0.05',
+            NOTIFICATION_RETRY_HOURS: '0.5',
+        });
+        expect(config.notifications).toMatchObject({ intervalMs: 100, retryFirstMs: 50, retryWindowMs: 1800_000 });
+        for (const [name, value] of [
+            ['NOTIFICATION_INTERVAL_SECONDS', '0'],
+            ['NOTIFICATION_INTERVAL_SECONDS', 'soon'],
+            ['NOTIFICATION_RETRY_SECONDS', '-1'],
+            ['NOTIFICATION_RETRY_HOURS', '25'],
+        ] as const) {
+            expect(() => loadConfig({ [name]: value }), `${name}=${value}`).toThrow(
+                new RegExp(`^Invalid setting ${name}: `),
+            );
+        }
+        const azure = loadConfig({ ...AZURE, ...AUTH });
+        expect(azure.notifications.policy).toEqual(AZURE_URL_POLICY);
+        expect(azure.notifications.tenantId).toBe(TENANT);
+    });
+
+    it("keeps a subscription's create, handshake included, within the function timeout", () => {
+        const room = FUNCTION_TIMEOUT_MS - ANSWER_MARGIN_MS - AUTHENTICATION_WAIT_MS;
+        expect(SUBSCRIPTION_CREATE_BUDGET_MS).toBeGreaterThan(HANDSHAKE_TIMEOUT_MS);
+        expect(loadConfig({}).bodyTimeoutMs + SUBSCRIPTION_CREATE_BUDGET_MS).toBeLessThanOrEqual(room);
+        // A body time that leaves the store's budget room but not the handshake's is refused.
+        expect(() => loadConfig({ BODY_TIMEOUT_SECONDS: '11', REQUEST_BUDGET_MS: '5000' })).toThrow(
+            /^Invalid setting BODY_TIMEOUT_SECONDS: .*a subscription's 13 s/,
+        );
     });
 
     it('runs the sweeper every SWEEP_INTERVAL_SECONDS locally, and knows when the host has storage for timers', () => {

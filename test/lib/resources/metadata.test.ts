@@ -1,8 +1,8 @@
 /**
  * The `$metadata` document: well-formed CSDL that declares every type, property, navigation, action and function the
  * responses name, so that a context URL such as `$metadata#officeConfiguration/clientConfigurations('c')/assignments`
- * resolves in it: Graph's schema (its definitions verbatim, plus the delta functions in Graph's own form) and the
- * service's own schema for what Graph does not have (the audit trail).
+ * resolves in it: Graph's schema (its definitions verbatim, plus the delta functions in Graph's own form and Graph's
+ * `subscription` type with its entity set) and the service's own schema for what Graph does not have (the audit trail).
  */
 import { createHash, randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
@@ -30,6 +30,7 @@ import {
     GROUP_TARGET_TYPE,
     NAMESPACE,
     OFFICE_CONFIGURATION_TYPE,
+    SUBSCRIPTION_TYPE,
     updatePrioritiesSchema,
 } from '../../../lib/graph/schema.js';
 import {
@@ -38,6 +39,7 @@ import {
     AUDIT_NAMESPACE,
     auditEventOf,
 } from '../../../lib/resources/auditEvents.js';
+import { subscriptionResource, SUBSCRIPTIONS_PATH } from '../../../lib/resources/subscriptions.js';
 import {
     ASSIGNMENT_RESOURCE_TYPE,
     CONFIGURATION_RESOURCE_TYPE,
@@ -45,6 +47,7 @@ import {
     toRecord,
     UNAUTHENTICATED_ACTOR,
 } from '../../../lib/store/changeLog.js';
+import { SUBSCRIPTIONS_PARTITION } from '../../../lib/store/subscriptionStore.js';
 
 interface Named {
     Name: string;
@@ -73,7 +76,7 @@ interface Schema {
     ComplexType: StructuredType[];
     Action?: Operation[];
     Function?: Operation[];
-    EntityContainer?: { Name: string; Singleton: Named[] };
+    EntityContainer?: { Name: string; Singleton: Named[]; EntitySet?: { Name: string; EntityType: string }[] };
 }
 
 const ARRAYS = new Set([
@@ -87,11 +90,13 @@ const ARRAYS = new Set([
     'Parameter',
     'PropertyRef',
     'Singleton',
+    'EntitySet',
 ]);
 const parsed = new XMLParser({
     ignoreAttributes: false,
     attributeNamePrefix: '',
-    isArray: (name) => ARRAYS.has(name),
+    // Elements only: an EntitySet's `EntityType` attribute shares an element's name.
+    isArray: (name, _path, _leaf, isAttribute) => !isAttribute && ARRAYS.has(name),
 }).parse(CSDL_XML) as {
     'edmx:Edmx': { Version: string; 'xmlns:edmx': string; 'edmx:DataServices': { Schema: Schema[] } };
 };
@@ -139,7 +144,8 @@ const extensionsOf = (type: string) =>
     );
 
 /**
- * Follows a context URL's path (`officeConfiguration/clientConfigurations('c')/assignments`) through the model. A
+ * Follows a context URL's path (`officeConfiguration/clientConfigurations('c')/assignments`) through the model, from
+ * the container's singleton or entity set its first segment names (`subscriptions`). A
  * navigation property the type lacks is looked for on the service's extension of it: the service's shorthand for
  * `officeConfiguration/officeConfigurationService.officeConfiguration/auditEvents` (lib/graph/csdl says why).
  * `/$delta` (a delta response) ends on the collection the delta function is bound to.
@@ -149,8 +155,9 @@ function resolveContext(url: string): { type: string; select: string[]; via?: st
     const delta = fragment.endsWith('/$delta');
     const [first, ...rest] = fragment.replace(/\/\$delta$/, '').split('/');
     const singleton = schema.EntityContainer!.Singleton.find((s) => s.Name === first);
-    expect(singleton, `singleton ${first}`).toBeDefined();
-    let type = qualified(singleton!.Type).name;
+    const entitySet = schema.EntityContainer!.EntitySet?.find((s) => s.Name === first);
+    expect(singleton ?? entitySet, `singleton or entity set ${first}`).toBeDefined();
+    let type = qualified(singleton ? singleton.Type : entitySet!.EntityType).name;
     let select: string[] = [];
     let via: string | undefined;
     for (const segment of rest) {
@@ -176,6 +183,31 @@ const deltaDeclaration = (type: string) => [
     '      </Function>',
 ];
 
+/**
+ * Graph's `subscription` entity type and entity set, verbatim from Graph's published CSDL (microsoftgraph/
+ * msgraph-metadata, clean_v10_metadata/cleanMetadata.xml of 2026-08-04; lib/graph/csdl says why not the 2021 beta
+ * excerpt's). Change these lines only with Graph's own.
+ */
+const SUBSCRIPTION_DECLARATION = [
+    '      <EntityType Name="subscription" BaseType="graph.entity">',
+    '        <Property Name="applicationId" Type="Edm.String" />',
+    '        <Property Name="changeType" Type="Edm.String" Nullable="false" />',
+    '        <Property Name="clientState" Type="Edm.String" />',
+    '        <Property Name="creatorId" Type="Edm.String" />',
+    '        <Property Name="encryptionCertificate" Type="Edm.String" />',
+    '        <Property Name="encryptionCertificateId" Type="Edm.String" />',
+    '        <Property Name="expirationDateTime" Type="Edm.DateTimeOffset" Nullable="false" />',
+    '        <Property Name="includeResourceData" Type="Edm.Boolean" />',
+    '        <Property Name="latestSupportedTlsVersion" Type="Edm.String" />',
+    '        <Property Name="lifecycleNotificationUrl" Type="Edm.String" />',
+    '        <Property Name="notificationQueryOptions" Type="Edm.String" />',
+    '        <Property Name="notificationUrl" Type="Edm.String" Nullable="false" />',
+    '        <Property Name="notificationUrlAppId" Type="Edm.String" />',
+    '        <Property Name="resource" Type="Edm.String" Nullable="false" />',
+    '      </EntityType>',
+];
+const SUBSCRIPTIONS_ENTITY_SET = '        <EntitySet Name="subscriptions" EntityType="microsoft.graph.subscription" />';
+
 describe('$metadata (CSDL)', () => {
     it("is a well-formed OData 4.0 CSDL document of Graph's schema and the service's own", () => {
         expect(XMLValidator.validate(CSDL_XML)).toBe(true);
@@ -187,9 +219,13 @@ describe('$metadata (CSDL)', () => {
             Alias: 'graph',
             xmlns: 'http://docs.oasis-open.org/odata/ns/edm',
         });
-        // Graph's container, as Graph declares it: the one container of the document, the singleton of Graph's type.
+        // Graph's container, as Graph declares it: the one container of the document, the singleton of Graph's type,
+        // and Graph's entity set of subscriptions.
         expect(schema.EntityContainer!.Singleton).toEqual([
             { Name: 'officeConfiguration', Type: 'microsoft.graph.officeConfiguration' },
+        ]);
+        expect(schema.EntityContainer!.EntitySet).toEqual([
+            { Name: SUBSCRIPTIONS_PATH, EntityType: SUBSCRIPTION_TYPE },
         ]);
         expect(service).toMatchObject({ xmlns: 'http://docs.oasis-open.org/odata/ns/edm' });
         expect(service.EntityContainer).toBeUndefined();
@@ -368,6 +404,47 @@ describe('$metadata (CSDL)', () => {
         expect(resolveContext(`${list}/$entity`)).toEqual({ type: AUDIT_EVENT_TYPE, select: [], via: extension });
     });
 
+    it("declares Graph's subscription with what a subscription response carries, resolving its context URLs", () => {
+        expect(typeOf(SUBSCRIPTION_TYPE).kind).toBe('entity');
+        expect(qualified(typeOf(SUBSCRIPTION_TYPE).BaseType!).name).toBe(`${NAMESPACE}.entity`);
+        const response = subscriptionResource({
+            id: randomUUID(),
+            configurationId: SUBSCRIPTIONS_PARTITION,
+            kind: 'subscription',
+            resource: 'officeConfiguration/clientConfigurations',
+            partition: 'tenant',
+            changeType: 'created,updated,deleted',
+            notificationUrl: 'https://receiver.example.com/hook',
+            lifecycleNotificationUrl: null,
+            clientState: 'secret',
+            expirationDateTime: new Date().toISOString(),
+            applicationId: null,
+            creatorId: null,
+            latestSupportedTlsVersion: 'v1_2',
+            cursor: 0,
+            attempts: 0,
+        });
+        expect(
+            properties(SUBSCRIPTION_TYPE)
+                .map((p) => p.Name)
+                .sort(),
+        ).toEqual(Object.keys(response).sort());
+        expect(propertyType(SUBSCRIPTION_TYPE, 'expirationDateTime')).toBe('Edm.DateTimeOffset');
+        expect(propertyType(SUBSCRIPTION_TYPE, 'includeResourceData')).toBe('Edm.Boolean');
+        expect(typeof response.includeResourceData).toBe('boolean');
+        // Graph's required ones: what every create must send, and what every response carries.
+        const required = properties(SUBSCRIPTION_TYPE)
+            .filter((p) => p.Nullable === 'false')
+            .map((p) => p.Name)
+            .sort();
+        expect(required).toEqual(['changeType', 'expirationDateTime', 'id', 'notificationUrl', 'resource']);
+        // The context URLs lib/resources/subscriptions writes: the entity set, and one entity of it.
+        const root = 'https://host/beta';
+        const list = `${root}/$metadata#${SUBSCRIPTIONS_PATH}`;
+        expect(resolveContext(list)).toEqual({ type: SUBSCRIPTION_TYPE, select: [] });
+        expect(resolveContext(`${list}/$entity`)).toEqual({ type: SUBSCRIPTION_TYPE, select: [] });
+    });
+
     it('leaves no type reference dangling', () => {
         const references = [
             ...[...types.values()].flatMap((t) => [
@@ -380,6 +457,7 @@ describe('$metadata (CSDL)', () => {
                 ...(a.ReturnType ? [a.ReturnType.Type] : []),
             ]),
             ...schema.EntityContainer!.Singleton.map((s) => s.Type),
+            ...(schema.EntityContainer!.EntitySet ?? []).map((s) => s.EntityType),
         ].map((type) => qualified(type).name);
         expect(references.length).toBeGreaterThan(40);
         for (const name of references) {
@@ -398,27 +476,32 @@ describe('$metadata (CSDL)', () => {
         expect(createHash('sha256').update(readFileSync(fixture)).digest('hex')).toBe(REFERENCE_SHA256);
     });
 
-    it("copies every definition of Graph's schema verbatim from the Graph excerpt, the delta functions aside", () => {
+    it("copies every definition of Graph's schema verbatim from the Graph excerpt, the service's additions aside", () => {
         const excerpt = new Set(readFileSync(fixture, 'utf8').split('\n'));
         const lines = CSDL_XML.split('\n');
         const definitions = lines.slice(
             lines.findIndex((l) => l.includes(`<Schema Namespace="${NAMESPACE}"`)) + 1,
             lines.findIndex((l) => l.includes('<EntityContainer')),
         );
-        // The service's addition to Graph's schema: the delta functions, one block after Graph's actions, in Graph's
-        // own form (the 2021 excerpt has none for these collections).
+        // The service's additions to Graph's schema, one block after Graph's actions that ends the definitions: the
+        // delta functions in Graph's own form (the 2021 excerpt has none for these collections), then Graph's
+        // subscription type, verbatim from Graph's current CSDL (the excerpt leaves it out).
         const first = definitions.findIndex((l) => l.includes('<Function'));
-        const deltas = [...deltaDeclaration(CONFIGURATION_BASE_TYPE), ...deltaDeclaration(ASSIGNMENT_TYPE)];
-        expect(definitions.slice(first, first + deltas.length)).toEqual(deltas);
+        const additions = [
+            ...deltaDeclaration(CONFIGURATION_BASE_TYPE),
+            ...deltaDeclaration(ASSIGNMENT_TYPE),
+            ...SUBSCRIPTION_DECLARATION,
+        ];
+        expect(definitions.slice(first)).toEqual(additions);
         expect(definitions.slice(first - 1, first)).toEqual(['      </Action>']);
-        const graphs = [...definitions.slice(0, first), ...definitions.slice(first + deltas.length)];
+        const graphs = definitions.slice(0, first);
         expect(graphs.length).toBeGreaterThan(40);
         expect(graphs.filter((line) => !excerpt.has(line))).toEqual([]);
-        // And the container, the singleton's line among it, is Graph's too.
+        // And the container is Graph's too: the singleton's line from the excerpt, the subscriptions' from Graph's CSDL.
         const container = lines.slice(
             lines.findIndex((l) => l.includes('<EntityContainer')) + 1,
             lines.findIndex((l) => l.includes('</EntityContainer>')),
         );
-        expect(container.filter((line) => !excerpt.has(line))).toEqual([]);
+        expect(container.filter((line) => !excerpt.has(line))).toEqual([SUBSCRIPTIONS_ENTITY_SET]);
     });
 });

@@ -2,7 +2,7 @@
  * The OpenAPI description: valid for an OpenAPI validator, laid out as Microsoft Graph's own (so generators make the
  * Graph SDK's classes: test/e2e/kiota.test.ts runs one), derived from the schemas the service validates with,
  * covering every route of the table (delta as Graph describes its delta functions, the audit trail as the service's
- * own extension), and served byte for byte as the build writes it.
+ * own extension, subscriptions as Graph describes them), and served byte for byte as the build writes it.
  */
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -22,17 +22,20 @@ import {
     CONFIGURATION_TYPES,
     createAssignmentSchema,
     createConfigurationSchema,
+    createSubscriptionSchema,
     GROUP_TARGET_TYPE,
     GUID_PATTERN,
     MAX_ASSIGNMENTS_PER_ASSIGN,
     OFFICE_CONFIGURATION_TYPE,
     PAYLOAD_PROPERTIES,
     READ_ONLY_CONFIGURATION_PROPERTIES,
+    SUBSCRIPTION_TYPE,
 } from '../../../lib/graph/schema.js';
 import { validateBody } from '../../../lib/graph/validation.js';
 import { HTTP_METHODS } from '../../../lib/http/pipeline.js';
 import { AUDIT_EVENT_TYPE, AUDIT_NAMESPACE, auditEventOf } from '../../../lib/resources/auditEvents.js';
 import { openApiDocument } from '../../../lib/resources/openapi.js';
+import { subscriptionResource } from '../../../lib/resources/subscriptions.js';
 import {
     ASSIGNMENT_RESOURCE_TYPE,
     CONFIGURATION_RESOURCE_TYPE,
@@ -40,6 +43,7 @@ import {
     toRecord,
     UNAUTHENTICATED_ACTOR,
 } from '../../../lib/store/changeLog.js';
+import { SUBSCRIPTIONS_PARTITION } from '../../../lib/store/subscriptionStore.js';
 import { writeOpenApi } from '../../../scripts/build-openapi.js';
 import { GUID, startTestApp, type TestApp } from '../../helpers/host.js';
 
@@ -177,7 +181,7 @@ describe('OpenAPI description', () => {
         expect(entity.discriminator).toEqual({
             propertyName: '@odata.type',
             mapping: Object.fromEntries(
-                [ASSIGNMENT_TYPE, CONFIGURATION_BASE_TYPE, ...CONFIGURATION_TYPES].map((type) => [
+                [ASSIGNMENT_TYPE, CONFIGURATION_BASE_TYPE, ...CONFIGURATION_TYPES, SUBSCRIPTION_TYPE].map((type) => [
                     `#${type}`,
                     `${SCHEMA_REF}${type}`,
                 ]),
@@ -335,7 +339,8 @@ describe('OpenAPI description', () => {
                 expect(described(`microsoft.graph.${name}`).sort(), name).toEqual(inherited(type).sort());
             }
         }
-        expect(graphs).toBeGreaterThanOrEqual(10);
+        expect(graphs).toBeGreaterThanOrEqual(11);
+        expect(declared.has(SUBSCRIPTION_TYPE)).toBe(true);
         expect(declared.size).toBeGreaterThanOrEqual(graphs + 5);
     });
 
@@ -665,6 +670,129 @@ describe('OpenAPI description', () => {
         check(`${AUDIT_EVENT}CollectionResponse`, { value: [event], '@odata.nextLink': 'https://host/x' });
         const validator = ajv.getSchema(`https://openapi.test/audit#/components/schemas/${AUDIT_EVENT}`)!;
         expect(validator({ ...event, correlationId: 'not-a-guid' })).toBe(false);
+    });
+
+    it("describes subscriptions as Graph does: one entity schema, the read permission, Graph's error responses", () => {
+        const SUBSCRIPTIONS = '/subscriptions';
+        const SUBSCRIPTION = `${SUBSCRIPTIONS}/{subscription-id}`;
+        const SUBSCRIPTION_ENTITY = `${SCHEMA_REF}${SUBSCRIPTION_TYPE}`;
+        const methods = (path: string) =>
+            Object.keys(doc.paths[path] ?? {}).filter((k) => !['description', 'parameters'].includes(k));
+        expect(methods(SUBSCRIPTIONS)).toEqual(['get', 'post']);
+        expect(methods(SUBSCRIPTION)).toEqual(['get', 'patch', 'delete']);
+        expect(doc.paths[SUBSCRIPTION]!.parameters).toEqual([
+            { $ref: '#/components/parameters/subscription-id' },
+            { $ref: '#/components/parameters/clientRequestId' },
+        ]);
+        expect(doc.components.parameters['subscription-id']).toMatchObject({ in: 'path', schema: { type: 'string' } });
+        type Described = Operation & {
+            responses: Record<string, { $ref?: string; content?: Record<string, { schema: Schema }> }>;
+        };
+        const operation = (path: string, method: string) => doc.paths[path]![method] as Described;
+        const success = (path: string, method: string) =>
+            Object.keys(operation(path, method).responses).filter((status) => status.startsWith('2'));
+        const schemaOf = (path: string, method: string, status: string) =>
+            operation(path, method).responses[status]!.content!['application/json']!.schema;
+        const bodyOf = (path: string, method: string) =>
+            operation(path, method).requestBody!.content['application/json']!.schema;
+
+        expect(success(SUBSCRIPTIONS, 'get')).toEqual(['200']);
+        expect(schemaOf(SUBSCRIPTIONS, 'get', '200').$ref).toBe(`${SUBSCRIPTION_ENTITY}CollectionResponse`);
+        expect(success(SUBSCRIPTIONS, 'post')).toEqual(['201']);
+        expect(bodyOf(SUBSCRIPTIONS, 'post').$ref).toBe(SUBSCRIPTION_ENTITY);
+        expect(schemaOf(SUBSCRIPTIONS, 'post', '201').$ref).toBe(SUBSCRIPTION_ENTITY);
+        expect(success(SUBSCRIPTION, 'get')).toEqual(['200']);
+        expect(schemaOf(SUBSCRIPTION, 'get', '200').$ref).toBe(SUBSCRIPTION_ENTITY);
+        expect(success(SUBSCRIPTION, 'patch')).toEqual(['200']);
+        expect(bodyOf(SUBSCRIPTION, 'patch').$ref).toBe(SUBSCRIPTION_ENTITY);
+        expect(schemaOf(SUBSCRIPTION, 'patch', '200').$ref).toBe(SUBSCRIPTION_ENTITY);
+        expect(success(SUBSCRIPTION, 'delete')).toEqual(['204']);
+
+        const errors = (path: string, method: string) =>
+            Object.keys(operation(path, method).responses).filter((status) => Number(status) >= 400);
+        const always = ['401', '403', '429', '500', '503'];
+        expect(errors(SUBSCRIPTIONS, 'get')).toEqual(always);
+        for (const [path, method] of [
+            [SUBSCRIPTIONS, 'post'],
+            [SUBSCRIPTION, 'patch'],
+        ] as const) {
+            expect(errors(path, method)).toEqual(['400', '401', '403', '404', '413', '415', '429', '500', '503']);
+        }
+        for (const method of ['get', 'patch', 'delete']) {
+            expect(operation(SUBSCRIPTION, method).responses['404']).toEqual({
+                $ref: '#/components/responses/NotFound',
+            });
+        }
+        const created = operation(SUBSCRIPTIONS, 'post').responses['201'] as { headers?: Record<string, unknown> };
+        expect(Object.keys(created.headers ?? {})).toContain('Location');
+        // Subscribing needs only the read permission (the write permission holds it too), as in Graph.
+        for (const [path, method] of [
+            [SUBSCRIPTIONS, 'get'],
+            [SUBSCRIPTIONS, 'post'],
+            [SUBSCRIPTION, 'get'],
+            [SUBSCRIPTION, 'patch'],
+            [SUBSCRIPTION, 'delete'],
+        ] as const) {
+            const described = operation(path, method);
+            expect(described.security, `${method} ${path}`).toEqual([
+                { bearer: ['DeviceManagementConfiguration.Read.All'] },
+                { bearer: ['DeviceManagementConfiguration.ReadWrite.All'] },
+            ]);
+            expect(described.tags).toEqual(['subscriptions.subscription']);
+        }
+
+        // The entity derives from Graph's, with the properties lib/graph/schema lets a create send and the ones the
+        // service fills in; what the service answers validates against it, and what its validator refuses does not.
+        const schema = component(SUBSCRIPTION_TYPE);
+        expect(baseOf(schema)).toBe('microsoft.graph.entity');
+        const own = ownPart(schema).properties!;
+        expect(own.expirationDateTime).toMatchObject({ type: 'string', format: 'date-time' });
+        expect(own.includeResourceData).toMatchObject({ type: 'boolean' });
+        expect(own.applicationId?.readOnly).toBe(true);
+        expect(own.creatorId?.readOnly).toBe(true);
+        const sendable = Object.keys(createSubscriptionSchema.properties);
+        expect(new Set(allProperties(SUBSCRIPTION_TYPE))).toEqual(
+            new Set([...sendable, '@odata.type', 'applicationId', 'creatorId']),
+        );
+        const response = subscriptionResource({
+            id: '0f8fad5b-d9cb-469f-a165-70867728950e',
+            configurationId: SUBSCRIPTIONS_PARTITION,
+            kind: 'subscription',
+            resource: 'officeConfiguration/clientConfigurations',
+            partition: 'tenant',
+            changeType: 'created,updated',
+            notificationUrl: 'https://receiver.example.com/hook',
+            lifecycleNotificationUrl: null,
+            clientState: 'secret',
+            expirationDateTime: new Date().toISOString(),
+            applicationId: null,
+            creatorId: null,
+            latestSupportedTlsVersion: 'v1_2',
+            cursor: 0,
+            attempts: 0,
+        });
+        const ajv = new Ajv2020({ strict: false, allErrors: true });
+        ajv.addSchema({ $id: 'https://openapi.test/subscription', components: { schemas: doc.components.schemas } });
+        const validator = (name: string) =>
+            ajv.getSchema(`https://openapi.test/subscription#/components/schemas/${name}`)!;
+        // Graph's entity schema requires `@odata.type` (its discriminator); generators send it and read without it.
+        const typed = { '@odata.type': `#${SUBSCRIPTION_TYPE}`, ...response };
+        const entity = validator(SUBSCRIPTION_TYPE);
+        expect(entity(typed), JSON.stringify(entity.errors)).toBe(true);
+        expect(validator(`${SUBSCRIPTION_TYPE}CollectionResponse`)({ value: [typed] })).toBe(true);
+        const body = {
+            changeType: 'created',
+            notificationUrl: 'https://receiver.example.com/hook',
+            resource: 'officeConfiguration/clientConfigurations',
+            expirationDateTime: '2026-12-04T12:00:00.000Z',
+            clientState: 'secret',
+        };
+        expect(validateBody('createSubscription', { '@odata.type': `#${SUBSCRIPTION_TYPE}`, ...body }).valid).toBe(
+            true,
+        );
+        expect(entity({ '@odata.type': `#${SUBSCRIPTION_TYPE}`, ...body })).toBe(true);
+        expect(validateBody('updateSubscription', { expirationDateTime: body.expirationDateTime }).valid).toBe(true);
+        expect(entity({ ...typed, includeResourceData: 'no' })).toBe(false);
     });
 
     it('states the limits the service enforces, the server root and the bearer scheme', () => {
