@@ -34,9 +34,9 @@ async function configurations(): Promise<number> {
 }
 
 describe('the sessions in the README and docs/', () => {
-    it('include the README\'s "Try it" and one that calls every route (docs/api.md)', () => {
+    it('include the README\'s "Try it", one that calls every route and one of change notifications (docs/api.md)', () => {
         expect(sessions.map((s) => s.name)).toEqual(
-            expect.arrayContaining(['README.md session 1', 'docs/api.md session 1']),
+            expect.arrayContaining(['README.md session 1', 'docs/api.md session 1', 'docs/api.md session 3']),
         );
     });
 

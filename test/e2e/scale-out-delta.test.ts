@@ -8,6 +8,7 @@
 import { describe, expect, it } from 'vitest';
 
 import { GROUP, groupOf, raceKit, TARGET, useRaceScaleOut, WINDOWS } from '../helpers/raceKit.js';
+import { seededRandom } from '../helpers/shuffle.js';
 
 // The default retention: readers' tokens must outlive the run.
 const so = useRaceScaleOut({ CHANGE_RETENTION_DAYS: '30' });
@@ -17,18 +18,6 @@ const WRITES = 1000;
 const WRITERS = 8;
 
 type Item = Record<string, unknown>;
-
-/** A seeded generator (mulberry32): the same writes every run. */
-function random(seed: number) {
-    let state = seed >>> 0;
-    return () => {
-        state = (state + 0x6d2b79f5) >>> 0;
-        let t = state;
-        t = Math.imul(t ^ (t >>> 15), t | 1);
-        t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-        return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-    };
-}
 
 /** A GET as a client makes it, retried on a 503 or 429 (the store's availability is not what is judged here). */
 async function read(url: string, headers: Record<string, string> = {}) {
@@ -98,7 +87,7 @@ async function fullList(url: string): Promise<Map<string, Item>> {
 describe('delta and the audit trail over 3 instances', () => {
     it(`replays ${WRITES} random writes exactly, and audits each acknowledged one once`, async () => {
         const started = new Date(Date.now() - 1000).toISOString();
-        const next = random(20261203);
+        const next = seededRandom(20261203);
         const pick = <T>(values: readonly T[]): T | undefined => values[Math.floor(next() * values.length)];
         // Configurations whose assignments readers follow: never deleted.
         const kept = await Promise.all(

@@ -12,6 +12,7 @@ import type { ChangeRecord } from '../../lib/store/changeLog.js';
 import { TENANT_PARTITION } from '../../lib/store/tenant.js';
 import { raceKit, TARGET, useRaceScaleOut, WINDOWS } from '../helpers/raceKit.js';
 import { type Receiver, startReceiver } from '../helpers/receiver.js';
+import { seededRandom } from '../helpers/shuffle.js';
 
 const so = useRaceScaleOut({
     CHANGE_RETENTION_DAYS: '30',
@@ -31,17 +32,6 @@ beforeAll(async () => {
 afterAll(async () => {
     await receiver.close();
 });
-
-function random(seed: number) {
-    let state = seed >>> 0;
-    return () => {
-        state = (state + 0x6d2b79f5) >>> 0;
-        let t = state;
-        t = Math.imul(t ^ (t >>> 15), t | 1);
-        t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-        return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-    };
-}
 
 /** A request retried as a client retries a 503, 429 or 409 (each changed nothing). */
 async function retried(url: string, method: string, body?: unknown) {
@@ -107,7 +97,7 @@ describe('change notifications from 3 instances', () => {
         }
 
         // 1,000 acknowledged writes of every kind, from concurrent clients through the round-robin front.
-        const next = random(2026);
+        const next = seededRandom(2026);
         const churn: string[] = [];
         const assignmentsOf = new Map<string, string[]>(watched.map((id) => [id, []]));
         const acknowledged: string[] = [];

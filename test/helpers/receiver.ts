@@ -6,6 +6,8 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 
+import { seededRandom } from './shuffle.js';
+
 export interface ReceivedPost {
     at: number;
     path: string;
@@ -45,16 +47,6 @@ export interface Receiver {
     close(): Promise<void>;
 }
 
-function random(seed: number) {
-    let state = seed >>> 0 || 1;
-    return () => {
-        state ^= state << 13;
-        state ^= state >>> 17;
-        state ^= state << 5;
-        return (state >>> 0) / 2 ** 32;
-    };
-}
-
 async function readBody(request: IncomingMessage): Promise<string> {
     const chunks: Buffer[] = [];
     for await (const chunk of request) {
@@ -67,7 +59,7 @@ export async function startReceiver(options: ReceiverOptions = {}): Promise<Rece
     const posts: ReceivedPost[] = [];
     const handshakes: Receiver['handshakes'] = [];
     let failRate = options.failRate ?? 0;
-    const next = random(options.seed ?? 42);
+    const next = seededRandom(options.seed ?? 42);
     const server = createServer((request: IncomingMessage, response: ServerResponse) => {
         void (async () => {
             const url = new URL(request.url ?? '/', 'http://127.0.0.1');

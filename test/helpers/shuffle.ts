@@ -9,3 +9,15 @@ export function shuffled<T>(items: readonly T[], seed: number): T[] {
     }
     return result;
 }
+
+/** A seeded generator (mulberry32) of numbers in [0, 1): the same sequence for the same seed, so a run replays. */
+export function seededRandom(seed: number): () => number {
+    let state = seed >>> 0;
+    return () => {
+        state = (state + 0x6d2b79f5) >>> 0;
+        let t = state;
+        t = Math.imul(t ^ (t >>> 15), t | 1);
+        t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+        return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+    };
+}
