@@ -8,6 +8,8 @@
 import { createServer } from 'node:http';
 import { parseArgs } from 'node:util';
 
+import { watchParent } from './parentProcess.js';
+
 const { values } = parseArgs({ options: { port: { type: 'string', default: '7300' } } });
 const port = Number(values.port);
 
@@ -37,9 +39,11 @@ const server = createServer((request, response) => {
 server.listen(port, '127.0.0.1', () => {
     console.info(`receiver listening on http://127.0.0.1:${port}/ (PID ${process.pid}); stop it with Ctrl+C`);
 });
-for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-    process.on(signal, () => {
-        server.closeAllConnections();
-        server.close(() => process.exit(0));
-    });
-}
+const stop = (why: string) => {
+    console.info(`${why}: stopping.`);
+    server.closeAllConnections();
+    server.close(() => process.exit(0));
+};
+process.on('SIGINT', () => stop('SIGINT'));
+process.on('SIGTERM', () => stop('SIGTERM'));
+watchParent(stop);

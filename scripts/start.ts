@@ -18,6 +18,7 @@ import { startLocalHost } from '../lib/http/localHost.js';
 import { startScheduler } from '../lib/jobs/scheduler.js';
 import { ConfigurationError, describeAuth, loadConfig } from '../lib/platform/config.js';
 import { consoleLogger, createAppServices } from '../lib/platform/services.js';
+import { watchParent } from './parentProcess.js';
 
 const DEFAULT_PORT = 7071;
 const LOOPBACK = '127.0.0.1';
@@ -87,57 +88,6 @@ function findFunc(): string | undefined {
     }
     const probe = spawnSync('func', ['--version'], { stdio: 'ignore' });
     return probe.status === 0 ? 'func' : undefined;
-}
-
-/**
- * Who started this process, for the line that says why it stops: under `npm start`, npm runs this script through a
- * shell (`sh -c`), so the parent is that shell and npm, whose PID a user signals, is the parent's parent. Read from
- * /proc where there is one; elsewhere npm is named without a PID.
- */
-function starter(): string {
-    const parent = process.ppid;
-    if (process.env.npm_lifecycle_event !== 'start') {
-        return `the parent process (PID ${parent})`;
-    }
-    // npm names its process after its command ("npm start ..."): the parent when npm runs no shell, else its parent.
-    const npm = [parent, parentOf(parent)].find((pid) => pid !== undefined && nameOf(pid)?.startsWith('npm'));
-    return npm === undefined ? 'npm start' : `npm start (PID ${npm})`;
-}
-
-function parentOf(pid: number): number | undefined {
-    try {
-        // "pid (comm) state ppid ...": comm may hold spaces and parentheses, so read from the last ')'.
-        const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-        const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
-        return Number.isInteger(ppid) && ppid > 0 ? ppid : undefined;
-    } catch {
-        return undefined;
-    }
-}
-
-function nameOf(pid: number): string | undefined {
-    try {
-        return readFileSync(`/proc/${pid}/comm`, 'utf8');
-    } catch {
-        return undefined;
-    }
-}
-
-/**
- * Stops the server when npm's process goes (SIGTERM or SIGKILL to `npm start`'s PID): the shell between the two
- * does not pass signals on, and this process would otherwise keep the port with no one to stop it. `why` names npm
- * (and its PID), not the shell in between.
- */
-function watchParent(stop: (why: string) => void): void {
-    const parent = process.ppid;
-    const who = starter();
-    const timer = setInterval(() => {
-        if (process.ppid !== parent) {
-            clearInterval(timer);
-            stop(`${who} ended`);
-        }
-    }, 250);
-    timer.unref();
 }
 
 /**

@@ -393,7 +393,7 @@ export function batchOperation(routes: () => readonly Route[]): Operation {
                         : badRequest(`The HTTP method '${part.method}' is not supported.`);
                 return errorResponse(part, refused, services.clock());
             }
-            const partServices: Services = { ...services, requestBudgetMs: remaining };
+            const partServices: Services = { ...services, requestBudgetMs: remaining, budgetIsRemainder: true };
             const handler: HttpHandler = createHttpHandler(target.entry.route, () => partServices);
             const context = partContext(target.entry.route.name, scope, services.logger);
             const init = (await handler(new HttpRequest({ nativeRequest: native } as HttpRequestInit), context)) as

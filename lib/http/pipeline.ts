@@ -270,7 +270,9 @@ export function createHttpHandler(route: Route, services: () => Services): Route
                     budgetMs:
                         route.ownBudget || current.requestBudgetMs === undefined
                             ? undefined
-                            : Math.max(current.requestBudgetMs, route.minBudgetMs ?? 0),
+                            : current.budgetIsRemainder
+                              ? current.requestBudgetMs
+                              : Math.max(current.requestBudgetMs, route.minBudgetMs ?? 0),
                     bodyTimeoutMs: current.bodyTimeoutMs,
                 },
                 (late) => context.warn(`request-id ${requestId}: finished after its budget: ${describe(late)}`),

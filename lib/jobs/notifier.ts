@@ -9,6 +9,8 @@
  * 30 min apart); after 4 hours of failures the changes it missed are passed over and it gets a `missed` lifecycle
  * notification (it resyncs with delta query). No write of the API waits for any of this.
  */
+import { randomInt } from 'node:crypto';
+
 import {
     type ChangeNotification,
     type LifecycleEvent,
@@ -35,6 +37,8 @@ const MAX_NOTIFICATIONS_PER_POST = 1000;
 const PARALLEL = 8;
 /** The longest answer read of a receiver: only its status counts. */
 const MAX_ANSWER_BYTES = 4096;
+/** A POST with less time than this left in its claim is not started. */
+const MIN_POST_MS = 250;
 
 export interface DeliverySettings {
     policy: NotificationUrlPolicy;
@@ -127,28 +131,38 @@ export async function deliverNotifications(
             live.push(subscription);
         }
     }
-    // Each partition's last change number, once, and whether an assignments collection still exists.
-    const partitions = new Map<string, Promise<{ last: number; gone: boolean }>>();
+    // Each partition's last change number, once a run; whether an assignments collection still exists, only when
+    // a subscription has caught up with it (the question that ends a subscription).
+    const lasts = new Map<string, Promise<number>>();
     const lastOf = (partition: string) => {
-        let found = partitions.get(partition);
+        let found = lasts.get(partition);
         if (!found) {
-            found = (async () => {
-                const gone = partition !== TENANT_PARTITION && (await store.revisionOf(partition)) === undefined;
-                const last = await store.run('notifier.last', (container, meter) =>
-                    lastChangeNumber(container, meter, partition),
-                );
-                return { last, gone };
-            })();
-            partitions.set(partition, found);
+            found = store.run('notifier.last', (container, meter) => lastChangeNumber(container, meter, partition));
+            lasts.set(partition, found);
         }
         return found;
     };
-    const post = async (url: string, body: unknown) => {
+    const gones = new Map<string, Promise<boolean>>();
+    const goneOf = (partition: string) => {
+        let found = gones.get(partition);
+        if (!found) {
+            // Confirmed at the primary: a replica behind this client must not end anyone's subscription.
+            found = store.confirmedConfiguration(partition).then((exists) => !exists);
+            gones.set(partition, found);
+        }
+        return found;
+    };
+    /** One POST, over by `deadline` (a claim's end, less its margin): false when it failed or had no time. */
+    const post = async (url: string, body: unknown, deadline: number) => {
+        const timeoutMs = Math.min(settings.deliveryTimeoutMs, deadline - Date.now());
+        if (timeoutMs < MIN_POST_MS) {
+            return false;
+        }
         try {
             const answer = await postWebhook(url, {
                 policy: settings.policy,
                 ...(settings.resolve ? { resolve: settings.resolve } : {}),
-                timeoutMs: settings.deliveryTimeoutMs,
+                timeoutMs,
                 maxResponseBytes: MAX_ANSWER_BYTES,
                 needBody: false,
                 contentType: 'application/json; charset=utf-8',
@@ -159,33 +173,42 @@ export async function deliverNotifications(
             return false;
         }
     };
-    const lifecycle = async (subscription: SubscriptionDocument, event: LifecycleEvent) => {
+    const lifecycle = async (subscription: SubscriptionDocument, event: LifecycleEvent, deadline: number) => {
         if (subscription.lifecycleNotificationUrl) {
-            await post(subscription.lifecycleNotificationUrl, {
-                value: [lifecycleNotification(identity(subscription, settings.tenantId), event)],
-            });
+            await post(
+                subscription.lifecycleNotificationUrl,
+                { value: [lifecycleNotification(identity(subscription, settings.tenantId), event)] },
+                deadline,
+            );
         }
     };
 
     const one = async (subscription: SubscriptionDocument) => {
         const at = Date.now();
-        if (at >= until || (subscription.nextAttemptAt ?? 0) > at || (subscription.claim?.until ?? 0) > at) {
+        if ((subscription.nextAttemptAt ?? 0) > at || (subscription.claim?.until ?? 0) > at) {
             return;
         }
-        const { last, gone } = await lastOf(subscription.partition);
+        const last = await lastOf(subscription.partition);
         if (subscription.cursor >= last) {
-            if (gone) {
-                // Its configuration was deleted: the service ends the subscription, and says so.
-                await lifecycle(subscription, 'subscriptionRemoved');
+            if (subscription.partition !== TENANT_PARTITION && (await goneOf(subscription.partition))) {
+                // Its configuration was deleted and its last changes delivered: the service ends the subscription,
+                // then says so (never to a subscription its client has deleted meanwhile: that drop fails).
                 if (await subscriptions.drop(subscription)) {
                     report.removed += 1;
+                    await lifecycle(subscription, 'subscriptionRemoved', Date.now() + settings.deliveryTimeoutMs);
                 }
             }
             return;
         }
         const records = await changesSince(store, subscription.partition, subscription.cursor, RECORDS_PER_POST);
         const first = records[0];
+        // Records after the cursor that are gone: past the change log's retention before they were delivered.
         const expired = first === undefined || first.sequence > subscription.cursor + 1;
+        // Failing for the whole window already: what it missed is passed over, and it is told so.
+        const givenUp =
+            subscription.attempts > 0 &&
+            (subscription.firstFailureAt ?? 0) > 0 &&
+            at - (subscription.firstFailureAt ?? 0) >= settings.retryWindowMs;
         const changeTypes = new Set(subscription.changeType.split(','));
         const items: ChangeNotification[] = [];
         let cursor = subscription.cursor;
@@ -197,84 +220,79 @@ export async function deliverNotifications(
             items.push(...next);
             cursor = record.sequence;
         }
-        if (first === undefined) {
-            cursor = last; // every record after the cursor is past its retention
+        if (first === undefined || givenUp) {
+            cursor = last;
         }
-        if (items.length === 0 && !expired) {
+        const notify = items.length > 0 && !givenUp;
+        const lifecycles = expired || givenUp ? 1 : 0;
+        if (!notify && lifecycles === 0) {
             // Nothing it asked for: passed over, with no claim (nobody is told anything).
             await subscriptions.settle(subscription.id, { cursor: subscription.cursor }, { cursor, attempts: 0 });
             return;
         }
-        const claim = await subscriptions.claim(
+        // Long enough for each POST it may make, and a margin for its outcome's write (and clocks a little apart).
+        const posts = lifecycles + (notify ? 1 : 0);
+        const claimed = await subscriptions.claim(
             subscription.id,
             subscription.cursor,
-            Date.now() + settings.deliveryTimeoutMs * (expired ? 2 : 1) + CLAIM_MARGIN_MS,
+            Date.now() + posts * settings.deliveryTimeoutMs + CLAIM_MARGIN_MS,
         );
-        if (!claim) {
-            return; // another instance's run, a DELETE, or a renewal got there first: the next run looks again
+        if (!claimed) {
+            return; // another instance's run, a DELETE, a renewal, its expiry or its back-off got there first
         }
-        if (expired) {
-            // Records it was never told of are gone (the change log's retention): it must resync.
-            await lifecycle(subscription, 'missed');
+        const { claim, current } = claimed;
+        // Every POST ends before the claim lapses: a DELETE that waited the claim out finds nothing more sent.
+        const deadline = claim.until - CLAIM_MARGIN_MS;
+        if (lifecycles > 0) {
+            await lifecycle(current, 'missed', deadline);
             report.missed += 1;
         }
         let delivered = true;
-        if (items.length > 0) {
+        if (notify) {
             report.posts += 1;
-            delivered = await post(subscription.notificationUrl, { value: items });
+            delivered = await post(current.notificationUrl, { value: items }, deadline);
         }
-        const failedSince = subscription.firstFailureAt || Date.now();
+        const expected = { claim, cursor: subscription.cursor };
         if (delivered) {
-            report.delivered += items.length > 0 ? 1 : 0;
-            report.notifications += items.length;
-            await subscriptions.settle(
-                subscription.id,
-                { claim, cursor: subscription.cursor },
-                { cursor, attempts: 0 },
-            );
-        } else if (Date.now() - failedSince >= settings.retryWindowMs) {
-            // Failing for the whole window: what it missed is passed over, and it is told so.
-            report.failures += 1;
-            report.missed += 1;
-            await lifecycle(subscription, 'missed');
-            await subscriptions.settle(
-                subscription.id,
-                { claim, cursor: subscription.cursor },
-                { cursor: last, attempts: 0 },
-            );
+            report.delivered += notify ? 1 : 0;
+            report.notifications += notify ? items.length : 0;
+            await subscriptions.settle(current.id, expected, { cursor, attempts: 0 });
         } else {
             report.failures += 1;
-            const attempts = subscription.attempts + 1;
-            await subscriptions.settle(
-                subscription.id,
-                { claim, cursor: subscription.cursor },
-                {
-                    cursor: subscription.cursor,
-                    attempts,
-                    firstFailureAt: failedSince,
-                    nextAttemptAt: Date.now() + retryWait(attempts, settings),
-                },
-            );
+            const attempts = current.attempts + 1;
+            await subscriptions.settle(current.id, expected, {
+                cursor: subscription.cursor,
+                attempts,
+                firstFailureAt: current.firstFailureAt || Date.now(),
+                nextAttemptAt: Date.now() + retryWait(attempts, settings),
+            });
         }
     };
 
-    for (let i = 0; i < live.length && Date.now() < until; i += PARALLEL) {
-        await Promise.all(
-            live.slice(i, i + PARALLEL).map((s) =>
-                one(s).catch((error: unknown) => {
-                    options.logger?.warn(
-                        `notifier: subscription ${s.id}: ${error instanceof Error ? error.message : String(error)}`,
-                    );
-                }),
-            ),
-        );
-    }
+    // A pool from a random place in the list: a slow receiver holds one worker, and no subscription is always last.
+    const order = live.length > 0 ? rotated(live, randomInt(live.length)) : [];
+    let next = 0;
+    const worker = async () => {
+        while (next < order.length && Date.now() < until) {
+            const subscription = order[next++] as SubscriptionDocument;
+            await one(subscription).catch((error: unknown) => {
+                options.logger?.warn(
+                    `notifier: subscription ${subscription.id}: ${error instanceof Error ? error.message : String(error)}`,
+                );
+            });
+        }
+    };
+    await Promise.all(Array.from({ length: PARALLEL }, worker));
     report.ms = Date.now() - started;
     // Failures and the service's own decisions; a run that only delivered says nothing (one runs every few seconds).
     if (report.failures + report.missed + report.removed + report.expired > 0) {
         options.logger?.info(`notifier: ${describeDelivery(report)}`);
     }
     return report;
+}
+
+function rotated<T>(items: readonly T[], start: number): T[] {
+    return [...items.slice(start), ...items.slice(0, start)];
 }
 
 export function describeDelivery(report: DeliveryReport): string {

@@ -26,6 +26,11 @@ export interface Services {
     logger: Logger;
     /** Time a request may spend on storage, from when its body is in, before it is answered 503; none when absent. */
     requestBudgetMs?: number;
+    /**
+     * `requestBudgetMs` is what is left of an enclosing request's (a `$batch` part's): a route's own minimum
+     * (`minBudgetMs`) does not extend it.
+     */
+    budgetIsRemainder?: boolean;
     /** Time a body may take to arrive once asked for, before it is answered 408; none when absent. */
     bodyTimeoutMs?: number;
     /** The origin clients use, when it is not the request's own (lib/platform/config PUBLIC_ORIGIN). */

@@ -7,15 +7,17 @@
  */
 import { randomUUID } from 'node:crypto';
 
+import type { ItemDefinition } from '@azure/cosmos';
+
 import { badRequest, type GraphError, notFound } from '../graph/errors.js';
 import { CHANGE_TYPE_PATTERN, GUID_PATTERN } from '../graph/schema.js';
 import type { Operation, OperationCall, OperationResult } from '../http/pipeline.js';
 import { CHANGE_TYPES } from '../notifications/changeNotifications.js';
-import { HandshakeFailed, validateEndpoint } from '../notifications/handshake.js';
+import { HANDSHAKE_TIMEOUT_MS, HandshakeFailed, validateEndpoint } from '../notifications/handshake.js';
 import { checkNotificationUrl, LOCAL_URL_POLICY, NotificationUrlRefused } from '../notifications/notificationUrl.js';
 import type { SubscriptionSettings } from '../platform/services.js';
-import { lastChangeNumber, StoreError } from '../store/assignmentStore.js';
-import { TENANT_PARTITION } from '../store/configurationStore.js';
+import { lastChangeNumber, SET_VERSION_ID, StoreError } from '../store/assignmentStore.js';
+import { ORDER_ID, TENANT_PARTITION } from '../store/configurationStore.js';
 import { type SubscriptionDocument, SUBSCRIPTIONS_PARTITION, SubscriptionStore } from '../store/subscriptionStore.js';
 import { validBody } from './requests.js';
 
@@ -32,6 +34,9 @@ export const MAX_SUBSCRIPTION_MINUTES = 4230;
  * a hundred covers every application an admin team runs, and keeps one list a single small query.
  */
 export const MAX_SUBSCRIPTIONS = 100;
+
+/** The store's time after the handshake: the reads and the create's batch (lib/platform/config counts 3 s). */
+const STORE_RESERVE_MS = 3000;
 
 const CONFIGURATIONS = 'officeConfiguration/clientConfigurations';
 const ASSIGNMENTS = new RegExp(`^${CONFIGURATIONS}/(${GUID_PATTERN.slice(1, -1)})/assignments$`, 'i');
@@ -169,7 +174,7 @@ async function ownSubscription(call: OperationCall): Promise<SubscriptionDocumen
     if (!GUID.test(id)) {
         throw missing(id);
     }
-    const found = await subscriptionsOf(call).get(id.toLowerCase());
+    const found = await subscriptionsOf(call).get(id.toLowerCase(), true);
     if (!found || found.applicationId !== applicationOf(call)) {
         throw missing(id);
     }
@@ -198,7 +203,7 @@ export const createSubscription: Operation = async (call) => {
     const subscriptions = subscriptionsOf(call);
     // What the store can tell before any traffic leaves: the collection exists, the tenant has room.
     const [exists, count] = await Promise.all([
-        configurationId === undefined ? true : store.revisionOf(configurationId).then((r) => r !== undefined),
+        configurationId === undefined ? true : store.confirmedConfiguration(configurationId),
         subscriptions.count(),
     ]);
     if (!exists) {
@@ -207,13 +212,22 @@ export const createSubscription: Operation = async (call) => {
     if (count >= MAX_SUBSCRIPTIONS) {
         throw tooMany();
     }
-    // Both endpoints at once: the whole handshake takes at most Graph's 10 s.
+    // Both endpoints at once: the whole handshake takes at most Graph's 10 s, and leaves the store its time.
+    const deadline = store.deadline();
+    const timeoutMs = Math.min(
+        settings.handshakeTimeoutMs ?? HANDSHAKE_TIMEOUT_MS,
+        deadline === undefined ? Infinity : deadline - Date.now() - STORE_RESERVE_MS,
+    );
+    if (timeoutMs <= 0) {
+        // Within a $batch whose time is nearly spent: nothing sent, nothing stored.
+        throw new StoreError('unavailable', 'no time left for the validation handshake');
+    }
     const outcomes = await Promise.allSettled(
         endpoints.map(([, url]) =>
             validateEndpoint(url, {
                 policy: settings.policy,
                 ...(settings.resolve ? { resolve: settings.resolve } : {}),
-                ...(settings.handshakeTimeoutMs ? { timeoutMs: settings.handshakeTimeoutMs } : {}),
+                timeoutMs,
             }),
         ),
     );
@@ -229,9 +243,7 @@ export const createSubscription: Operation = async (call) => {
     });
     const partition = configurationId ?? TENANT_PARTITION;
     // Changes recorded from now on are notified: the partition's last number is where delivery starts.
-    const cursor = await store.run('subscription.cursor', (container, meter) =>
-        lastChangeNumber(container, meter, partition),
-    );
+    const cursor = await startingCursor(call, partition);
     const document: SubscriptionDocument = {
         id: randomUUID(),
         configurationId: SUBSCRIPTIONS_PARTITION,
@@ -267,6 +279,28 @@ export const createSubscription: Operation = async (call) => {
     }
     return entity(call, document, 201);
 };
+
+/**
+ * Where delivery starts: the partition's last change number. Its counter (the order's `sequence`, the set's
+ * `revision`) says it even when the records have all passed their retention; the last record, when a counter went
+ * back (a writer without the change log, in a rolling deploy).
+ */
+async function startingCursor(call: OperationCall, partition: string): Promise<number> {
+    const { store } = call.services;
+    return await store.run('subscription.cursor', async (container, meter) => {
+        const [last, counter] = await Promise.all([
+            lastChangeNumber(container, meter, partition),
+            partition === TENANT_PARTITION
+                ? store
+                      .read<{ sequence?: number } & ItemDefinition>(container, meter, TENANT_PARTITION, ORDER_ID)
+                      .then((order) => order?.sequence ?? 0)
+                : store
+                      .read<{ revision?: number } & ItemDefinition>(container, meter, partition, SET_VERSION_ID)
+                      .then((set) => set?.revision ?? 0),
+        ]);
+        return Math.max(last, counter);
+    });
+}
 
 function tooMany(): GraphError {
     return badRequest(

@@ -1291,6 +1291,27 @@ export class AssignmentStore {
     }
 
     /**
+     * Whether the configuration exists, a miss confirmed at the primary: for a decision that must not rest on a
+     * replica behind this client (ending a subscription, refusing one).
+     */
+    async confirmedConfiguration(configurationId: string): Promise<boolean> {
+        if (await this.hasConfiguration(configurationId)) {
+            return true;
+        }
+        return await this.run('read', async (container, meter) => {
+            if (!(await this.probe(container, meter, configurationId, SET_VERSION_ID))) {
+                return false;
+            }
+            // The probe brought this client's session up to date: the set document and its mark, read again.
+            const set = await this.read<SetDocument>(container, meter, configurationId, SET_VERSION_ID);
+            return (
+                set !== undefined &&
+                (!set.deleting || (await this.configurationExists(container, meter, configurationId)))
+            );
+        });
+    }
+
+    /**
      * Whether a document exists, asked of the partition's primary replica: a conditional Patch whose filter no
      * document meets answers 404 when there is none and 412 when there is one, and changes nothing. A read may be
      * served by a replica that has not yet seen another instance's write (session consistency is per client); the

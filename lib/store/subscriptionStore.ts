@@ -135,9 +135,16 @@ export class SubscriptionStore {
         });
     }
 
-    async get(id: string): Promise<SubscriptionDocument | undefined> {
+    /**
+     * One subscription. With `confirm`, a miss is asked of the primary (a replica behind this client may not have
+     * seen a create made on another instance) and, if it is there, read again: for an answer a client acts on.
+     */
+    async get(id: string, confirm = false): Promise<SubscriptionDocument | undefined> {
         return await this.run('read', async (container, meter) => {
-            const found = await this.store.read<SubscriptionDocument>(container, meter, SUBSCRIPTIONS_PARTITION, id);
+            let found = await this.store.read<SubscriptionDocument>(container, meter, SUBSCRIPTIONS_PARTITION, id);
+            if (!found && confirm && (await this.store.probe(container, meter, SUBSCRIPTIONS_PARTITION, id))) {
+                found = await this.store.read<SubscriptionDocument>(container, meter, SUBSCRIPTIONS_PARTITION, id);
+            }
             return found?.kind === 'subscription' ? found : undefined;
         });
     }
@@ -201,8 +208,8 @@ export class SubscriptionStore {
      * A DELETE answered with an error has changed nothing.
      */
     async remove(id: string, deadline: number): Promise<boolean> {
-        for (;;) {
-            const current = await this.get(id);
+        for (let looks = 0; ; looks++) {
+            const current = await this.get(id, looks === 0);
             if (!current) {
                 return false;
             }
@@ -238,22 +245,31 @@ export class SubscriptionStore {
     }
 
     /**
-     * Claims the subscription for one delivery, until `until`: only where no claim stands and
-     * the cursor is still `cursor` (nobody delivered these changes meanwhile). Resolves to the claim, or undefined.
+     * Claims the subscription for one delivery, until `until`: only where no claim stands, the cursor is still `cursor`
+     * (nobody delivered these changes meanwhile), it has not expired and its back-off is over. Resolves to the claim
+     * and the subscription as the claim left it, or undefined.
      */
-    async claim(id: string, cursor: number, until: number): Promise<DeliveryClaim | undefined> {
+    async claim(
+        id: string,
+        cursor: number,
+        until: number,
+    ): Promise<{ claim: DeliveryClaim; current: SubscriptionDocument } | undefined> {
         const claim: DeliveryClaim = { token: randomInt(1, 2 ** 47), until };
+        const now = Date.now();
         return await this.run('claim', async (container, meter) => {
             try {
-                meter(
-                    await container.item(id, SUBSCRIPTIONS_PARTITION).patch({
+                // Not expired, not within its back-off, as the subscription stands where the claim lands: a run that
+                // read it earlier cannot go past either.
+                const { resource } = meter(
+                    await container.item(id, SUBSCRIPTIONS_PARTITION).patch<SubscriptionDocument>({
                         condition:
-                            `FROM c WHERE c.cursor = ${cursor} AND ` +
-                            `(NOT IS_DEFINED(c.claim) OR c.claim.until < ${Date.now()})`,
+                            `FROM c WHERE c.cursor = ${cursor} AND (NOT IS_DEFINED(c.claim) OR c.claim.until < ${now}) ` +
+                            `AND c.expirationDateTime > ${JSON.stringify(new Date(now).toISOString())} AND ` +
+                            `(NOT IS_DEFINED(c.nextAttemptAt) OR c.nextAttemptAt <= ${now})`,
                         operations: [{ op: 'set', path: '/claim', value: claim }],
                     }),
                 );
-                return claim;
+                return resource ? { claim, current: resource } : undefined;
             } catch (error) {
                 expectedRefusal(meter, error, 404, 412);
                 return undefined;

@@ -129,6 +129,18 @@ describe('the service ends a subscription', () => {
         expect((await fetch(`${app.root}/subscriptions/${id}`)).status).toBe(404);
     });
 
+    it('says nothing to a subscription its client deleted, even when its configuration is gone too', async () => {
+        const configurationId = await newConfiguration(app.root);
+        const id = await subscribe(`officeConfiguration/clientConfigurations/${configurationId}/assignments`, 'both');
+        expect((await fetch(`${configurationsUrl(app.root)}/${configurationId}`, { method: 'DELETE' })).status).toBe(
+            204,
+        );
+        expect((await fetch(`${app.root}/subscriptions/${id}`, { method: 'DELETE' })).status).toBe(204);
+        const report = await run();
+        expect(report.removed).toBe(0);
+        expect(postsTo('/both/lifecycle')).toEqual([]);
+    });
+
     it('sends nothing to an expired subscription, and removes it', async () => {
         const id = await subscribe(
             'officeConfiguration/clientConfigurations',
@@ -149,5 +161,27 @@ describe('the service ends a subscription', () => {
             body: JSON.stringify({ expirationDateTime: new Date(Date.now() + 3600_000).toISOString() }),
         });
         expect(renewed.status).toBe(404);
+    });
+});
+
+describe('where delivery starts', () => {
+    it("at the partition's counter, even when its records have passed their retention: no `missed` for a new subscriber", async () => {
+        await newConfiguration(app.root);
+        // As Cosmos DB's TTL would: every change record of the tenant partition gone.
+        const { resources } = await app.cosmos.container.items
+            .query<{ id: string; configurationId: string }>(
+                "SELECT c.id, c.configurationId FROM c WHERE c.kind = 'change'",
+            )
+            .fetchAll();
+        await Promise.all(resources.map((r) => app.cosmos.container.item(r.id, r.configurationId).delete()));
+        const id = await subscribe('officeConfiguration/clientConfigurations', 'fresh');
+        const later = await newConfiguration(app.root);
+        const report = await run();
+        expect(report.missed).toBe(0);
+        expect(postsTo('/fresh/lifecycle')).toEqual([]);
+        expect(postsTo('/fresh').flatMap((p) => p.body.value.map((n) => n.resource))).toEqual([
+            `officeConfiguration/clientConfigurations/${later}`,
+        ]);
+        expect((await fetch(`${app.root}/subscriptions/${id}`, { method: 'DELETE' })).status).toBe(204);
     });
 });
