@@ -30,7 +30,7 @@ param cosmosAccountName string
 var appSubnetName = 'app'
 var privateEndpointSubnetName = 'private-endpoints'
 
-// The Functions host of this app (HTTP triggers and a timer trigger) uses blobs only (keys, timer locks), and the
+// The Functions host of this app (HTTP triggers and two timer triggers) uses blobs only (keys, timer locks), and the
 // deployment package is a blob too: no queue, table or file endpoint is needed. infra/host-storage.json derives this
 // from the triggers the app registers; test/infra/host-storage.test.ts checks these endpoints against it.
 var privateLinkZones = {

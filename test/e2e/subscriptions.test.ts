@@ -114,6 +114,34 @@ describe('POST /subscriptions', () => {
     });
 });
 
+describe('POST /subscriptions in a $batch', () => {
+    it('creates it as a part, with the handshake, within the batch', async () => {
+        const before = receiver.handshakes.length;
+        const response = await send('POST', `${app.root}/$batch`, {
+            requests: [
+                {
+                    id: '1',
+                    method: 'POST',
+                    url: '/subscriptions',
+                    headers: { 'Content-Type': 'application/json' },
+                    body: {
+                        changeType: 'created',
+                        notificationUrl: receiver.url(),
+                        resource: 'officeConfiguration/clientConfigurations',
+                        expirationDateTime: inAnHour(),
+                        clientState: 'batched',
+                    },
+                },
+            ],
+        });
+        expect(response.status).toBe(200);
+        const [part] = ((await response.json()) as { responses: { status: number; body: { id: string } }[] }).responses;
+        expect(part?.status).toBe(201);
+        expect(receiver.handshakes.length).toBe(before + 1);
+        expect((await send('DELETE', `${app.root}/subscriptions/${part?.body.id}`)).status).toBe(204);
+    });
+});
+
 describe('delivery', () => {
     it('notifies every configuration and assignment write with its changeType, resource and clientState', async () => {
         const latencies: number[] = [];
@@ -200,4 +228,42 @@ describe('delivery', () => {
                 `${latencies.length} writes: p50 ${percentile(latencies, 50)} ms, p99 ${percentile(latencies, 99)} ms`,
         );
     }, 120_000);
+});
+
+describe('a receiver that hangs', () => {
+    it('holds no write: writes are answered while a delivery to it waits', async () => {
+        const hanging = await startReceiver({ hold: true });
+        try {
+            const response = await send('POST', `${app.root}/subscriptions`, {
+                changeType: 'created,updated,deleted',
+                notificationUrl: hanging.url(),
+                resource: 'officeConfiguration/clientConfigurations',
+                expirationDateTime: inAnHour(),
+                clientState: 'hanging',
+            });
+            expect(response.status).toBe(201);
+            const { id } = (await response.json()) as { id: string };
+            await newConfiguration(app.root);
+            const until = Date.now() + 10_000;
+            while (hanging.held() === 0 && Date.now() < until) {
+                await new Promise((r) => setTimeout(r, 10));
+            }
+            expect(hanging.held(), 'a delivery is waiting on the receiver').toBe(1);
+            for (let i = 0; i < 10; i++) {
+                expect(
+                    (
+                        await send('PATCH', `${configurationsUrl(app.root)}/${await newConfiguration(app.root)}`, {
+                            displayName: `while it hangs ${i}`,
+                        })
+                    ).status,
+                ).toBe(204);
+            }
+            expect(hanging.held(), 'still waiting when every write was answered').toBe(1);
+            hanging.release();
+            expect((await send('DELETE', `${app.root}/subscriptions/${id}`)).status).toBe(204);
+        } finally {
+            hanging.release();
+            await hanging.close();
+        }
+    });
 });

@@ -31,6 +31,8 @@ export interface ReceiverOptions {
     handshake?: (token: string) => HandshakeAnswer;
     /** Share of notification POSTs answered 500 (0 to 1). */
     failRate?: number;
+    /** Notification POSTs are recorded and left unanswered until `release()`: a receiver that hangs. */
+    hold?: boolean;
     seed?: number;
 }
 
@@ -44,6 +46,10 @@ export interface Receiver {
     /** Every notification item of the POSTs answered 2xx (the ones the service counts as delivered), in order. */
     delivered(): Record<string, unknown>[];
     setFailRate(rate: number): void;
+    /** POSTs recorded and not yet answered (with `hold`). */
+    held(): number;
+    /** Answers every held POST 202. */
+    release(): void;
     close(): Promise<void>;
 }
 
@@ -59,6 +65,7 @@ export async function startReceiver(options: ReceiverOptions = {}): Promise<Rece
     const posts: ReceivedPost[] = [];
     const handshakes: Receiver['handshakes'] = [];
     let failRate = options.failRate ?? 0;
+    const holding: ServerResponse[] = [];
     const next = seededRandom(options.seed ?? 42);
     const server = createServer((request: IncomingMessage, response: ServerResponse) => {
         void (async () => {
@@ -80,6 +87,10 @@ export async function startReceiver(options: ReceiverOptions = {}): Promise<Rece
             }
             const status = next() < failRate ? 500 : 202;
             posts.push({ at: Date.now(), path: url.pathname, body: JSON.parse(text) as ReceivedPost['body'], status });
+            if (options.hold) {
+                holding.push(response);
+                return;
+            }
             response.writeHead(status).end();
         })().catch(() => response.destroy());
     });
@@ -93,6 +104,14 @@ export async function startReceiver(options: ReceiverOptions = {}): Promise<Rece
         delivered: () => posts.filter((p) => p.status < 300).flatMap((p) => p.body.value),
         setFailRate: (rate) => {
             failRate = rate;
+        },
+        held: () => holding.filter((r) => !r.writableEnded && !r.destroyed).length,
+        release: () => {
+            for (const response of holding.splice(0)) {
+                if (!response.writableEnded && !response.destroyed) {
+                    response.writeHead(202).end();
+                }
+            }
         },
         close: async () => {
             server.closeAllConnections();
