@@ -249,7 +249,8 @@ describe('a receiver that hangs', () => {
                 await new Promise((r) => setTimeout(r, 10));
             }
             expect(hanging.held(), 'a delivery is waiting on the receiver').toBe(1);
-            for (let i = 0; i < 10; i++) {
+            // A few writes: well within the 3 s the delivery waits for its receiver, however loaded the machine.
+            for (let i = 0; i < 5; i++) {
                 expect(
                     (
                         await send('PATCH', `${configurationsUrl(app.root)}/${await newConfiguration(app.root)}`, {
