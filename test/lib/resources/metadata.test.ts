@@ -47,7 +47,7 @@ import {
     toRecord,
     UNAUTHENTICATED_ACTOR,
 } from '../../../lib/store/changeLog.js';
-import { SUBSCRIPTIONS_PARTITION } from '../../../lib/store/subscriptionStore.js';
+import { storedSubscription } from '../../helpers/subscriptions.js';
 
 interface Named {
     Name: string;
@@ -407,23 +407,7 @@ describe('$metadata (CSDL)', () => {
     it("declares Graph's subscription with what a subscription response carries, resolving its context URLs", () => {
         expect(typeOf(SUBSCRIPTION_TYPE).kind).toBe('entity');
         expect(qualified(typeOf(SUBSCRIPTION_TYPE).BaseType!).name).toBe(`${NAMESPACE}.entity`);
-        const response = subscriptionResource({
-            id: randomUUID(),
-            configurationId: SUBSCRIPTIONS_PARTITION,
-            kind: 'subscription',
-            resource: 'officeConfiguration/clientConfigurations',
-            partition: 'tenant',
-            changeType: 'created,updated,deleted',
-            notificationUrl: 'https://receiver.example.com/hook',
-            lifecycleNotificationUrl: null,
-            clientState: 'secret',
-            expirationDateTime: new Date().toISOString(),
-            applicationId: null,
-            creatorId: null,
-            latestSupportedTlsVersion: 'v1_2',
-            cursor: 0,
-            attempts: 0,
-        });
+        const response = subscriptionResource(storedSubscription());
         expect(
             properties(SUBSCRIPTION_TYPE)
                 .map((p) => p.Name)

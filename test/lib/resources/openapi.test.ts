@@ -43,9 +43,9 @@ import {
     toRecord,
     UNAUTHENTICATED_ACTOR,
 } from '../../../lib/store/changeLog.js';
-import { SUBSCRIPTIONS_PARTITION } from '../../../lib/store/subscriptionStore.js';
 import { writeOpenApi } from '../../../scripts/build-openapi.js';
 import { GUID, startTestApp, type TestApp } from '../../helpers/host.js';
+import { storedSubscription } from '../../helpers/subscriptions.js';
 
 interface Schema {
     $ref?: string;
@@ -754,23 +754,9 @@ describe('OpenAPI description', () => {
         expect(new Set(allProperties(SUBSCRIPTION_TYPE))).toEqual(
             new Set([...sendable, '@odata.type', 'applicationId', 'creatorId']),
         );
-        const response = subscriptionResource({
-            id: '0f8fad5b-d9cb-469f-a165-70867728950e',
-            configurationId: SUBSCRIPTIONS_PARTITION,
-            kind: 'subscription',
-            resource: 'officeConfiguration/clientConfigurations',
-            partition: 'tenant',
-            changeType: 'created,updated',
-            notificationUrl: 'https://receiver.example.com/hook',
-            lifecycleNotificationUrl: null,
-            clientState: 'secret',
-            expirationDateTime: new Date().toISOString(),
-            applicationId: null,
-            creatorId: null,
-            latestSupportedTlsVersion: 'v1_2',
-            cursor: 0,
-            attempts: 0,
-        });
+        const response = subscriptionResource(
+            storedSubscription({ id: '0f8fad5b-d9cb-469f-a165-70867728950e', changeType: 'created,updated' }),
+        );
         const ajv = new Ajv2020({ strict: false, allErrors: true });
         ajv.addSchema({ $id: 'https://openapi.test/subscription', components: { schemas: doc.components.schemas } });
         const validator = (name: string) =>
