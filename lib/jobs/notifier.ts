@@ -261,7 +261,8 @@ export async function deliverNotifications(
             report.failures += 1;
             const attempts = current.attempts + 1;
             await subscriptions.settle(current.id, expected, {
-                cursor: subscription.cursor,
+                // A gap it was told of (`missed`) stays passed over: only the records after it are tried again.
+                cursor: expired && first !== undefined ? first.sequence - 1 : subscription.cursor,
                 attempts,
                 firstFailureAt: current.firstFailureAt || Date.now(),
                 nextAttemptAt: Date.now() + retryWait(attempts, settings),

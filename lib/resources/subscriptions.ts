@@ -122,10 +122,10 @@ function refusedUrl(property: string, reason: string): GraphError {
     ]);
 }
 
-function failedHandshake(property: string, reason: string): GraphError {
+function failedHandshake(property: string, reason: string, timeoutMs: number): GraphError {
     return badRequest(
         `Subscription validation request failed: the ${property} must answer its validationToken with 200, ` +
-            `text/plain and the token as the body within 10 seconds; ${reason}.`,
+            `text/plain and the token as the body within ${Math.round(timeoutMs / 100) / 10} seconds; ${reason}.`,
         [{ code: 'ValidationRequestFailed', message: reason, target: property }],
     );
 }
@@ -236,7 +236,9 @@ export const createSubscription: Operation = async (call) => {
             const [property] = endpoints[i] as [string, string];
             const reason: unknown = outcome.reason;
             if (reason instanceof HandshakeFailed) {
-                throw reason.refused ? refusedUrl(property, reason.message) : failedHandshake(property, reason.message);
+                throw reason.refused
+                    ? refusedUrl(property, reason.message)
+                    : failedHandshake(property, reason.message, timeoutMs);
             }
             throw reason;
         }

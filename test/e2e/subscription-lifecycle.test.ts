@@ -184,4 +184,36 @@ describe('where delivery starts', () => {
         ]);
         expect((await fetch(`${app.root}/subscriptions/${id}`, { method: 'DELETE' })).status).toBe(204);
     });
+
+    it('tells of a gap once, while the changes after it keep failing', async () => {
+        const id = await subscribe('officeConfiguration/clientConfigurations', 'gap');
+        const cursor = (await store().get(id))?.cursor ?? 0;
+        await newConfiguration(app.root);
+        const later = await newConfiguration(app.root);
+        // The first change after the cursor passes its retention before it is delivered.
+        const { resources } = await app.cosmos.container.items
+            .query<{ id: string; configurationId: string; sequence: number }>(
+                "SELECT c.id, c.configurationId, c.sequence FROM c WHERE c.kind = 'change'",
+            )
+            .fetchAll();
+        const lost = resources.find((r) => r.configurationId === '/officeConfiguration' && r.sequence === cursor + 1);
+        expect(lost).toBeDefined();
+        await app.cosmos.container.item(lost?.id ?? '', lost?.configurationId).delete();
+        receiver.setFailRate(1);
+        await run({ retryFirstMs: 1 });
+        await new Promise((r) => setTimeout(r, 5));
+        await run({ retryFirstMs: 1 });
+        expect(postsTo('/gap').length).toBe(2);
+        expect(postsTo('/gap/lifecycle').map((p) => p.body.value[0]?.lifecycleEvent)).toEqual(['missed']);
+        receiver.setFailRate(0);
+        await new Promise((r) => setTimeout(r, 5));
+        await run();
+        expect(
+            receiver
+                .delivered()
+                .filter((n) => n.clientState === 'gap')
+                .map((n) => n.resource),
+        ).toEqual([`officeConfiguration/clientConfigurations/${later}`]);
+        expect((await fetch(`${app.root}/subscriptions/${id}`, { method: 'DELETE' })).status).toBe(204);
+    });
 });
