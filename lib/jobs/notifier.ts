@@ -123,8 +123,9 @@ export async function deliverNotifications(
     const live: SubscriptionDocument[] = [];
     for (const subscription of all) {
         if (subscription.expirationDateTime <= now) {
-            // Expired: it gets nothing more, and the service removes it, as Graph does.
-            if (await subscriptions.drop(subscription)) {
+            // Expired: it gets nothing more, and the service removes it, as Graph does. A drop that fails is tried
+            // again by the next run; it stops no one else's delivery.
+            if (await subscriptions.drop(subscription).catch(() => false)) {
                 report.expired += 1;
             }
         } else {
@@ -152,11 +153,14 @@ export async function deliverNotifications(
         }
         return found;
     };
-    /** One POST, over by `deadline` (a claim's end, less its margin): false when it failed or had no time. */
-    const post = async (url: string, body: unknown, deadline: number) => {
+    /**
+     * One POST, over by `deadline` (a claim's end, less its margin): `noTime` when too little was left to start it (a
+     * claim that landed late), which is no failure of the receiver's.
+     */
+    const post = async (url: string, body: unknown, deadline: number): Promise<'ok' | 'failed' | 'noTime'> => {
         const timeoutMs = Math.min(settings.deliveryTimeoutMs, deadline - Date.now());
         if (timeoutMs < MIN_POST_MS) {
-            return false;
+            return 'noTime';
         }
         try {
             const answer = await postWebhook(url, {
@@ -168,9 +172,9 @@ export async function deliverNotifications(
                 contentType: 'application/json; charset=utf-8',
                 body: JSON.stringify(body),
             });
-            return answer.status >= 200 && answer.status < 300;
+            return answer.status >= 200 && answer.status < 300 ? 'ok' : 'failed';
         } catch {
-            return false;
+            return 'failed';
         }
     };
     const lifecycle = async (subscription: SubscriptionDocument, event: LifecycleEvent, deadline: number) => {
@@ -188,17 +192,25 @@ export async function deliverNotifications(
         if ((subscription.nextAttemptAt ?? 0) > at || (subscription.claim?.until ?? 0) > at) {
             return;
         }
-        const last = await lastOf(subscription.partition);
+        let last = await lastOf(subscription.partition);
         if (subscription.cursor >= last) {
-            if (subscription.partition !== TENANT_PARTITION && (await goneOf(subscription.partition))) {
-                // Its configuration was deleted and its last changes delivered: the service ends the subscription,
-                // then says so (never to a subscription its client has deleted meanwhile: that drop fails).
+            if (subscription.partition === TENANT_PARTITION || !(await goneOf(subscription.partition))) {
+                return;
+            }
+            // Its configuration is gone, so nothing more lands in its partition; the run's number may be older than
+            // that (read before a last assign), so it is read again, after the probe that confirmed the end.
+            last = await store.run('notifier.last', (container, meter) =>
+                lastChangeNumber(container, meter, subscription.partition),
+            );
+            if (subscription.cursor >= last) {
+                // Its last changes delivered: the service ends the subscription, then says so (never to one its
+                // client has deleted meanwhile: that drop fails).
                 if (await subscriptions.drop(subscription)) {
                     report.removed += 1;
                     await lifecycle(subscription, 'subscriptionRemoved', Date.now() + settings.deliveryTimeoutMs);
                 }
+                return;
             }
-            return;
         }
         const records = await changesSince(store, subscription.partition, subscription.cursor, RECORDS_PER_POST);
         const first = records[0];
@@ -241,19 +253,29 @@ export async function deliverNotifications(
             return; // another instance's run, a DELETE, a renewal, its expiry or its back-off got there first
         }
         const { claim, current } = claimed;
-        // Every POST ends before the claim lapses: a DELETE that waited the claim out finds nothing more sent.
-        const deadline = claim.until - CLAIM_MARGIN_MS;
+        // Every POST ends before the claim lapses (a DELETE that waited the claim out finds nothing more sent), and
+        // before the subscription expires.
+        const deadline = Math.min(claim.until - CLAIM_MARGIN_MS, Date.parse(current.expirationDateTime));
         if (lifecycles > 0) {
             await lifecycle(current, 'missed', deadline);
             report.missed += 1;
         }
-        let delivered = true;
+        let outcome: 'ok' | 'failed' | 'noTime' = 'ok';
         if (notify) {
             report.posts += 1;
-            delivered = await post(current.notificationUrl, { value: items }, deadline);
+            // As the subscription stands now: a renewal since the list moved its expiration.
+            const value = items.map((n) => ({ ...n, subscriptionExpirationDateTime: current.expirationDateTime }));
+            outcome = await post(current.notificationUrl, { value }, deadline);
         }
         const expected = { claim, cursor: subscription.cursor };
-        if (delivered) {
+        if (outcome === 'noTime') {
+            // Not sent: the claim goes, nothing else changes, and the next run tries again.
+            await subscriptions.settle(current.id, expected, {
+                cursor: expired && first !== undefined ? first.sequence - 1 : subscription.cursor,
+                attempts: current.attempts,
+                ...(current.firstFailureAt ? { firstFailureAt: current.firstFailureAt } : {}),
+            });
+        } else if (outcome === 'ok') {
             report.delivered += notify ? 1 : 0;
             report.notifications += notify ? items.length : 0;
             await subscriptions.settle(current.id, expected, { cursor, attempts: 0 });

@@ -290,6 +290,9 @@ export const createSubscription: Operation = async (call) => {
 async function startingCursor(call: OperationCall, partition: string): Promise<number> {
     const { store } = call.services;
     return await store.run('subscription.cursor', async (container, meter) => {
+        // Asked of the primary first: a replica behind this client would start the cursor early, and the subscriber
+        // would be told of changes made before it subscribed. The probe brings the reads below up to date.
+        await store.probe(container, meter, partition, partition === TENANT_PARTITION ? ORDER_ID : SET_VERSION_ID);
         const [last, counter] = await Promise.all([
             lastChangeNumber(container, meter, partition),
             partition === TENANT_PARTITION

@@ -221,26 +221,29 @@ export class SubscriptionStore {
                 await new Promise((r) => setTimeout(r, Math.min(CLAIM_POLL_MS, current.claim!.until - now)));
                 continue;
             }
-            const deleted = await this.run('delete', async (container, meter) => {
+            const outcome = await this.run('delete', async (container, meter) => {
                 try {
                     await this.store.batch(container, meter, SUBSCRIPTIONS_PARTITION, [
                         countPatch(-1),
                         conditionalDelete(id, current._etag),
                     ]);
-                    return true;
+                    return 'deleted';
                 } catch (error) {
                     if (error instanceof BatchRefused && error.index === 1 && error.statusCode === 412) {
-                        return false; // a worker's cursor moved: read again
+                        return 'changed'; // a worker's claim or cursor moved: read again
                     }
                     if (error instanceof BatchRefused && error.index === 1 && error.statusCode === 404) {
-                        return true; // another DELETE got there first
+                        // Removed meanwhile (the service's drop, another DELETE): not this request's doing, and
+                        // the service may still say so to its lifecycle URL.
+                        return 'gone';
                     }
                     throw error;
                 }
             });
-            if (deleted) {
-                return true;
+            if (outcome !== 'changed') {
+                return outcome === 'deleted';
             }
+            await new Promise((r) => setTimeout(r, CLAIM_POLL_MS / 5));
         }
     }
 
