@@ -104,6 +104,28 @@ describe('a receiver that keeps failing', () => {
     });
 });
 
+describe('the retry window', () => {
+    it('starts at the first failure, and the first attempt due after it sends `missed` instead', async () => {
+        const id = await subscribe('officeConfiguration/clientConfigurations', 'window');
+        receiver.setFailRate(1);
+        await newConfiguration(app.root);
+        const window = { retryFirstMs: 1, retryWindowMs: 300 };
+        const first = await run(window);
+        expect(first.failures).toBe(1);
+        const failing = await store().get(id);
+        expect(failing?.attempts).toBe(1);
+        expect(failing?.firstFailureAt).toBeGreaterThan(0);
+        await new Promise((r) => setTimeout(r, 350));
+        const last = await run(window);
+        expect(last.missed).toBe(1);
+        expect(postsTo('/window')).toHaveLength(1);
+        expect(postsTo('/window/lifecycle').map((p) => p.body.value[0]?.lifecycleEvent)).toEqual(['missed']);
+        expect(await store().get(id)).toMatchObject({ attempts: 0 });
+        receiver.setFailRate(0);
+        expect((await fetch(`${app.root}/subscriptions/${id}`, { method: 'DELETE' })).status).toBe(204);
+    });
+});
+
 describe('the service ends a subscription', () => {
     it('removes one whose configuration was deleted, after its last changes, with `subscriptionRemoved`', async () => {
         const configurationId = await newConfiguration(app.root);

@@ -267,4 +267,41 @@ describe('a receiver that hangs', () => {
             await hanging.close();
         }
     });
+
+    it('makes a DELETE wait for the delivery under way, so that nothing reaches the receiver after its 204', async () => {
+        const hanging = await startReceiver({ hold: true });
+        try {
+            const response = await send('POST', `${app.root}/subscriptions`, {
+                changeType: 'created',
+                notificationUrl: hanging.url(),
+                resource: 'officeConfiguration/clientConfigurations',
+                expirationDateTime: inAnHour(),
+                clientState: 'deleted-while-delivering',
+            });
+            expect(response.status).toBe(201);
+            const { id } = (await response.json()) as { id: string };
+            await newConfiguration(app.root);
+            const until = Date.now() + 10_000;
+            while (hanging.held() === 0 && Date.now() < until) {
+                await new Promise((r) => setTimeout(r, 10));
+            }
+            expect(hanging.held()).toBe(1);
+            let answeredAt = 0;
+            const deleting = send('DELETE', `${app.root}/subscriptions/${id}`).then((r) => {
+                answeredAt = Date.now();
+                return r.status;
+            });
+            await new Promise((r) => setTimeout(r, 300));
+            expect(answeredAt, 'the DELETE waits while the POST is held').toBe(0);
+            const releasedAt = Date.now();
+            hanging.release();
+            expect(await deleting).toBe(204);
+            expect(answeredAt).toBeGreaterThanOrEqual(releasedAt);
+            await new Promise((r) => setTimeout(r, 300));
+            expect(hanging.posts.filter((p) => p.at > answeredAt)).toEqual([]);
+        } finally {
+            hanging.release();
+            await hanging.close();
+        }
+    });
 });
