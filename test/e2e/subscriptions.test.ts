@@ -230,25 +230,38 @@ describe('delivery', () => {
     }, 120_000);
 });
 
+/**
+ * A receiver that holds every notification POST, subscribed to the configurations, with one delivery to it under
+ * way (a configuration created, its POST held): the test runs with it, then it is released and closed.
+ */
+async function withHeldDelivery(clientState: string, test: (hanging: Receiver, id: string) => Promise<void>) {
+    const hanging = await startReceiver({ hold: true });
+    try {
+        const response = await send('POST', `${app.root}/subscriptions`, {
+            changeType: 'created,updated,deleted',
+            notificationUrl: hanging.url(),
+            resource: 'officeConfiguration/clientConfigurations',
+            expirationDateTime: inAnHour(),
+            clientState,
+        });
+        expect(response.status).toBe(201);
+        const { id } = (await response.json()) as { id: string };
+        await newConfiguration(app.root);
+        const until = Date.now() + 10_000;
+        while (hanging.held() === 0 && Date.now() < until) {
+            await new Promise((r) => setTimeout(r, 10));
+        }
+        expect(hanging.held(), 'a delivery is waiting on the receiver').toBe(1);
+        await test(hanging, id);
+    } finally {
+        hanging.release();
+        await hanging.close();
+    }
+}
+
 describe('a receiver that hangs', () => {
     it('holds no write: writes are answered while a delivery to it waits', async () => {
-        const hanging = await startReceiver({ hold: true });
-        try {
-            const response = await send('POST', `${app.root}/subscriptions`, {
-                changeType: 'created,updated,deleted',
-                notificationUrl: hanging.url(),
-                resource: 'officeConfiguration/clientConfigurations',
-                expirationDateTime: inAnHour(),
-                clientState: 'hanging',
-            });
-            expect(response.status).toBe(201);
-            const { id } = (await response.json()) as { id: string };
-            await newConfiguration(app.root);
-            const until = Date.now() + 10_000;
-            while (hanging.held() === 0 && Date.now() < until) {
-                await new Promise((r) => setTimeout(r, 10));
-            }
-            expect(hanging.held(), 'a delivery is waiting on the receiver').toBe(1);
+        await withHeldDelivery('hanging', async (hanging, id) => {
             // A few writes: well within the 3 s the delivery waits for its receiver, however loaded the machine.
             for (let i = 0; i < 5; i++) {
                 expect(
@@ -262,30 +275,11 @@ describe('a receiver that hangs', () => {
             expect(hanging.held(), 'still waiting when every write was answered').toBe(1);
             hanging.release();
             expect((await send('DELETE', `${app.root}/subscriptions/${id}`)).status).toBe(204);
-        } finally {
-            hanging.release();
-            await hanging.close();
-        }
+        });
     });
 
     it('makes a DELETE wait for the delivery under way, so that nothing reaches the receiver after its 204', async () => {
-        const hanging = await startReceiver({ hold: true });
-        try {
-            const response = await send('POST', `${app.root}/subscriptions`, {
-                changeType: 'created',
-                notificationUrl: hanging.url(),
-                resource: 'officeConfiguration/clientConfigurations',
-                expirationDateTime: inAnHour(),
-                clientState: 'deleted-while-delivering',
-            });
-            expect(response.status).toBe(201);
-            const { id } = (await response.json()) as { id: string };
-            await newConfiguration(app.root);
-            const until = Date.now() + 10_000;
-            while (hanging.held() === 0 && Date.now() < until) {
-                await new Promise((r) => setTimeout(r, 10));
-            }
-            expect(hanging.held()).toBe(1);
+        await withHeldDelivery('deleted-while-delivering', async (hanging, id) => {
             let answeredAt = 0;
             const deleting = send('DELETE', `${app.root}/subscriptions/${id}`).then((r) => {
                 answeredAt = Date.now();
@@ -299,9 +293,6 @@ describe('a receiver that hangs', () => {
             expect(answeredAt).toBeGreaterThanOrEqual(releasedAt);
             await new Promise((r) => setTimeout(r, 300));
             expect(hanging.posts.filter((p) => p.at > answeredAt)).toEqual([]);
-        } finally {
-            hanging.release();
-            await hanging.close();
-        }
+        });
     });
 });
