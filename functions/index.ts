@@ -42,7 +42,7 @@ for (const route of routes) {
 if (config.hostStorage) {
     for (const trigger of triggers) {
         app.timer(trigger.name, {
-            schedule: trigger.schedule,
+            schedule: trigger.schedule(config),
             handler: async (_timer, context) => {
                 const logger = {
                     info: (message: string) => context.log(message),

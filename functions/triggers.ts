@@ -20,7 +20,7 @@ export interface Trigger {
     /** The function's name in Azure. */
     name: string;
     /** NCRONTAB, six fields (with seconds), for the Functions host; elsewhere `everyMs` decides. */
-    schedule: string;
+    schedule(config: AppConfig): string;
     /** The local host's period, from the settings (SWEEP_INTERVAL_SECONDS, NOTIFICATION_INTERVAL_SECONDS). */
     everyMs(config: AppConfig): number;
     run(services: JobServices): Promise<unknown>;
@@ -33,26 +33,42 @@ export interface Trigger {
 export const SWEEP_RUN_MS = 20_000;
 
 /**
- * A delivery run starts no POST after this: with receivers' 3 s, it ends well inside the function timeout. Runs
- * every 2 s in Azure; a run still going when the next is due delays it (the host never overlaps a timer's runs).
+ * A delivery run takes up no subscription after this: with receivers' 3 s, it ends well inside the function timeout.
+ * Runs every NOTIFICATION_INTERVAL_SECONDS (2 s by default) in Azure too; a run still going when the next is due
+ * delays it (the host never overlaps a timer's runs).
  */
 export const DELIVERY_RUN_MS = 15_000;
 
 export const triggers: readonly Trigger[] = [
     {
         name: 'sweepDeletedConfigurations',
-        schedule: '*/30 * * * * *',
+        schedule: () => '*/30 * * * * *',
         everyMs: (config) => config.sweepIntervalMs,
         run: async ({ store, logger }) => await sweep(store, { runForMs: SWEEP_RUN_MS, logger }),
     },
     {
         name: 'deliverChangeNotifications',
-        schedule: '*/2 * * * * *',
+        // NOTIFICATION_INTERVAL_SECONDS in Azure too: a longer period trades latency for the runs' request units.
+        schedule: (config) => ncrontabEvery(config.notifications.intervalMs),
         everyMs: (config) => config.notifications.intervalMs,
         run: async ({ store, logger, delivery }) =>
             await deliverNotifications(store, delivery, { runForMs: DELIVERY_RUN_MS, logger }),
     },
 ];
+
+/**
+ * A period as NCRONTAB (six fields, seconds first), in whole seconds, at least one (the timer's finest): a step in
+ * the seconds field under a minute (a period that does not divide 60 restarts at each minute), whole minutes above,
+ * at most hourly.
+ */
+export function ncrontabEvery(ms: number): string {
+    const seconds = Math.max(1, Math.round(ms / 1000));
+    if (seconds < 60) {
+        return `*/${seconds} * * * * *`;
+    }
+    const minutes = Math.round(seconds / 60);
+    return minutes >= 60 ? '0 0 * * * *' : `0 */${minutes} * * * *`;
+}
 
 /** The delivery's settings, from the app's. */
 export function deliverySettings(config: AppConfig): DeliverySettings {
