@@ -8,7 +8,9 @@
  */
 import type { Container } from '@azure/cosmos';
 
-import { SET_VERSION_ID } from '../lib/store/assignmentStore.js';
+import type { AssignmentTarget } from '../lib/graph/schema.js';
+import { createBatchOperations, createRecord, SET_VERSION_ID } from '../lib/store/assignmentStore.js';
+import { UNAUTHENTICATED_ACTOR } from '../lib/store/changeLog.js';
 
 /** Runs `write` with the configuration's next change number; `landed` says whether the number was taken. */
 export type Numbered = <T>(
@@ -51,4 +53,43 @@ export function changeNumbers(container: Container): Numbered {
         });
         return await mine;
     };
+}
+
+/**
+ * One assignment create as the app's store sends it: its batch with its change record, numbered. The record's actor
+ * is the app's when authentication is off; `correlationId` is the request-id it is answered with. Throws, with the
+ * failing status as `code`, when the batch did not land; resolves to the batch's results.
+ */
+export async function numberedCreate(
+    container: Container,
+    numbered: Numbered,
+    configurationId: string,
+    assignment: { id: string; target: AssignmentTarget },
+    correlationId: string,
+) {
+    const context = { actor: UNAUTHENTICATED_ACTOR, correlationId };
+    const { result } = await numbered(
+        configurationId,
+        async (sequence) =>
+            await container.items.batch(
+                createBatchOperations(configurationId, assignment, {
+                    record: createRecord(configurationId, assignment, sequence, context),
+                }),
+                configurationId,
+            ),
+        (response) => response.result?.every((r) => r.statusCode < 400) ?? false,
+    );
+    const failed = result?.find((r) => r.statusCode >= 400);
+    if (failed || !result) {
+        throw new BatchNotLanded(failed?.statusCode ?? 'no result');
+    }
+    return result;
+}
+
+/** A create's batch that answered a failing status (or none): `code` is that status. */
+export class BatchNotLanded extends Error {
+    constructor(readonly code: number | 'no result') {
+        super(`the batch answered ${code}`);
+        this.name = 'BatchNotLanded';
+    }
 }

@@ -22,11 +22,9 @@ import functions from '@azure/functions';
 
 import { type AssignmentTarget, bodySchemas } from '../lib/graph/schema.js';
 import { DEFAULT_COSMOS_CONTAINER, DEFAULT_COSMOS_DATABASE } from '../lib/platform/config.js';
-import { createBatchOperations, createRecord } from '../lib/store/assignmentStore.js';
-import { UNAUTHENTICATED_ACTOR } from '../lib/store/changeLog.js';
 import { openContainer } from '../lib/store/cosmosClient.js';
 import { createAjv } from '../scripts/build-validators.js';
-import { changeNumbers } from './changeNumbers.js';
+import { BatchNotLanded, changeNumbers, numberedCreate } from './changeNumbers.js';
 
 const { HttpRequest } = functions;
 
@@ -88,24 +86,17 @@ export async function startLibraryFloor(endpoint: string, key: string): Promise<
         }
         const id = randomUUID();
         const assignment = { id, target: body.target as AssignmentTarget };
-        // As the app's record: the caller unknown (authentication off), the request-id it is answered with.
+        // As the app's record: the request-id it is answered with.
         const requestId = randomUUID();
-        const context = { actor: UNAUTHENTICATED_ACTOR, correlationId: requestId };
-        const { result } = await numbered(
-            configurationId,
-            async (sequence) =>
-                await opened.container.items.batch(
-                    createBatchOperations(configurationId, assignment, {
-                        record: createRecord(configurationId, assignment, sequence, context),
-                    }),
-                    configurationId,
-                ),
-            (response) => response.result?.every((r) => r.statusCode < 400) ?? false,
-        );
-        const failed = result?.find((r) => r.statusCode >= 400);
-        if (failed || !result) {
-            console.error(`a create failed: the batch answered ${failed?.statusCode ?? 'no result'}`);
-            answer(response, 500, { error: { code: 'InternalServerError', message: `batch: ${failed?.statusCode}` } });
+        let result;
+        try {
+            result = await numberedCreate(opened.container, numbered, configurationId, assignment, requestId);
+        } catch (error) {
+            if (!(error instanceof BatchNotLanded)) {
+                throw error;
+            }
+            console.error(`a create failed: ${error.message}`);
+            answer(response, 500, { error: { code: 'InternalServerError', message: `batch: ${error.code}` } });
             return;
         }
         const resource = result[0]?.resourceBody as { target?: unknown; _etag?: string } | undefined;

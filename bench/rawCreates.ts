@@ -13,10 +13,8 @@
 import { randomUUID } from 'node:crypto';
 
 import { DEFAULT_COSMOS_CONTAINER, DEFAULT_COSMOS_DATABASE } from '../lib/platform/config.js';
-import { createBatchOperations, createRecord } from '../lib/store/assignmentStore.js';
-import { UNAUTHENTICATED_ACTOR } from '../lib/store/changeLog.js';
 import { openContainer } from '../lib/store/cosmosClient.js';
-import { changeNumbers } from './changeNumbers.js';
+import { changeNumbers, numberedCreate } from './changeNumbers.js';
 import { PAYLOAD_TARGET } from './payload.js';
 import { cpuMsOf, serveWorker } from './processes.js';
 
@@ -54,22 +52,7 @@ serveWorker<RawRequest, RawResult>(async ({ amount, concurrency, configurationId
             started += 1;
             try {
                 const assignment = { id: randomUUID(), target: PAYLOAD_TARGET };
-                const context = { actor: UNAUTHENTICATED_ACTOR, correlationId: randomUUID() };
-                const { result } = await numbered(
-                    configurationId,
-                    async (sequence) =>
-                        await opened.container.items.batch(
-                            createBatchOperations(configurationId, assignment, {
-                                record: createRecord(configurationId, assignment, sequence, context),
-                            }),
-                            configurationId,
-                        ),
-                    (response) => response.result?.every((r) => r.statusCode < 400) ?? false,
-                );
-                const failed = result?.find((r) => r.statusCode >= 400);
-                if (failed || !result) {
-                    throw Object.assign(new Error('batch failed'), { code: failed?.statusCode ?? 'no result' });
-                }
+                await numberedCreate(opened.container, numbered, configurationId, assignment, randomUUID());
                 created += 1;
             } catch (error) {
                 other += 1;

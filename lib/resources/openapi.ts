@@ -925,6 +925,16 @@ const TAG = 'officeConfiguration.officeClientConfiguration';
 /** Graph's operation ids: `<entity set path>.<Verb><navigation property>`. */
 const OPERATION_PREFIX = 'officeConfiguration.clientConfigurations';
 
+/** A collection's page: `value` and, where there is more, `@odata.nextLink`. */
+const pageResponse = (type: string, description: string) => ({
+    description,
+    headers: headers(),
+    content: json(ref('schemas', collectionResponse(type))),
+});
+
+/** AutoRest's (and Kiota's) paging: follow `@odata.nextLink`. */
+const PAGEABLE = { nextLinkName: '@odata.nextLink', operationName: 'listMore' };
+
 const typedResponse = (type: string, description: string, ...extraHeaders: string[]) => ({
     description,
     headers: headers(...extraHeaders),
@@ -1122,15 +1132,11 @@ function configurationPaths(): Json {
                 ),
                 responses: responses(
                     {
-                        '200': {
-                            description: 'A page of the collection.',
-                            headers: headers(),
-                            content: json(ref('schemas', collectionResponse(CONFIGURATION_BASE_TYPE))),
-                        },
+                        '200': pageResponse(CONFIGURATION_BASE_TYPE, 'A page of the collection.'),
                     },
                     'BadRequest',
                 ),
-                'x-ms-pageable': { nextLinkName: '@odata.nextLink', operationName: 'listMore' },
+                'x-ms-pageable': PAGEABLE,
                 'x-ms-docs-operation-type': 'operation',
             },
             post: {
@@ -1286,16 +1292,12 @@ function paths(): Json {
                 parameters: ['top', 'skiptoken', 'count', 'select'].map((p) => ref('parameters', p)),
                 responses: responses(
                     {
-                        '200': {
-                            description: 'A page of the collection.',
-                            headers: headers(),
-                            content: json(ref('schemas', collectionResponse(ASSIGNMENT_TYPE))),
-                        },
+                        '200': pageResponse(ASSIGNMENT_TYPE, 'A page of the collection.'),
                     },
                     'BadRequest',
                     'NotFound',
                 ),
-                'x-ms-pageable': { nextLinkName: '@odata.nextLink', operationName: 'listMore' },
+                'x-ms-pageable': PAGEABLE,
                 'x-ms-docs-operation-type': 'operation',
             },
             post: {
@@ -1439,7 +1441,7 @@ function deltaPaths(): Json {
         parameters: [select, 'skiptoken', 'deltatoken', 'preferPageSize'].map((p) => ref('parameters', p)),
         responses: responses({ '200': deltaResponse(type) }, 'BadRequest', ...errors, 'Gone'),
         'x-ms-docs-operation-type': 'function',
-        'x-ms-pageable': { nextLinkName: '@odata.nextLink', operationName: 'listMore' },
+        'x-ms-pageable': PAGEABLE,
     });
     const description =
         'Provides operations to call the delta method (also answered at `.../microsoft.graph.delta()`).';
@@ -1481,15 +1483,11 @@ function auditPaths(): Json {
                 parameters: ['topAuditEvents', 'skiptoken', 'filterAuditEvents'].map((p) => ref('parameters', p)),
                 responses: responses(
                     {
-                        '200': {
-                            description: 'A page of the trail.',
-                            headers: headers(),
-                            content: json(ref('schemas', collectionResponse(AUDIT_EVENT))),
-                        },
+                        '200': pageResponse(AUDIT_EVENT, 'A page of the trail.'),
                     },
                     'BadRequest',
                 ),
-                'x-ms-pageable': { nextLinkName: '@odata.nextLink', operationName: 'listMore' },
+                'x-ms-pageable': PAGEABLE,
                 'x-ms-docs-operation-type': 'operation',
                 ...EXTENSION,
             },
@@ -1534,11 +1532,7 @@ function subscriptionPaths(): Json {
                 operationId: 'subscriptions.subscription.ListSubscription',
                 security: READ,
                 responses: responses({
-                    '200': {
-                        description: 'The collection.',
-                        headers: headers(),
-                        content: json(ref('schemas', collectionResponse(SUBSCRIPTION_TYPE))),
-                    },
+                    '200': pageResponse(SUBSCRIPTION_TYPE, 'The collection.'),
                 }),
                 'x-ms-docs-operation-type': 'operation',
             },

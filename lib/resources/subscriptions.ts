@@ -7,8 +7,6 @@
  */
 import { randomUUID } from 'node:crypto';
 
-import type { ItemDefinition } from '@azure/cosmos';
-
 import { badRequest, type GraphError, notFound } from '../graph/errors.js';
 import { CHANGE_TYPE_PATTERN, GUID_PATTERN } from '../graph/schema.js';
 import type { Operation, OperationCall, OperationResult } from '../http/pipeline.js';
@@ -17,7 +15,7 @@ import { HANDSHAKE_TIMEOUT_MS, HandshakeFailed, validateEndpoint } from '../noti
 import { checkNotificationUrl, LOCAL_URL_POLICY, NotificationUrlRefused } from '../notifications/notificationUrl.js';
 import type { SubscriptionSettings } from '../platform/services.js';
 import { lastChangeNumber, SET_VERSION_ID, StoreError } from '../store/assignmentStore.js';
-import { ORDER_ID, TENANT_PARTITION } from '../store/configurationStore.js';
+import { ConfigurationStore, TENANT_PARTITION } from '../store/configurationStore.js';
 import { type SubscriptionDocument, SUBSCRIPTIONS_PARTITION, SubscriptionStore } from '../store/subscriptionStore.js';
 import { validBody } from './requests.js';
 
@@ -289,22 +287,22 @@ export const createSubscription: Operation = async (call) => {
  */
 async function startingCursor(call: OperationCall, partition: string): Promise<number> {
     const { store } = call.services;
-    return await store.run('subscription.cursor', async (container, meter) => {
-        // Asked of the primary first: a replica behind this client would start the cursor early, and the subscriber
-        // would be told of changes made before it subscribed. The probe brings the reads below up to date.
-        await store.probe(container, meter, partition, partition === TENANT_PARTITION ? ORDER_ID : SET_VERSION_ID);
-        const [last, counter] = await Promise.all([
-            lastChangeNumber(container, meter, partition),
-            partition === TENANT_PARTITION
-                ? store
-                      .read<{ sequence?: number } & ItemDefinition>(container, meter, TENANT_PARTITION, ORDER_ID)
-                      .then((order) => order?.sequence ?? 0)
-                : store
-                      .read<{ revision?: number } & ItemDefinition>(container, meter, partition, SET_VERSION_ID)
-                      .then((set) => set?.revision ?? 0),
-        ]);
-        return Math.max(last, counter);
-    });
+    // Asked of the primary first: a replica behind this client would start the cursor early, and the subscriber
+    // would be told of changes made before it subscribed. The probe brings the read after it up to date.
+    const counter = async () => {
+        if (partition === TENANT_PARTITION) {
+            return (await new ConfigurationStore(store).freshOrder()).sequence;
+        }
+        await store.run('subscription.cursor', (container, meter) =>
+            store.probe(container, meter, partition, SET_VERSION_ID),
+        );
+        return (await store.revisionOf(partition)) ?? 0;
+    };
+    const [fromCounter, last] = await Promise.all([
+        counter(),
+        store.run('subscription.cursor', (container, meter) => lastChangeNumber(container, meter, partition)),
+    ]);
+    return Math.max(last, fromCounter);
 }
 
 function tooMany(): GraphError {

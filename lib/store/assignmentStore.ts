@@ -1298,17 +1298,11 @@ export class AssignmentStore {
         if (await this.hasConfiguration(configurationId)) {
             return true;
         }
-        return await this.run('read', async (container, meter) => {
-            if (!(await this.probe(container, meter, configurationId, SET_VERSION_ID))) {
-                return false;
-            }
-            // The probe brought this client's session up to date: the set document and its mark, read again.
-            const set = await this.read<SetDocument>(container, meter, configurationId, SET_VERSION_ID);
-            return (
-                set !== undefined &&
-                (!set.deleting || (await this.configurationExists(container, meter, configurationId)))
-            );
-        });
+        const present = await this.run('read', (container, meter) =>
+            this.probe(container, meter, configurationId, SET_VERSION_ID),
+        );
+        // The probe brought this client's session up to date: the same question again, answered from there.
+        return present && (await this.hasConfiguration(configurationId));
     }
 
     /**

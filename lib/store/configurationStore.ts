@@ -236,6 +236,11 @@ export class ConfigurationStore {
         return await this.run('read', async (container, meter) => await this.committer.readOrder(container, meter));
     }
 
+    /** The order with every change that has landed, asked of the primary first (TenantCommitter `freshOrder`). */
+    async freshOrder(): Promise<PriorityOrder> {
+        return await this.run('read', async (container, meter) => await this.committer.freshOrder(container, meter));
+    }
+
     /**
      * Creates a configuration. Its sweep record comes first (`creating`), so that nothing written after it can be
      * left behind by a create that dies; then its parent and payloads; then one batch in the tenant partition

@@ -221,25 +221,7 @@ export class SubscriptionStore {
                 await new Promise((r) => setTimeout(r, Math.min(CLAIM_POLL_MS, current.claim!.until - now)));
                 continue;
             }
-            const outcome = await this.run('delete', async (container, meter) => {
-                try {
-                    await this.store.batch(container, meter, SUBSCRIPTIONS_PARTITION, [
-                        countPatch(-1),
-                        conditionalDelete(id, current._etag),
-                    ]);
-                    return 'deleted';
-                } catch (error) {
-                    if (error instanceof BatchRefused && error.index === 1 && error.statusCode === 412) {
-                        return 'changed'; // a worker's claim or cursor moved: read again
-                    }
-                    if (error instanceof BatchRefused && error.index === 1 && error.statusCode === 404) {
-                        // Removed meanwhile (the service's drop, another DELETE): not this request's doing, and
-                        // the service may still say so to its lifecycle URL.
-                        return 'gone';
-                    }
-                    throw error;
-                }
-            });
+            const outcome = await this.deleteCounted(id, current._etag);
             if (outcome !== 'changed') {
                 return outcome === 'deleted';
             }
@@ -321,16 +303,24 @@ export class SubscriptionStore {
      * read: a renewal or a delivery meanwhile keeps it for the next look.
      */
     async drop(subscription: SubscriptionDocument): Promise<boolean> {
-        return await this.run('drop', async (container, meter) => {
+        return (await this.deleteCounted(subscription.id, subscription._etag)) === 'deleted';
+    }
+
+    /**
+     * Deletes it on condition of `etag`, with its place in the count, in one batch: `changed` when it changed since
+     * (a claim, a cursor, a renewal), `gone` when something else removed it first.
+     */
+    private async deleteCounted(id: string, etag: unknown): Promise<'deleted' | 'changed' | 'gone'> {
+        return await this.run('delete', async (container, meter) => {
             try {
                 await this.store.batch(container, meter, SUBSCRIPTIONS_PARTITION, [
                     countPatch(-1),
-                    conditionalDelete(subscription.id, subscription._etag),
+                    conditionalDelete(id, etag),
                 ]);
-                return true;
+                return 'deleted';
             } catch (error) {
-                if (error instanceof BatchRefused && error.index === 1) {
-                    return false;
+                if (error instanceof BatchRefused && error.index === 1 && [404, 412].includes(error.statusCode)) {
+                    return error.statusCode === 412 ? 'changed' : 'gone';
                 }
                 throw error;
             }
